@@ -1,0 +1,106 @@
+# nano - one static musl binary, six CoAP nanoservices.
+#
+#   make            deps (first time) + ./nano, static and stripped
+#   make test       every test through prove (unit + scenario scripts)
+#   make check      the same tests, built with gcc + ASan/UBSan against
+#                   Debian's -dev libraries (glibc), in build/check
+#   make demo       the smart-meeting scenario with simulated hardware
+#   make bench      benchmarks that print numbers
+#   make size       the binary's size
+#   make deps       the third-party libraries from Debian 12 sources (mk/deps.sh)
+#   make install PREFIX=/usr/local    nano + one symlink per applet
+#   make clean      our objects (keeps the built deps); distclean: all of build/
+
+VERSION := 0.1.0
+ARCH    ?= x86_64
+MODE    ?= static
+PREFIX  ?= /usr/local
+
+SRCS    := $(wildcard src/*.c) $(wildcard applets/*.c)
+LIBSRCS := $(filter-out src/main.c,$(SRCS))
+UNITS   := $(wildcard test/unit/*.c)
+WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers -Wformat=2
+DEFS    := -std=c11 -D_GNU_SOURCE -DNANO_VERSION='"$(VERSION)"'
+
+ifeq ($(MODE),check)
+# gcc + sanitizers against the system's (glibc) libraries
+BUILD   := build/check
+CC      := gcc
+PKGS    := libcoap-3-notls libcjson
+CFLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+           -fno-sanitize-recover=undefined $(WARN)
+CPPFLAGS:= $(DEFS) $(shell pkg-config --cflags $(PKGS))
+LDFLAGS := -fsanitize=address,undefined
+LDLIBS  := $(shell pkg-config --libs $(PKGS))
+NANO    := $(BUILD)/nano
+DEPS_OK :=
+else
+# static musl against the libraries mk/deps.sh built from Debian sources
+BUILD   := build/$(ARCH)
+PREFIX_DEPS := $(BUILD)/prefix
+CC      := musl-gcc
+CFLAGS  := -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
+           -fno-unwind-tables $(WARN)
+CPPFLAGS:= $(DEFS) -I$(PREFIX_DEPS)/include -isystem $(BUILD)/kinc
+LDFLAGS := -static -Wl,--gc-sections -L$(PREFIX_DEPS)/lib
+LDLIBS  := -lcoap-3-notls -lcjson
+NANO    := nano
+DEPS_OK := $(PREFIX_DEPS)/.deps-ok
+endif
+
+OBJDIR  := $(BUILD)/obj
+OBJS    := $(patsubst %.c,$(OBJDIR)/%.o,$(SRCS))
+LIBOBJS := $(patsubst %.c,$(OBJDIR)/%.o,$(LIBSRCS))
+UNITBIN := $(patsubst test/unit/%.c,$(BUILD)/unit/%.t,$(UNITS))
+TESTSRV := $(BUILD)/testsrv
+
+.PHONY: all deps test check demo bench size clean distclean install image
+all: $(NANO)
+
+deps: $(DEPS_OK)
+$(BUILD)/prefix/.deps-ok: mk/deps.sh mk/deps.lock
+	sh mk/deps.sh $(BUILD)
+
+$(OBJDIR)/%.o: %.c $(wildcard src/*.h) | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libnano.a: $(LIBOBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(NANO): $(OBJDIR)/src/main.o $(BUILD)/libnano.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+ifneq ($(MODE),check)
+	strip --strip-all -R .comment $@
+endif
+
+$(BUILD)/unit/%.t: test/unit/%.c test/unit/tap.h $(BUILD)/libnano.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Isrc -Itest/unit $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnano.a $(LDLIBS)
+
+$(TESTSRV): test/testsrv.c $(BUILD)/libnano.a
+	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnano.a $(LDLIBS)
+
+# prove -e '' runs each test as a program: the unit tests are binaries,
+# the scenario scripts have a #! line.
+test: $(NANO) $(UNITBIN) $(TESTSRV)
+	NANO=$(abspath $(NANO)) TESTSRV=$(abspath $(TESTSRV)) \
+	  prove -e '' $(PROVE_FLAGS) $(UNITBIN) test/t[0-9]*.sh
+
+check:
+	$(MAKE) MODE=check test
+
+size: $(NANO)
+	@stat -c '%s bytes  %n' $(NANO)
+	@file -b $(NANO) | cut -c1-100
+
+install: $(NANO)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(NANO) $(DESTDIR)$(PREFIX)/bin/nano
+	$(DESTDIR)$(PREFIX)/bin/nano --install $(DESTDIR)$(PREFIX)/bin
+
+clean:
+	rm -rf build/*/obj build/*/unit build/*/libnano.a build/*/testsrv build/check nano
+
+distclean:
+	rm -rf build nano

@@ -1,0 +1,28 @@
+/* applets.c - the one table of applets: name, entry point, one-line help.
+ * Adding a role or tool is one line here and one file in applets/.
+ */
+#include "nano.h"
+
+#include <string.h>
+
+/* Keep sorted by name: --list prints them in this order. */
+const struct applet applets[] = {
+  { "coap",   cmd_coap,   "CoAP client: get|post|put|delete|observe URI [PAYLOAD]" },
+  { "health", cmd_health, "exit 0 when the role on this host answers GET /health" },
+  { NULL, NULL, NULL }
+};
+
+const struct applet *applet_find(const char *name)
+{
+  for (const struct applet *a = applets; name && a->name; a++)
+    if (!strcmp(a->name, name))
+      return a;
+  return NULL;
+}
+
+const char *applet_name_of(const char *argv0)
+{
+  const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
+  return slash ? slash + 1 : argv0 ? argv0 : "";
+}
+

@@ -1,0 +1,370 @@
+/* client.c - asynchronous CoAP requests on the role's loop (client.h).
+ *
+ * One libcoap client session per peer host:port is kept and reused; a
+ * peer that timed out or refused has its session dropped, so the next
+ * request resolves its name again (a Swarm task replaced behind dnsrr
+ * has a new address).  Every request has its own deadline timer on the
+ * loop; an answer arriving after its deadline is refused with RST.
+ */
+#include "client.h"
+#include "loop.h"
+#include "nano.h"
+#include "uri.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PEERS 32
+
+struct pending {
+  unsigned id;
+  coap_session_t *session;
+  uint8_t token[8];
+  size_t token_len;
+  client_fn fn;
+  void *arg;
+  int observe;
+  struct loop_timer *deadline;
+  char peer[300];
+  struct pending *next;
+};
+
+struct peer {
+  char key[300];              /* "host:port" */
+  coap_session_t *session;
+};
+
+static struct pending *pendings;
+static struct peer peers[MAX_PEERS];
+static unsigned next_id = 1;
+
+const char *client_code_text(int code, char *buf, size_t size)
+{
+  switch (code) {
+  case CLIENT_TIMEOUT: return "timeout";
+  case CLIENT_UNREACHABLE: return "unreachable";
+  case CLIENT_FAILED: return "failed";
+  }
+  snprintf(buf, size, "%d.%02d", code / 100, code % 100);
+  return buf;
+}
+
+int client_pending(void)
+{
+  int n = 0;
+  for (struct pending *p = pendings; p; p = p->next)
+    n++;
+  return n;
+}
+
+/* ---- peers ------------------------------------------------------------- */
+
+static void peer_drop(const char *key)
+{
+  for (int i = 0; i < MAX_PEERS; i++)
+    if (peers[i].session && !strcmp(peers[i].key, key)) {
+      /* Pending requests on it still hold their own reference. */
+      coap_session_release(peers[i].session);
+      peers[i].session = NULL;
+      peers[i].key[0] = '\0';
+    }
+}
+
+static coap_session_t *peer_session(coap_context_t *ctx, const struct nano_uri *u,
+                                    const char *key, const char **err)
+{
+  static char why[300];
+  struct peer *slot = NULL;
+  coap_address_t addr;
+
+  for (int i = 0; i < MAX_PEERS; i++) {
+    if (peers[i].session && !strcmp(peers[i].key, key))
+      return peers[i].session;
+    if (!peers[i].session && !slot)
+      slot = &peers[i];
+  }
+  if (!slot) {
+    /* Full: recycle the first slot; its requests keep their reference. */
+    slot = &peers[0];
+    peer_drop(slot->key);
+  }
+  if (uri_resolve(u->host, u->port, 0, &addr, why, sizeof why) < 0) {
+    *err = why;
+    return NULL;
+  }
+  slot->session = coap_new_client_session(ctx, NULL, &addr, COAP_PROTO_UDP);
+  if (!slot->session) {
+    *err = "cannot create a CoAP session";
+    return NULL;
+  }
+  /* Fewer retransmissions than RFC 7252's 4: the caller's deadline is
+   * what bounds a request, and a dead peer should be noticed soon. */
+  coap_session_set_max_retransmit(slot->session, 3);
+  snprintf(slot->key, sizeof slot->key, "%s", key);
+  return slot->session;
+}
+
+/* ---- pending requests ------------------------------------------------ */
+
+static struct pending *pending_by_token(coap_session_t *session, coap_bin_const_t tok)
+{
+  for (struct pending *p = pendings; p; p = p->next)
+    if (p->session == session && p->token_len == tok.length &&
+        !memcmp(p->token, tok.s, tok.length))
+      return p;
+  return NULL;
+}
+
+static void pending_unlink(struct pending *p)
+{
+  for (struct pending **pp = &pendings; *pp; pp = &(*pp)->next)
+    if (*pp == p) {
+      *pp = p->next;
+      return;
+    }
+}
+
+static void pending_free(struct pending *p)
+{
+  if (p->deadline)
+    loop_cancel(p->deadline);
+  coap_session_release(p->session);
+  free(p);
+}
+
+/* Unlink before calling back: the callback may send new requests. */
+static void pending_finish(struct pending *p, int code, const uint8_t *body, size_t len)
+{
+  client_fn fn = p->fn;
+  void *arg = p->arg;
+
+  pending_unlink(p);
+  if (code == CLIENT_TIMEOUT || code == CLIENT_UNREACHABLE)
+    peer_drop(p->peer);
+  pending_free(p);
+  fn(arg, code, body, len);
+}
+
+static void on_deadline(void *arg)
+{
+  struct pending *p = arg;
+  p->deadline = NULL;           /* the loop frees the timer */
+  if (p->observe) {
+    /* An observation that ran its time is over, not failed. */
+    client_fn fn = p->fn;
+    void *a = p->arg;
+    client_cancel(p->id);
+    fn(a, CLIENT_TIMEOUT, NULL, 0);
+    return;
+  }
+  pending_finish(p, CLIENT_TIMEOUT, NULL, 0);
+}
+
+static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *sent,
+                                   const coap_pdu_t *received, const coap_mid_t mid)
+{
+  struct pending *p = pending_by_token(session, coap_pdu_get_token(received));
+  const uint8_t *data = NULL;
+  size_t len = 0, offset = 0, total = 0;
+  coap_pdu_code_t c = coap_pdu_get_code(received);
+  int code = COAP_RESPONSE_CLASS(c) * 100 + (c & 0x1f);
+
+  (void)sent;
+  (void)mid;
+  if (!p)
+    return COAP_RESPONSE_FAIL;    /* unknown or expired: RST it */
+  if (coap_pdu_get_type(received) == COAP_MESSAGE_RST) {
+    pending_finish(p, CLIENT_UNREACHABLE, NULL, 0);
+    return COAP_RESPONSE_OK;
+  }
+  coap_get_data_large(received, &len, &data, &offset, &total);
+  if (p->observe && code / 100 == 2 &&
+      coap_check_option(received, COAP_OPTION_OBSERVE, &(coap_opt_iterator_t){0})) {
+    /* A notification: the observation goes on. */
+    p->fn(p->arg, code, data, len);
+    return COAP_RESPONSE_OK;
+  }
+  pending_finish(p, code, data, len);
+  return COAP_RESPONSE_OK;
+}
+
+static void on_nack(coap_session_t *session, const coap_pdu_t *sent,
+                    const coap_nack_reason_t reason, const coap_mid_t mid)
+{
+  struct pending *p;
+
+  (void)mid;
+  if (!sent)
+    return;
+  p = pending_by_token(session, coap_pdu_get_token(sent));
+  if (!p)
+    return;
+  pending_finish(p, reason == COAP_NACK_TOO_MANY_RETRIES ? CLIENT_TIMEOUT :
+                 CLIENT_UNREACHABLE, NULL, 0);
+}
+
+void client_init(coap_context_t *ctx)
+{
+  coap_register_response_handler(ctx, on_response);
+  coap_register_nack_handler(ctx, on_nack);
+}
+
+coap_context_t *client_context_new(void)
+{
+  coap_context_t *ctx;
+
+  coap_startup();
+  coap_set_log_level(log_level() >= NLOG_DEBUG ? LOG_DEBUG : LOG_ERR);
+  ctx = coap_new_context(NULL);
+  if (!ctx)
+    return NULL;
+  coap_context_set_block_mode(ctx, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
+  client_init(ctx);
+  loop_init(ctx);
+  return ctx;
+}
+
+void client_context_free(coap_context_t *ctx)
+{
+  for (int i = 0; i < MAX_PEERS; i++)
+    if (peers[i].session)
+      peer_drop(peers[i].key);
+  coap_free_context(ctx);
+  coap_cleanup();
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+static int add_split(coap_optlist_t **list, uint16_t number, const char *s,
+                     int (*split)(const uint8_t *, size_t, unsigned char *, size_t *))
+{
+  unsigned char buf[512], *b = buf;
+  size_t buflen = sizeof buf;
+  int n;
+
+  if (!*s)
+    return 0;
+  n = split((const uint8_t *)s, strlen(s), buf, &buflen);
+  if (n < 0)
+    return -1;
+  while (n--) {
+    coap_insert_optlist(list, coap_new_optlist(number, coap_opt_length(b),
+                                               coap_opt_value(b)));
+    b += coap_opt_size(b);
+  }
+  return 0;
+}
+
+static void free_body(coap_session_t *session, void *app_ptr)
+{
+  (void)session;
+  free(app_ptr);
+}
+
+unsigned client_request(coap_context_t *ctx, int method, const char *uri,
+                        const void *body, size_t len, const struct client_opts *o,
+                        client_fn fn, void *arg, const char **err)
+{
+  static char why[300];
+  struct client_opts defaults = { 0, 0, 0, -1 };
+  struct nano_uri u;
+  struct pending *p;
+  coap_session_t *session;
+  coap_optlist_t *opts = NULL;
+  coap_pdu_t *pdu;
+  uint8_t buf[4];
+  char key[300];
+
+  if (!o)
+    o = &defaults;
+  if (uri_parse(uri, &u, why, sizeof why) < 0) {
+    *err = why;
+    return 0;
+  }
+  snprintf(key, sizeof key, "%s:%u", u.host, u.port);
+  session = peer_session(ctx, &u, key, err);
+  if (!session)
+    return 0;
+  p = calloc(1, sizeof *p);
+  pdu = coap_new_pdu(COAP_MESSAGE_CON, (coap_pdu_code_t)method, session);
+  if (!p || !pdu) {
+    free(p);
+    coap_delete_pdu(pdu);
+    *err = "out of memory";
+    return 0;
+  }
+  coap_session_new_token(session, &p->token_len, p->token);
+  coap_add_token(pdu, p->token_len, p->token);
+  if (o->observe)
+    coap_insert_optlist(&opts, coap_new_optlist(COAP_OPTION_OBSERVE,
+                          coap_encode_var_safe(buf, sizeof buf, COAP_OBSERVE_ESTABLISH), buf));
+  if (add_split(&opts, COAP_OPTION_URI_PATH, u.path, coap_split_path) < 0 ||
+      add_split(&opts, COAP_OPTION_URI_QUERY, u.query, coap_split_query) < 0) {
+    coap_delete_optlist(opts);
+    coap_delete_pdu(pdu);
+    free(p);
+    *err = "bad path or query";
+    return 0;
+  }
+  if (body && len)
+    coap_insert_optlist(&opts, coap_new_optlist(COAP_OPTION_CONTENT_FORMAT,
+                          coap_encode_var_safe(buf, sizeof buf,
+                              o->format ? o->format : COAP_MEDIATYPE_APPLICATION_JSON), buf));
+  if (o->accept >= 0)
+    coap_insert_optlist(&opts, coap_new_optlist(COAP_OPTION_ACCEPT,
+                          coap_encode_var_safe(buf, sizeof buf, (unsigned)o->accept), buf));
+  coap_add_optlist_pdu(pdu, &opts);
+  coap_delete_optlist(opts);
+  if (body && len) {
+    void *copy = malloc(len);
+    if (!copy) {
+      coap_delete_pdu(pdu);
+      free(p);
+      *err = "out of memory";
+      return 0;
+    }
+    memcpy(copy, body, len);
+    /* Block1 when needed; copy is freed once the transfer is over. */
+    if (!coap_add_data_large_request(session, pdu, len, copy, free_body, copy)) {
+      free(copy);
+      coap_delete_pdu(pdu);
+      free(p);
+      *err = "cannot add the payload";
+      return 0;
+    }
+  }
+  p->id = next_id++;
+  if (!next_id)
+    next_id = 1;
+  p->session = coap_session_reference(session);
+  p->fn = fn;
+  p->arg = arg;
+  p->observe = o->observe;
+  snprintf(p->peer, sizeof p->peer, "%s", key);
+  p->deadline = loop_after(o->timeout_ms ? o->timeout_ms : 5000, on_deadline, p);
+  p->next = pendings;
+  pendings = p;
+  if (coap_send(session, pdu) == COAP_INVALID_MID) {
+    pending_unlink(p);
+    pending_free(p);
+    *err = "cannot send";
+    return 0;
+  }
+  return p->id;
+}
+
+void client_cancel(unsigned id)
+{
+  for (struct pending *p = pendings; p; p = p->next)
+    if (p->id == id) {
+      pending_unlink(p);
+      if (p->observe) {
+        coap_binary_t tok = { p->token_len, p->token };
+        coap_cancel_observe(p->session, &tok, COAP_MESSAGE_CON);
+      }
+      pending_free(p);
+      return;
+    }
+}

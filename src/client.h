@@ -1,0 +1,49 @@
+/* client.h - asynchronous CoAP requests with a deadline.
+ *
+ * A request never blocks the loop: client_request() sends and returns; the
+ * callback runs later on the same loop with the answer, or with
+ * CLIENT_TIMEOUT when the deadline passed (libcoap's confirmable
+ * retransmissions, capped by the deadline), or CLIENT_UNREACHABLE when the
+ * peer refused (ICMP port unreachable, RST).  Large bodies go block-wise
+ * both ways; libcoap reassembles them, the callback sees the whole body.
+ */
+#ifndef NANO_CLIENT_H
+#define NANO_CLIENT_H
+
+#include <coap3/coap.h>
+#include <stdint.h>
+
+enum {
+  CLIENT_TIMEOUT = -1,
+  CLIENT_UNREACHABLE = -2,
+  CLIENT_FAILED = -3,         /* bad URI, out of memory, cannot send */
+};
+
+/* code: the answer's code as 205, 404, ... or a CLIENT_* value. */
+typedef void (*client_fn)(void *arg, int code, const uint8_t *body, size_t len);
+
+struct client_opts {
+  unsigned timeout_ms;        /* 0: 5000 */
+  int observe;                /* register; fn runs for every notification */
+  uint16_t format;            /* Content-Format of body; 0: JSON (50) */
+  int accept;                 /* Accept option, or -1 for none */
+};
+
+/* Register the response handlers on ctx (once per context). */
+void client_init(coap_context_t *ctx);
+/* A client-only context on its own loop, for tools (coap, health). */
+coap_context_t *client_context_new(void);
+void client_context_free(coap_context_t *ctx);
+/* Returns a request id (> 0), or 0 after calling nothing: *err says why. */
+unsigned client_request(coap_context_t *ctx, int method, const char *uri,
+                        const void *body, size_t len, const struct client_opts *o,
+                        client_fn fn, void *arg, const char **err);
+/* Forget a request; its callback will not run.  An observation is
+ * cancelled at the server too. */
+void client_cancel(unsigned id);
+/* Pending requests, for tests and /stats. */
+int client_pending(void);
+/* "2.05" for 205, "timeout", "unreachable", "failed" */
+const char *client_code_text(int code, char *buf, size_t size);
+
+#endif

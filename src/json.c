@@ -1,0 +1,170 @@
+/* json.c - cJSON helpers that validate types and sizes (see json.h). */
+#include "json.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void jerr_set(struct jerr *err, const char *fmt, ...)
+{
+  va_list ap;
+  if (!err)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+  va_end(ap);
+}
+
+cJSON *json_parse_object(const uint8_t *data, size_t len, size_t max,
+                         struct jerr *err)
+{
+  cJSON *root;
+
+  if (!data || !len) {
+    jerr_set(err, "empty payload, expected a JSON object");
+    return NULL;
+  }
+  if (len > max) {
+    jerr_set(err, "payload of %zu bytes exceeds the limit of %zu", len, max);
+    return NULL;
+  }
+  /* cJSON_ParseWithLength never reads past len, so the payload need not
+   * be NUL-terminated; a NUL inside it ends the parse and is caught by
+   * the trailing-garbage check below. */
+  const char *end = NULL;
+  root = cJSON_ParseWithLengthOpts((const char *)data, len, &end, 0);
+  if (!root) {
+    jerr_set(err, "malformed JSON");
+    return NULL;
+  }
+  while (end && (size_t)(end - (const char *)data) < len &&
+         (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
+    end++;
+  if (end && (size_t)(end - (const char *)data) < len) {
+    cJSON_Delete(root);
+    jerr_set(err, "trailing data after the JSON value");
+    return NULL;
+  }
+  if (!cJSON_IsObject(root)) {
+    cJSON_Delete(root);
+    jerr_set(err, "expected a JSON object");
+    return NULL;
+  }
+  return root;
+}
+
+static const cJSON *field(const cJSON *obj, const char *key, int required,
+                          struct jerr *err, int *missing)
+{
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+  *missing = !it || cJSON_IsNull(it);
+  if (*missing && required)
+    jerr_set(err, "missing field '%s'", key);
+  return it;
+}
+
+int json_get_string(const cJSON *obj, const char *key, int required,
+                    size_t maxlen, const char **out, struct jerr *err)
+{
+  int missing;
+  const cJSON *it = field(obj, key, required, err, &missing);
+
+  if (missing)
+    return required ? -1 : 0;
+  if (!cJSON_IsString(it) || !it->valuestring) {
+    jerr_set(err, "field '%s' must be a string", key);
+    return -1;
+  }
+  if (strlen(it->valuestring) > maxlen) {
+    jerr_set(err, "field '%s' is longer than %zu bytes", key, maxlen);
+    return -1;
+  }
+  *out = it->valuestring;
+  return 0;
+}
+
+int json_get_int(const cJSON *obj, const char *key, int required,
+                 long long min, long long max, long long *out, struct jerr *err)
+{
+  int missing;
+  const cJSON *it = field(obj, key, required, err, &missing);
+  double v;
+
+  if (missing)
+    return required ? -1 : 0;
+  if (!cJSON_IsNumber(it)) {
+    jerr_set(err, "field '%s' must be a number", key);
+    return -1;
+  }
+  v = it->valuedouble;
+  if (v != (double)(long long)v || v < (double)min || v > (double)max) {
+    jerr_set(err, "field '%s' must be an integer in [%lld, %lld]", key, min, max);
+    return -1;
+  }
+  *out = (long long)v;
+  return 0;
+}
+
+int json_get_bool(const cJSON *obj, const char *key, int required, int *out,
+                  struct jerr *err)
+{
+  int missing;
+  const cJSON *it = field(obj, key, required, err, &missing);
+
+  if (missing)
+    return required ? -1 : 0;
+  if (!cJSON_IsBool(it)) {
+    jerr_set(err, "field '%s' must be true or false", key);
+    return -1;
+  }
+  *out = cJSON_IsTrue(it);
+  return 0;
+}
+
+int json_get_string_array(const cJSON *obj, const char *key, int required,
+                          size_t maxitems, size_t maxlen, const cJSON **out,
+                          struct jerr *err)
+{
+  int missing;
+  const cJSON *it = field(obj, key, required, err, &missing), *el;
+  size_t n = 0;
+
+  if (missing)
+    return required ? -1 : 0;
+  if (!cJSON_IsArray(it)) {
+    jerr_set(err, "field '%s' must be an array of strings", key);
+    return -1;
+  }
+  cJSON_ArrayForEach(el, it) {
+    if (++n > maxitems) {
+      jerr_set(err, "field '%s' has more than %zu items", key, maxitems);
+      return -1;
+    }
+    if (!cJSON_IsString(el) || !el->valuestring) {
+      jerr_set(err, "field '%s' must be an array of strings", key);
+      return -1;
+    }
+    if (strlen(el->valuestring) > maxlen) {
+      jerr_set(err, "an item of '%s' is longer than %zu bytes", key, maxlen);
+      return -1;
+    }
+  }
+  *out = it;
+  return 0;
+}
+
+char *json_print(const cJSON *item)
+{
+  return cJSON_PrintUnformatted(item);
+}
+
+char *json_error_body(const char *msg)
+{
+  cJSON *o = cJSON_CreateObject();
+  char *s = NULL;
+  if (o && cJSON_AddStringToObject(o, "error", msg))
+    s = json_print(o);
+  cJSON_Delete(o);
+  return s;
+}

@@ -1,0 +1,72 @@
+/* server.h - a role's CoAP server: endpoints, routes, common resources.
+ *
+ *   struct nano_server *s = server_new("pd", opt_str(opts, "listen"));
+ *   server_route(s, "presence", 1, get_presence, NULL, NULL, NULL, st);
+ *   loop_run();  ...  server_free(s);
+ *
+ * Every server answers GET /.well-known/core (libcoap's, with rt="nano.ROLE"
+ * on each resource), GET /health and GET /stats.  A path ending in a slash
+ * and a star is a prefix route: "participants/" plus star gets
+ * participants/alice with req->tail = "alice".
+ */
+#ifndef NANO_SERVER_H
+#define NANO_SERVER_H
+
+#include <coap3/coap.h>
+#include "json.h"
+
+struct nano_server;
+
+struct nano_req {
+  struct nano_server *srv;
+  coap_resource_t *resource;
+  coap_session_t *session;
+  const coap_pdu_t *request;
+  const coap_string_t *query;
+  coap_pdu_t *response;
+  int method;                 /* COAP_REQUEST_GET, ... */
+  const char *path;           /* "participants/alice" */
+  const char *tail;           /* "alice" on a prefix route, else "" */
+  const uint8_t *body;
+  size_t body_len;
+  void *arg;                  /* given to server_route() */
+  int code;                   /* the answer's code once replied, e.g. 205 */
+};
+
+typedef void (*nano_handler)(struct nano_req *req);
+
+#define SERVER_DEFAULT_MAX_BODY (64 * 1024)
+
+/* Listen on spec ("HOST:PORT[,HOST:PORT...]", NULL for the default
+ * [::]:5683, which is dual-stack, or 0.0.0.0:5683 without IPv6).  NULL
+ * with a message logged when an address cannot be bound. */
+struct nano_server *server_new(const char *role, const char *listen_spec);
+void server_free(struct nano_server *s);
+coap_context_t *server_ctx(struct nano_server *s);
+void server_set_max_body(struct nano_server *s, size_t max);
+/* Extra fields for GET /stats and GET /health; hook adds to obj. */
+void server_set_stats_hook(struct nano_server *s, void (*hook)(cJSON *obj, void *arg),
+                           void *arg);
+void server_set_health_hook(struct nano_server *s,
+                            int (*hook)(cJSON *obj, void *arg), void *arg);
+
+coap_resource_t *server_route(struct nano_server *s, const char *path, int observable,
+                              nano_handler get, nano_handler post, nano_handler put,
+                              nano_handler del, void *arg);
+/* Tell observers of an observable route that its state changed. */
+void server_notify(coap_resource_t *r);
+
+/* Answers; each request gets exactly one.  code is decimal: 205, 404... */
+void req_reply(struct nano_req *r, int code, uint16_t format, const void *data,
+               size_t len);
+/* Takes ownership of obj (may be NULL for an empty body). */
+void req_reply_json(struct nano_req *r, int code, cJSON *obj);
+void req_reply_error(struct nano_req *r, int code, const char *fmt, ...)
+  __attribute__((format(printf, 3, 4)));
+/* The body as a JSON object, or NULL after answering 4.00 with why. */
+cJSON *req_json(struct nano_req *r);
+/* Value of query parameter name ("since" in ?since=4&limit=10) into buf;
+ * 1 if present, 0 if absent, -1 if too long. */
+int req_query(struct nano_req *r, const char *name, char *buf, size_t size);
+
+#endif

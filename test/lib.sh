@@ -1,0 +1,112 @@
+# lib.sh - the scenario tests' library, in the style of git's t/test-lib.sh.
+#
+#   . "$(dirname "$0")/lib.sh"
+#   test_expect_success 'what a user does' '
+#           nano coap get coap://$NET.1/health >out &&
+#           grep "\"status\":\"ok\"" out
+#   '
+#   test_done
+#
+# Each test file gets a fresh temp dir (cwd, removed at exit) and its own
+# loopback net $NET (127.0.<file number>.x), so files may run in parallel.
+# Every process started with start_bg is killed by its pid at exit.
+
+set -u
+: "${NANO:=$(cd "$(dirname "$0")/.." && pwd)/nano}"
+TEST_DIR=$(cd "$(dirname "$0")" && pwd)
+TEST_NAME=$(basename "$0" .sh)
+TEST_NUM=$(echo "$TEST_NAME" | sed 's/^t0*\([0-9]*\).*/\1/')
+NET="127.$((TEST_NUM / 256 % 256)).$((TEST_NUM % 256))"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/nano-$TEST_NAME.XXXXXX")
+export NANO NET TMP
+cd "$TMP" || exit 1
+
+test_count=0
+test_failed=0
+BG_PIDS=""
+
+# nano as a command in test bodies, so they read like a user's session.
+nano() { "$NANO" "$@"; }
+
+cleanup() {
+	for pid in $BG_PIDS; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in $BG_PIDS; do
+		wait "$pid" 2>/dev/null
+	done
+	cd / && rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { echo "# $*"; }
+
+# start_bg NAME CMD...: run CMD in the background, stdout+stderr to NAME.log,
+# remember its pid in $NAME_pid (and for the cleanup).
+start_bg() {
+	name=$1
+	shift
+	"$@" >"$TMP/$name.log" 2>&1 &
+	eval "${name}_pid=$!"
+	BG_PIDS="$BG_PIDS $!"
+}
+
+# stop_bg NAME [SIGNAL]: stop it and wait; its exit status in $NAME_status.
+stop_bg() {
+	eval "pid=\$${1}_pid"
+	kill -"${2:-TERM}" "$pid" 2>/dev/null
+	wait "$pid"
+	eval "${1}_status=$?"
+	BG_PIDS=$(echo "$BG_PIDS" | sed "s/ $pid\b//")
+}
+
+# wait_for_health URI [TRIES]: poll GET URI/health every 100 ms.
+wait_for_health() {
+	n=${2:-50}
+	while [ "$n" -gt 0 ]; do
+		"$NANO" coap -t 0.5 get "$1/health" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	echo "not healthy: $1" >&2
+	return 1
+}
+
+# test_expect_code CODE CMD...: CMD must exit with CODE.
+test_expect_code() {
+	want=$1
+	shift
+	"$@"
+	got=$?
+	[ "$got" = "$want" ] && return 0
+	echo "expected exit $want, got $got: $*" >&2
+	return 1
+}
+
+# test_cmp EXPECTED ACTUAL
+test_cmp() {
+	diff -u "$1" "$2"
+}
+
+test_expect_success() {
+	test_count=$((test_count + 1))
+	if { eval "$2"; } >"$TMP/.out" 2>&1; then
+		echo "ok $test_count - $1"
+	else
+		test_failed=$((test_failed + 1))
+		echo "not ok $test_count - $1"
+		sed 's/^/#   /' "$TMP/.out" | tail -n 40
+		for log in "$TMP"/*.log; do
+			[ -f "$log" ] || continue
+			echo "#   --- $(basename "$log") (tail)"
+			tail -n 15 "$log" | sed 's/^/#   /'
+		done
+	fi
+}
+
+test_done() {
+	echo "1..$test_count"
+	[ "$test_failed" = 0 ]
+	exit $?
+}

@@ -1,0 +1,95 @@
+/* testsrv.c - a small server built from nano's core, for the core's tests
+ * until the roles land.
+ *
+ * usage: testsrv --listen HOST:PORT
+ *
+ * Besides /.well-known/core, /health and /stats (the core's):
+ *   POST /echo       answers the JSON object it got ({"n": int} required)
+ *   GET  /big        300,000 bytes of text (block-wise)
+ *   GET  /counter    observable; POST /counter increments it
+ *   GET|PUT|DELETE /items/<id>   a prefix route; answers {"id": id}
+ */
+#include "nano.h"
+#include "loop.h"
+#include "server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static long counter;
+static coap_resource_t *counter_res;
+static char *big;
+
+static void post_echo(struct nano_req *r)
+{
+  struct jerr err;
+  long long n;
+  cJSON *o = req_json(r);
+  if (!o)
+    return;
+  if (json_get_int(o, "n", JSON_REQUIRED, 0, 1000000, &n, &err) < 0) {
+    cJSON_Delete(o);
+    req_reply_error(r, 400, "%s", err.msg);
+    return;
+  }
+  req_reply_json(r, 205, o);
+}
+
+static void get_big(struct nano_req *r)
+{
+  req_reply(r, 205, COAP_MEDIATYPE_TEXT_PLAIN, big, strlen(big));
+}
+
+static void get_counter(struct nano_req *r)
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "counter", (double)counter);
+  req_reply_json(r, 205, o);
+}
+
+static void post_counter(struct nano_req *r)
+{
+  counter++;
+  server_notify(counter_res);
+  req_reply_json(r, 204, NULL);
+}
+
+static void item(struct nano_req *r)
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "id", r->tail);
+  req_reply_json(r, r->method == COAP_REQUEST_DELETE ? 202 : 205, o);
+}
+
+int main(int argc, char **argv)
+{
+  struct opt opts[] = {
+    { "listen", OPT_STR, "127.0.0.1:5683", "HOST:PORT to listen on" },
+    { "log-level", OPT_STR, "info", "error|warn|info|debug" },
+    { 0 }
+  };
+  struct nano_server *s;
+
+  if (opt_parse(opts, argc, argv, "usage: testsrv [--listen HOST:PORT]") < 0)
+    return 2;
+  log_init("test", log_level_parse(opt_str(opts, "log-level")));
+  s = server_new("test", opt_str(opts, "listen"));
+  if (!s)
+    return 1;
+  big = malloc(300001);
+  for (int i = 0; i < 300000; i++)
+    big[i] = i % 64 == 63 ? '\n' : 'a' + i % 26;
+  big[300000] = '\0';
+  server_route(s, "echo", 0, NULL, post_echo, NULL, NULL, NULL);
+  server_route(s, "big", 0, get_big, NULL, NULL, NULL, NULL);
+  counter_res = server_route(s, "counter", 1, get_counter, post_counter, NULL, NULL, NULL);
+  server_route(s, "items/*", 0, item, NULL, item, item, NULL);
+  loop_init(server_ctx(s));
+  loop_run();
+  log_info("stopped");
+  server_free(s);
+  free(big);
+  coap_cleanup();
+  return 0;
+}
