@@ -11,6 +11,8 @@
 #   make install PREFIX=/usr/local    nano + one symlink per applet
 #   make clean      our objects (keeps the built deps); distclean: all of build/
 
+# O=DIR builds into DIR (with DIR/nano), so several trees or people can
+# build side by side; the musl deps are always shared in build/$(ARCH).
 VERSION := 0.1.0
 ARCH    ?= x86_64
 MODE    ?= static
@@ -24,9 +26,9 @@ DEFS    := -std=c11 -D_GNU_SOURCE -DNANO_VERSION='"$(VERSION)"'
 
 ifeq ($(MODE),check)
 # gcc + sanitizers against the system's (glibc) libraries
-BUILD   := build/check
+BUILD   := $(or $(O),build/check)
 CC      := gcc
-PKGS    := libcoap-3-notls libcjson
+PKGS    := libcoap-3-notls libcjson sqlite3 libgpiod dbus-1
 CFLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
            -fno-sanitize-recover=undefined $(WARN)
 CPPFLAGS:= $(DEFS) $(shell pkg-config --cflags $(PKGS))
@@ -36,15 +38,17 @@ NANO    := $(BUILD)/nano
 DEPS_OK :=
 else
 # static musl against the libraries mk/deps.sh built from Debian sources
-BUILD   := build/$(ARCH)
-PREFIX_DEPS := $(BUILD)/prefix
+DEPS_DIR:= build/$(ARCH)
+BUILD   := $(or $(O),$(DEPS_DIR))
+PREFIX_DEPS := $(DEPS_DIR)/prefix
 CC      := musl-gcc
 CFLAGS  := -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
            -fno-unwind-tables $(WARN)
-CPPFLAGS:= $(DEFS) -I$(PREFIX_DEPS)/include -isystem $(BUILD)/kinc
+CPPFLAGS:= $(DEFS) -I$(PREFIX_DEPS)/include -I$(PREFIX_DEPS)/include/dbus-1.0 \
+           -I$(PREFIX_DEPS)/lib/dbus-1.0/include -isystem $(DEPS_DIR)/kinc
 LDFLAGS := -static -Wl,--gc-sections -L$(PREFIX_DEPS)/lib
-LDLIBS  := -lcoap-3-notls -lcjson
-NANO    := nano
+LDLIBS  := -lcoap-3-notls -lsqlite3 -lcjson -lgpiod -ldbus-1
+NANO    := $(if $(O),$(O)/nano,nano)
 DEPS_OK := $(PREFIX_DEPS)/.deps-ok
 endif
 
@@ -58,8 +62,8 @@ TESTSRV := $(BUILD)/testsrv
 all: $(NANO)
 
 deps: $(DEPS_OK)
-$(BUILD)/prefix/.deps-ok: mk/deps.sh mk/deps.lock
-	sh mk/deps.sh $(BUILD)
+$(DEPS_DIR)/prefix/.deps-ok: mk/deps.sh mk/deps.lock
+	sh mk/deps.sh $(DEPS_DIR)
 
 $(OBJDIR)/%.o: %.c $(wildcard src/*.h) | $(DEPS_OK)
 	@mkdir -p $(dir $@)

@@ -10,8 +10,7 @@
  *   GET|PUT|DELETE /items/<id>   a prefix route; answers {"id": id}
  */
 #include "nano.h"
-#include "loop.h"
-#include "server.h"
+#include "role.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,19 +63,12 @@ static void item(struct nano_req *r)
 
 int main(int argc, char **argv)
 {
-  struct opt opts[] = {
-    { "listen", OPT_STR, "127.0.0.1:5683", "HOST:PORT to listen on" },
-    { "log-level", OPT_STR, "info", "error|warn|info|debug" },
-    { 0 }
-  };
+  struct opt opts[] = { ROLE_COMMON_OPTS, { 0 } };
   struct nano_server *s;
+  int rc = role_start("test", opts, argc, argv, "usage: testsrv [--listen HOST:PORT]", &s);
 
-  if (opt_parse(opts, argc, argv, "usage: testsrv [--listen HOST:PORT]") < 0)
-    return 2;
-  log_init("test", log_level_parse(opt_str(opts, "log-level")));
-  s = server_new("test", opt_str(opts, "listen"));
-  if (!s)
-    return 1;
+  if (rc >= 0)
+    return rc;
   big = malloc(300001);
   for (int i = 0; i < 300000; i++)
     big[i] = i % 64 == 63 ? '\n' : 'a' + i % 26;
@@ -85,11 +77,9 @@ int main(int argc, char **argv)
   server_route(s, "big", 0, get_big, NULL, NULL, NULL, NULL);
   counter_res = server_route(s, "counter", 1, get_counter, post_counter, NULL, NULL, NULL);
   server_route(s, "items/*", 0, item, NULL, item, item, NULL);
-  loop_init(server_ctx(s));
   loop_run();
   log_info("stopped");
-  server_free(s);
+  role_finish(s, opts);
   free(big);
-  coap_cleanup();
   return 0;
 }

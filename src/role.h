@@ -1,0 +1,29 @@
+/* role.h - what every role's main does the same way.
+ *
+ *   struct opt opts[] = { ROLE_COMMON_OPTS, { "location", OPT_STR, ... }, { 0 } };
+ *   struct nano_server *s;
+ *   int rc = role_start("pd", opts, argc, argv, usage, &s);
+ *   if (rc >= 0) return rc;          (--help: 0, usage/bind error: 2/1)
+ *   server_route(s, ...);  ...  loop_run();  role_finish(s, opts);
+ */
+#ifndef NANO_ROLE_H
+#define NANO_ROLE_H
+
+#include "client.h"
+#include "loop.h"
+#include "nano.h"
+#include "server.h"
+
+#define ROLE_COMMON_OPTS \
+  { "listen", OPT_STR, NULL, "HOST:PORT[,HOST:PORT] to serve CoAP on (default [::]:5683, or 0.0.0.0:5683 without IPv6)" }, \
+  { "log-level", OPT_STR, "info", "error|warn|info|debug" }
+
+/* Parse options, set up logging, the server (client and loop on the same
+ * libcoap context).  Returns -1 when the role should go on with *out
+ * set, else the exit code: 0 after --help, 2 on a usage error, 1 when
+ * the server cannot start. */
+int role_start(const char *role, struct opt *opts, int argc, char **argv,
+               const char *usage, struct nano_server **out);
+void role_finish(struct nano_server *s, struct opt *opts);
+
+#endif
