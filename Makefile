@@ -56,6 +56,8 @@ OBJDIR  := $(BUILD)/obj
 OBJS    := $(patsubst %.c,$(OBJDIR)/%.o,$(SRCS))
 LIBOBJS := $(patsubst %.c,$(OBJDIR)/%.o,$(LIBSRCS))
 UNITBIN := $(patsubst test/unit/%.c,$(BUILD)/unit/%.t,$(UNITS))
+BENCHSRC:= $(wildcard bench/*.c)
+BENCHBIN:= $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCHSRC))
 TESTSRV := $(BUILD)/testsrv
 
 .PHONY: all deps test check demo bench size clean distclean install image
@@ -93,6 +95,17 @@ test: $(NANO) $(UNITBIN) $(TESTSRV)
 
 check:
 	$(MAKE) MODE=check test
+
+# Benchmarks print numbers; they never fail on a number (no timed tests).
+# bench/*.c are tools built from the core (load generators); bench/b*.sh
+# run them and print tables.
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libnano.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnano.a $(LDLIBS)
+
+bench: $(NANO) $(BENCHBIN)
+	@for b in bench/b*.sh; do [ -f "$$b" ] || continue; \
+	  NANO=$(abspath $(NANO)) BENCHBIN=$(abspath $(BUILD)/bench) sh "$$b" || exit 1; done
 
 size: $(NANO)
 	@stat -c '%s bytes  %n' $(NANO)
