@@ -1,0 +1,471 @@
+#!/bin/sh
+# mk/deps.sh - fetch and build nano's third-party libraries as static musl libs.
+#
+#   sh mk/deps.sh BUILD_DIR            e.g. sh mk/deps.sh build/x86_64
+#   sh mk/deps.sh --latest BUILD_DIR   print the newest bookworm versions in
+#                                      mk/deps.lock format (to update the lock)
+#
+# Environment: CC (default musl-gcc), HOST (configure --host triplet, default
+# empty = native), JOBS (default: nproc), AR (default: ${HOST-}ar).
+#
+# Needs (Debian packages): musl-tools dpkg-dev autoconf automake libtool
+# pkg-config autoconf-archive tclsh gcc make linux-libc-dev; runs as root
+# (apt-get update into the private lists dir).
+#
+# Sources are Debian 12 (bookworm) *source* packages at the exact versions in
+# mk/deps.lock, fetched with a private APT configuration under BUILD_DIR/apt/
+# (the system's /etc/apt is only read, never changed).  Everything is installed
+# into BUILD_DIR/prefix; BUILD_DIR/prefix/.deps-ok (a copy of the lock file) is
+# written last, and when it matches mk/deps.lock this script does nothing.
+#
+# Layout under BUILD_DIR:
+#   apt/    private APT config, index lists, downloaded source packages
+#   src/    extracted source trees (NAME-VERSION, Debian patches applied)
+#   bld/    out-of-tree build directories (wiped when a package is rebuilt;
+#           not obj/, which belongs to the top-level Makefile)
+#   kinc/   symlinks to the host's kernel UAPI headers (musl ships none)
+#   log/    configure/make output, one file per step
+#   stamp/  per-package "extracted"/"built" markers, named after the version
+#   prefix/ the result: include/, lib/, share/doc/bluez/
+#
+# To force a rebuild of everything: rm -rf BUILD_DIR.
+
+set -eu
+
+T0=$(date +%s)
+
+log() { echo "deps: $*"; }
+die() { echo "deps: ERROR: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- arguments
+
+MODE=build
+if [ "${1:-}" = "--latest" ]; then MODE=latest; shift; fi
+[ $# -eq 1 ] || die "usage: sh mk/deps.sh [--latest] BUILD_DIR"
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+LOCK=$TOP/mk/deps.lock
+[ -r "$LOCK" ] || die "missing $LOCK"
+BUILD_ARG=$1
+mkdir -p "$1"
+B=$(cd "$1" && pwd)
+PREFIX=$B/prefix
+STAMP=$PREFIX/.deps-ok
+
+# Fast path: nothing to do when the prefix was completed for this very lock.
+# Touch the stamp so a make rule depending on mk/deps.sh (edited since) sees
+# it as fresh instead of re-running this script every time.
+if [ "$MODE" = build ] && [ -f "$STAMP" ] && cmp -s "$STAMP" "$LOCK"; then
+    touch "$STAMP"
+    exit 0
+fi
+
+# Serialise concurrent runs on the same BUILD_DIR (e.g. parallel make).
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$B/.deps.flock"
+    flock 9
+    if [ "$MODE" = build ] && [ -f "$STAMP" ] && cmp -s "$STAMP" "$LOCK"; then
+        touch "$STAMP"; exit 0
+    fi
+fi
+
+CC=${CC:-musl-gcc}
+HOST=${HOST:-}
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+AR=${AR:-${HOST:+$HOST-}ar}
+BUILD_CC=gcc            # host compiler, only for sqlite's amalgamation tools
+
+# Our flags are set explicitly; whatever CFLAGS/LDFLAGS/MAKEFLAGS the calling
+# make exported (nano's own -Werror, command-line overrides) must not leak into
+# third-party configure/make runs.
+unset CFLAGS CPPFLAGS LDFLAGS LIBS MAKEFLAGS MFLAGS MAKEOVERRIDES GNUMAKEFLAGS \
+      MAKELEVEL PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR 2>/dev/null || true
+DEPS_CFLAGS="-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables"
+DEPS_CPPFLAGS="-isystem $B/kinc"
+# pkg-config must only ever see our prefix, never the host's glibc .pc files.
+export PKG_CONFIG_LIBDIR="$PREFIX/lib/pkgconfig"
+# C locale: stable tool output for the parsing done here.
+export LC_ALL=C
+
+mkdir -p "$B/log" "$B/stamp" "$B/src" "$B/bld" "$PREFIX/include" "$PREFIX/lib"
+
+# ---------------------------------------------------------------- helpers
+
+# lock_version NAME -> exact Debian version from mk/deps.lock
+lock_version() {
+    v=$(awk -v n="$1" '$1 == n { print $2 }' "$LOCK")
+    [ -n "$v" ] || die "package '$1' is not listed in $LOCK"
+    echo "$v"
+}
+
+# run LOGNAME DIR CMD... : run CMD in DIR, output appended to log/LOGNAME.log;
+# on failure show the tail of that log and stop.
+run() {
+    _log=$B/log/$1.log; _dir=$2; shift 2
+    echo "### $(date '+%F %T') [$_dir] $*" >>"$_log"
+    if ! (cd "$_dir" && "$@") >>"$_log" 2>&1; then
+        echo "----- last lines of $_log -----" >&2
+        tail -n 40 "$_log" >&2
+        echo "-----" >&2
+        die "'$*' failed in $_dir (full log: $_log)"
+    fi
+}
+
+# configure_autotools LOGNAME SRCDIR OBJDIR [configure args...]
+# Fresh out-of-tree configure with our compiler and flags.
+configure_autotools() {
+    _name=$1 _src=$2 _obj=$3; shift 3
+    rm -rf "$_obj"; mkdir -p "$_obj"
+    run "$_name" "$_obj" "$_src/configure" \
+        ${HOST:+--host="$HOST"} --prefix="$PREFIX" \
+        --disable-shared --enable-static --disable-dependency-tracking \
+        CC="$CC" CFLAGS="$DEPS_CFLAGS" CPPFLAGS="$DEPS_CPPFLAGS" LDFLAGS= "$@"
+}
+
+# regen_if_patched LOGNAME SRCDIR: Debian patches applied by dpkg-source get a
+# fresh mtime; if one touched configure.ac/Makefile.am the generated files look
+# stale and make would try to re-run automake mid-build (with whatever version
+# the host has, often failing on "missing" tools).  Debian itself builds with
+# dh_autoreconf, so do the same, once, so that the patches take effect.
+regen_if_patched() {
+    if [ -n "$(find "$2" -path "$2/debian" -prune -o \
+               \( -name configure.ac -o -name Makefile.am -o -name '*.m4' \) \
+               -newer "$2/configure" -print | head -n 1)" ]; then
+        log "$1: Debian patches touch autotools inputs, running autoreconf -fi"
+        run "$1" "$2" autoreconf -fi
+    fi
+}
+
+# ---------------------------------------------------------------- APT
+
+APTDIR=$B/apt
+APTCONF=$APTDIR/apt.conf
+APT_READY=no
+APT_UPDATED=no
+
+# Private APT setup: a deb-src copy of the machine's debian.sources and
+# private lists/cache dirs.  The system apt.conf.d is still read (proxies,
+# Check-Valid-Until, ... are machine policy), but apt/override.conf, given with
+# -c so it is read after apt.conf.d, drops the system's update hooks, which
+# have no business running for our private index.
+apt_setup() {
+    [ "$APT_READY" = yes ] && return 0
+    src=/etc/apt/sources.list.d/debian.sources
+    [ -r "$src" ] || die "$src not found; need a deb822 Debian sources file to derive deb-src entries from"
+    mkdir -p "$APTDIR/sources.list.d" "$APTDIR/lists/partial" \
+             "$APTDIR/cache/archives/partial" "$APTDIR/state" \
+             "$APTDIR/preferences.d" "$APTDIR/dl"
+    : >"$APTDIR/sources.list"
+    # Same URIs/Suites/Components/Signed-By, just source indices.
+    sed 's/^Types:.*$/Types: deb-src/' "$src" >"$APTDIR/sources.list.d/debian-src.sources.new"
+    grep -q '^Types: deb-src' "$APTDIR/sources.list.d/debian-src.sources.new" ||
+        die "no 'Types:' line in $src"
+    mv "$APTDIR/sources.list.d/debian-src.sources.new" "$APTDIR/sources.list.d/debian-src.sources"
+    cat >"$APTCONF" <<EOF
+// generated by mk/deps.sh - private APT config for fetching source packages
+Dir::Etc::SourceList "$APTDIR/sources.list";
+Dir::Etc::SourceParts "$APTDIR/sources.list.d";
+Dir::Etc::Preferences "$APTDIR/preferences";
+Dir::Etc::PreferencesParts "$APTDIR/preferences.d";
+Dir::State "$APTDIR/state";
+Dir::State::Lists "$APTDIR/lists";
+Dir::State::status "/var/lib/dpkg/status";
+Dir::Cache "$APTDIR/cache";
+// our private dirs are root-owned; don't drop privileges to _apt for them
+APT::Sandbox::User "root";
+Acquire::Languages "none";
+EOF
+    cat >"$APTDIR/override.conf" <<EOF
+#clear APT::Update::Pre-Invoke;
+#clear APT::Update::Post-Invoke;
+#clear APT::Update::Post-Invoke-Success;
+EOF
+    export APT_CONFIG="$APTCONF"
+    APT_READY=yes
+}
+
+# aptc apt-get|apt-cache ARGS...: run an APT tool with our override file
+aptc() { "$@" -c "$APTDIR/override.conf"; }
+
+apt_update() {
+    apt_setup
+    log "apt-get update (private deb-src index in $APTDIR)"
+    run apt-update "$APTDIR" aptc apt-get -q update
+    touch "$APTDIR/updated"
+    APT_UPDATED=yes
+}
+
+# available_versions NAME -> all versions of source package NAME the archive serves
+available_versions() {
+    aptc apt-cache showsrc --only-source "$1" 2>/dev/null |
+        awk '/^Version:/ { print $2 }' | sort -u
+}
+
+# newest_version NAME -> highest available version (dpkg ordering)
+newest_version() {
+    best=
+    for v in $(available_versions "$1"); do
+        if [ -z "$best" ] || dpkg --compare-versions "$v" gt "$best"; then best=$v; fi
+    done
+    echo "$best"
+}
+
+# fetch_source NAME: download NAME=VERSION (from the lock) and extract it with
+# dpkg-source into src/NAME-VERSION; verifies the extracted version.
+fetch_source() {
+    name=$1; ver=$(lock_version "$name")
+    dir=$B/src/$name-$ver
+    [ -f "$B/stamp/$name-$ver.extracted" ] && [ -d "$dir" ] && return 0
+    apt_setup
+    [ -f "$APTDIR/updated" ] || apt_update
+    log "$name: fetching source $name=$ver"
+    if ! (cd "$APTDIR/dl" && aptc apt-get -q source --download-only "$name=$ver") \
+            >>"$B/log/fetch-$name.log" 2>&1; then
+        # Maybe just a stale index: refresh (unless done in this very run)
+        # and retry once before giving up.
+        [ "$APT_UPDATED" = yes ] || apt_update
+        if ! (cd "$APTDIR/dl" && aptc apt-get -q source --download-only "$name=$ver") \
+                >>"$B/log/fetch-$name.log" 2>&1; then
+            tail -n 5 "$B/log/fetch-$name.log" >&2
+            die "$name version $ver (from mk/deps.lock) is not served by the bookworm archives any more.
+  Available: $(available_versions "$name" | tr '\n' ' ')
+  Update mk/deps.lock (see: sh mk/deps.sh --latest $BUILD_ARG), then rebuild and re-test."
+        fi
+    fi
+    dsc=$APTDIR/dl/${name}_${ver#*:}.dsc
+    [ -f "$dsc" ] || die "$name: expected $dsc after download"
+    rm -rf "$dir"
+    run "fetch-$name" "$B/src" dpkg-source --no-copy -x "$dsc" "$dir"
+    got=$(dpkg-parsechangelog -l "$dir/debian/changelog" -S Version)
+    gotsrc=$(dpkg-parsechangelog -l "$dir/debian/changelog" -S Source)
+    [ "$got" = "$ver" ] && [ "$gotsrc" = "$name" ] ||
+        die "$name: extracted $gotsrc $got but mk/deps.lock wants $name $ver"
+    touch "$B/stamp/$name-$ver.extracted"
+}
+
+# built NAME -> true if NAME at the locked version is already installed
+built() { [ -f "$B/stamp/$1-$(lock_version "$1").built" ]; }
+mark_built() { touch "$B/stamp/$1-$(lock_version "$1").built"; }
+
+# ---------------------------------------------------------------- kernel headers
+
+# musl-gcc searches only musl's headers; libgpiod (linux/gpio.h), libcoap and
+# dbus need kernel UAPI headers.  Expose exactly linux/, asm/ and asm-generic/
+# from the host (never all of /usr/include, which would mix in glibc headers).
+setup_kinc() {
+    arch=$($CC -dumpmachine 2>/dev/null || uname -m); arch=${arch%%-*}
+    [ -n "$HOST" ] && arch=${HOST%%-*}
+    asm=
+    for d in /usr/include/"$arch"-linux-gnu*/asm /usr/include/asm; do
+        [ -d "$d" ] && { asm=$d; break; }
+    done
+    [ -n "$asm" ] || die "no kernel asm headers for $arch (install linux-libc-dev for that architecture)"
+    [ -d /usr/include/linux ] && [ -d /usr/include/asm-generic ] ||
+        die "no /usr/include/linux or asm-generic (install linux-libc-dev)"
+    rm -rf "$B/kinc"; mkdir -p "$B/kinc"
+    ln -s /usr/include/linux "$B/kinc/linux"
+    ln -s "$asm" "$B/kinc/asm"
+    ln -s /usr/include/asm-generic "$B/kinc/asm-generic"
+}
+
+# ---------------------------------------------------------------- libraries
+
+build_libcoap() {
+    built libcoap3 && return 0
+    fetch_source libcoap3
+    src=$B/src/libcoap3-$(lock_version libcoap3); obj=$B/bld/libcoap
+    log "libcoap: configure (no DTLS, epoll)"
+    # No TLS library: nano talks plain CoAP (UDP/TCP) on a local network.
+    configure_autotools libcoap "$src" "$obj" \
+        --disable-dtls --disable-documentation --disable-doxygen \
+        --disable-manpages --disable-examples --disable-examples-source \
+        --disable-tests --disable-gcov --with-epoll
+    log "libcoap: make -j$JOBS"
+    run libcoap "$obj" make -j"$JOBS"
+    run libcoap "$obj" make install
+    mark_built libcoap3
+}
+
+build_sqlite() {
+    built sqlite3 && return 0
+    fetch_source sqlite3
+    src=$B/src/sqlite3-$(lock_version sqlite3); obj=$B/bld/sqlite
+    # The source package is the full tree, not the amalgamation; generating
+    # sqlite3.c needs the host compiler (lemon, mkkeywordhash) and tclsh.
+    # Debian's 40-amalgamation_configure.patch puts @AMALGAMATION_LINE_MACROS@
+    # into Makefile.in but defines it only in configure.ac (Debian runs
+    # autoreconf; the shipped configure lacks it), so pass it to make.
+    rm -rf "$obj"; mkdir -p "$obj/amal"
+    log "sqlite: generating amalgamation sqlite3.c (host $BUILD_CC + tclsh)"
+    run sqlite "$obj/amal" env CC="$BUILD_CC" CFLAGS=-O2 "$src/configure" --disable-tcl
+    run sqlite "$obj/amal" make sqlite3.c AMALGAMATION_LINE_MACROS=--linemacros=0
+    # Compile options (see https://sqlite.org/compile.html): no threads, no
+    # dlopen, strict quoting, FKs on, in-memory temp storage.  HAVE_USLEEP
+    # matters: without it busy_timeout sleeps in whole seconds.
+    log "sqlite: compiling sqlite3.c with $CC"
+    run sqlite "$obj" $CC $DEPS_CPPFLAGS $DEPS_CFLAGS \
+        -DSQLITE_THREADSAFE=0 -DSQLITE_OMIT_LOAD_EXTENSION \
+        -DSQLITE_OMIT_DEPRECATED -DSQLITE_DQS=0 -DSQLITE_TEMP_STORE=3 \
+        -DSQLITE_DEFAULT_FOREIGN_KEYS=1 -DSQLITE_DEFAULT_WAL_SYNCHRONOUS=1 \
+        -DSQLITE_LIKE_DOESNT_MATCH_BLOBS -DSQLITE_MAX_EXPR_DEPTH=0 \
+        -DSQLITE_OMIT_SHARED_CACHE -DSQLITE_USE_ALLOCA \
+        -DSQLITE_OMIT_PROGRESS_CALLBACK \
+        -DHAVE_USLEEP=1 -DHAVE_LOCALTIME_R=1 -DHAVE_GMTIME_R=1 \
+        -DHAVE_FDATASYNC=1 -DHAVE_STRCHRNUL=1 \
+        -c amal/sqlite3.c -o sqlite3.o
+    rm -f "$obj/libsqlite3.a"
+    run sqlite "$obj" $AR rcs libsqlite3.a sqlite3.o
+    cp "$obj/libsqlite3.a" "$PREFIX/lib/"
+    cp "$obj/amal/sqlite3.h" "$PREFIX/include/"
+    mark_built sqlite3
+}
+
+build_cjson() {
+    built cjson && return 0
+    fetch_source cjson
+    src=$B/src/cjson-$(lock_version cjson); obj=$B/bld/cjson
+    # A single C file; its CMake build adds nothing we need.
+    rm -rf "$obj"; mkdir -p "$obj"
+    log "cjson: compiling cJSON.c with $CC"
+    run cjson "$obj" $CC $DEPS_CPPFLAGS $DEPS_CFLAGS -c "$src/cJSON.c" -o cJSON.o
+    run cjson "$obj" $AR rcs libcjson.a cJSON.o
+    mkdir -p "$PREFIX/include/cjson"
+    cp "$obj/libcjson.a" "$PREFIX/lib/"
+    cp "$src/cJSON.h" "$PREFIX/include/cjson/"
+    mark_built cjson
+}
+
+build_gpiod() {
+    built libgpiod && return 0
+    fetch_source libgpiod
+    src=$B/src/libgpiod-$(lock_version libgpiod); obj=$B/bld/libgpiod
+    regen_if_patched libgpiod "$src"
+    log "libgpiod: configure + make -j$JOBS"
+    configure_autotools libgpiod "$src" "$obj" \
+        --disable-tools --disable-tests \
+        --disable-bindings-cxx --disable-bindings-python
+    run libgpiod "$obj" make -j"$JOBS"
+    run libgpiod "$obj" make install
+    mark_built libgpiod
+}
+
+build_dbus() {
+    built dbus && return 0
+    fetch_source dbus
+    src=$B/src/dbus-$(lock_version dbus); obj=$B/bld/dbus
+    log "dbus: configure (libdbus only)"
+    # configure insists on expat (pkg-config), which only the bus daemon uses;
+    # preset the PKG_CHECK_MODULES result so the host's glibc expat is never
+    # looked at.  X11 autolaunch, systemd etc. are off: nano is a plain client.
+    configure_autotools dbus "$src" "$obj" \
+        --disable-maintainer-mode \
+        --disable-systemd --disable-selinux --disable-apparmor \
+        --disable-libaudit --disable-inotify --disable-kqueue \
+        --disable-launchd --disable-x11-autolaunch --without-x \
+        --disable-doxygen-docs --disable-xml-docs --disable-ducktype-docs \
+        --disable-qt-help --disable-tests --disable-modular-tests \
+        --disable-installed-tests --disable-embedded-tests \
+        --disable-asserts --disable-verbose-mode --disable-stats \
+        --disable-code-coverage --disable-Werror \
+        --with-system-socket=/run/dbus/system_bus_socket \
+        EXPAT_CFLAGS=" " EXPAT_LIBS=" "
+    log "dbus: make -j$JOBS libdbus-1.la"
+    run dbus "$obj/dbus" make -j"$JOBS" libdbus-1.la
+    # Install only the library, its public headers and dbus-1.pc with
+    # automake's per-directory install targets (no daemon, no tools).
+    run dbus "$obj/dbus" make install-libLTLIBRARIES \
+        install-dbusincludeHEADERS install-nodist_dbusarchincludeHEADERS
+    run dbus "$obj" make install-pkgconfigDATA
+    mark_built dbus
+}
+
+fetch_bluez_docs() {
+    built bluez && return 0
+    fetch_source bluez
+    src=$B/src/bluez-$(lock_version bluez)
+    # Reference only: nano talks to bluetoothd over D-Bus; nothing is built.
+    log "bluez: installing D-Bus API docs"
+    rm -rf "$PREFIX/share/doc/bluez"; mkdir -p "$PREFIX/share/doc/bluez"
+    cp "$src"/doc/*-api.txt "$src"/doc/errors.txt "$PREFIX/share/doc/bluez/"
+    mark_built bluez
+}
+
+# ---------------------------------------------------------------- verify
+
+verify() {
+    log "verify: libraries and a static test link"
+    for f in lib/libcoap-3-notls.a lib/libsqlite3.a lib/libcjson.a \
+             lib/libgpiod.a lib/libdbus-1.a \
+             include/coap3/coap.h include/sqlite3.h include/cjson/cJSON.h \
+             include/gpiod.h include/dbus-1.0/dbus/dbus.h \
+             lib/dbus-1.0/include/dbus/dbus-arch-deps.h \
+             share/doc/bluez/adapter-api.txt; do
+        [ -f "$PREFIX/$f" ] || die "verify: missing $PREFIX/$f"
+    done
+    rm -f "$PREFIX"/lib/*.la          # libtool archives: absolute paths, unused
+    obj=$B/bld/verify; rm -rf "$obj"; mkdir -p "$obj"
+    cat >"$obj/t.c" <<'EOF'
+#include <stdio.h>
+#include <coap3/coap.h>
+#include <sqlite3.h>
+#include <cjson/cJSON.h>
+#include <gpiod.h>
+#include <dbus/dbus.h>
+
+int main(void)
+{
+    int maj, min, mic;
+    sqlite3 *db;
+
+    coap_startup();
+    dbus_get_version(&maj, &min, &mic);
+    if (sqlite3_open(":memory:", &db) != SQLITE_OK) return 1;
+    sqlite3_close(db);
+    printf("%s, sqlite %s, cJSON %s, libgpiod %s, libdbus %d.%d.%d\n",
+           coap_package_version(), sqlite3_libversion(), cJSON_Version(),
+           gpiod_version_string(), maj, min, mic);
+    coap_cleanup();
+    return 0;
+}
+EOF
+    run verify "$obj" $CC -static $DEPS_CPPFLAGS -Os \
+        -I"$PREFIX/include" -I"$PREFIX/include/dbus-1.0" \
+        -I"$PREFIX/lib/dbus-1.0/include" t.c -o t \
+        -L"$PREFIX/lib" -Wl,--gc-sections \
+        -lcoap-3-notls -lsqlite3 -lcjson -lgpiod -ldbus-1
+    if [ -z "$HOST" ]; then
+        out=$("$obj/t") || die "verify: test program failed"
+        log "verify: $out"
+    else
+        log "verify: cross build for $HOST, test program linked but not run"
+    fi
+}
+
+# ---------------------------------------------------------------- main
+
+if [ "$MODE" = latest ]; then
+    apt_update >&2
+    echo "# newest versions served by the configured bookworm archives" >&2
+    for n in $(awk '!/^#/ && NF { print $1 }' "$LOCK"); do
+        echo "$n $(newest_version "$n")"
+    done
+    exit 0
+fi
+
+log "building into $PREFIX (CC=$CC${HOST:+ HOST=$HOST} JOBS=$JOBS)"
+command -v "${CC%% *}" >/dev/null 2>&1 || die "compiler '$CC' not found (apt-get install musl-tools)"
+for t in apt-get dpkg-source dpkg-parsechangelog autoreconf make tclsh "$BUILD_CC"; do
+    command -v "$t" >/dev/null 2>&1 || die "'$t' not found (see 'Needs' at the top of mk/deps.sh)"
+done
+
+rm -f "$STAMP"
+setup_kinc
+build_cjson
+build_sqlite
+build_gpiod
+build_libcoap
+build_dbus
+fetch_bluez_docs
+verify
+cp "$LOCK" "$STAMP"
+log "done in $(( $(date +%s) - T0 ))s, prefix: $PREFIX"
