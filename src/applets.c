@@ -9,6 +9,8 @@
 const struct applet applets[] = {
   { "coap",   cmd_coap,   "CoAP client: get|post|put|delete|observe URI [PAYLOAD]" },
   { "health", cmd_health, "exit 0 when the role on this host answers GET /health" },
+  { "mcs",    cmd_mcs,    "main controller: the per-participant flow of the meeting scenario" },
+  { "mrs",    cmd_mrs,    "meeting room service: what the room's display shows" },
   { NULL, NULL, NULL }
 };
 

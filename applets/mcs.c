@@ -1,0 +1,1486 @@
+/* mcs.c - the Main Controller: drives the smart-meeting flow (paper Fig. 3).
+ *
+ * usage: nano mcs [--ae URI] [--bs [LOC=]URI]... [--bs-room [ROOM=]URI]...
+ *                 [--ug URI] [--mrs [ROOM=]URI]... [--pd-room URI] [options]
+ *
+ *   POST /presence {"location","node","ts_ms"}   from a pd: motion started
+ *   POST /ble {"location","devices":[...]}       from a room's bs: sightings
+ *   GET  /participants[?state=S]                 observable: every track
+ *   GET  /timeline[?limit=N][&since=SEQ]         the steps, oldest first
+ *
+ * One track per BLE address seen at the entrance, a state machine:
+ *
+ *   detected -> scanning -> authenticating -> guiding -> arrived -> presenting
+ *                                         \-> denied      \-> expired
+ *
+ * with the wall time of every step (and of the steps that are not states:
+ * granted, guidance_on, guidance_off).  Motion at a location starts one
+ * scan of that location's bs (motion during a scan queues one more scan,
+ * never more); the addresses that begin a visit go to AE in one
+ * POST /auth per 64; every newly granted participant gets one
+ * POST ug/guide.  A room sighting of a guided participant stops the
+ * guidance (DELETE ug/guide/<id>) and hands them to the room's mrs
+ * (POST /present).
+ *
+ * A visit: a track that has come to rest (denied, expired, presenting)
+ * begins a new visit only after it was not seen at the entrance for
+ * --visit-gap.  So a stranger standing at the door is asked about once
+ * (AE logs one decision), and nobody is guided twice for one arrival; a
+ * participant already presented in a meeting is not guided to it again.
+ *
+ * Peers are reached through call.c: every request is asynchronous, a down
+ * peer parks only the calls waiting for it (one health probe with backoff
+ * instead of N retries) and they are re-sent the moment it answers.  A
+ * restarted ug (its uptime starts over) or one whose GET /guide no longer
+ * lists a guided participant gets the guidance again; a restarted mrs gets
+ * its room's presented participants again.
+ */
+#include "call.h"
+#include "nano.h"
+#include "role.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ID_MAX 64
+#define NAME_MAX_ 128
+#define AUTH_BATCH 64
+#define HASH_SIZE 1024
+
+/* ---- states and steps ------------------------------------------------ */
+
+enum state {
+  S_DETECTED, S_SCANNING, S_AUTHENTICATING, S_GUIDING, S_ARRIVED, S_PRESENTING,
+  S_DENIED, S_EXPIRED, S_COUNT
+};
+
+static const char *const state_names[S_COUNT] = {
+  "detected", "scanning", "authenticating", "guiding", "arrived", "presenting",
+  "denied", "expired"
+};
+
+/* Every state is a step; three steps are not states. */
+enum step {
+  T_DETECTED, T_SCANNING, T_AUTHENTICATING, T_GUIDING, T_ARRIVED, T_PRESENTING,
+  T_DENIED, T_EXPIRED, T_GRANTED, T_GUIDANCE_ON, T_GUIDANCE_OFF, T_COUNT
+};
+
+static const char *const step_names[T_COUNT] = {
+  "detected", "scanning", "authenticating", "guiding", "arrived", "presenting",
+  "denied", "expired", "granted", "guidance_on", "guidance_off"
+};
+
+enum guidance { G_NONE, G_PENDING, G_ON, G_OFF, G_FAILED };
+static const char *const guidance_names[] = { "none", "pending", "on", "off", "failed" };
+
+struct track {
+  char ble[18];
+  char participant[ID_MAX + 1], name[NAME_MAX_ + 1], meeting[ID_MAX + 1];
+  char room[ID_MAX + 1], device[ID_MAX + 1];
+  int rssi;
+  enum state state;
+  int visit;
+  uint64_t step[T_COUNT];           /* wall ms, 0: not (yet) in this visit */
+  uint64_t entrance_seen;           /* wall ms of the last entrance sighting */
+  uint64_t room_seen;               /* seen at a room before being granted */
+  char room_seen_at[ID_MAX + 1];
+  char presented[ID_MAX + 1];       /* meeting already presented to */
+  enum guidance guidance;
+  uint64_t guidance_acked;          /* wall ms ug last confirmed it */
+  int resends;
+  struct call *guide, *unguide, *present;
+  struct track *hnext, *pnext;      /* by address, by participant */
+  struct track *prev, *next;        /* oldest first */
+};
+
+/* ---- configuration ------------------------------------------------- */
+
+struct room_peer {                  /* a peer per room ("" = any room) */
+  char room[ID_MAX + 1];
+  struct peer *peer;
+};
+
+struct sweep {                      /* the scans of one location */
+  char location[ID_MAX + 1];
+  struct peer *bs;
+  struct call *call;
+  uint64_t motion;                  /* wall ms of the motion being served */
+  uint64_t queued;                  /* motion that came during a scan */
+  uint64_t last_motion;             /* the latest motion start */
+  uint64_t sent;
+  struct loop_timer *rescan;
+  struct sweep *next;
+};
+
+struct batch {                      /* one POST ae/auth */
+  int n;
+  char ble[AUTH_BATCH][18];
+  struct call *call;
+  struct batch *prev, *next;        /* in flight */
+};
+
+static struct {
+  coap_context_t *ctx;
+  struct peer *ae, *ug, *pd_room;
+  struct room_peer mrs[OPT_LIST_MAX];
+  int nmrs;
+  struct room_peer bs_room[OPT_LIST_MAX];   /* for scans on room motion */
+  int nbs_room;
+  struct sweep *sweeps;
+  struct batch *batches;
+  struct peer *owned[3 * OPT_LIST_MAX + 3];  /* every peer, freed at exit */
+  int nowned;
+  long long scan_ms, linger_ms, rescan_ms, max_age_ms, expire_ms, visit_gap_ms, watch_ms, timeout_ms;
+  long max_tracks;
+
+  struct track *by_ble[HASH_SIZE], *by_participant[HASH_SIZE];
+  struct track *oldest, *newest;
+  long ntracks;
+
+  struct call *guide_check;
+  uint64_t guide_check_sent;
+  struct loop_timer *tick;
+
+  coap_resource_t *participants_res;
+  unsigned long presences, scans, auth_requests, guides, resends, presents;
+} M;
+
+/* ---- timeline ----------------------------------------------------------- */
+
+struct tl_entry {
+  uint64_t seq, ms;
+  char event[16];
+  char who[ID_MAX + 1];             /* participant, or location for scans */
+  char ble[18];
+  char detail[96];
+};
+
+static struct {
+  struct tl_entry *ring;
+  long size;
+  uint64_t next_seq;                /* seq of the next entry; first is 1 */
+} TL = { NULL, 0, 1 };
+
+/* An entry's time is when the step happened (a detection is dated by the
+ * pd's motion edge); seq is the order in which mcs learned of it. */
+static void timeline_at(uint64_t ms, const char *event, const char *who, const char *ble,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+#define timeline(...) timeline_at(0, __VA_ARGS__)
+
+static void timeline_at(uint64_t ms, const char *event, const char *who, const char *ble,
+                        const char *fmt, ...)
+{
+  struct tl_entry *e;
+  va_list ap;
+
+  if (!TL.ring)
+    return;
+  e = &TL.ring[(TL.next_seq - 1) % (uint64_t)TL.size];
+  memset(e, 0, sizeof *e);
+  e->seq = TL.next_seq++;
+  e->ms = ms ? ms : wall_ms();
+  snprintf(e->event, sizeof e->event, "%s", event);
+  snprintf(e->who, sizeof e->who, "%s", who ? who : "");
+  snprintf(e->ble, sizeof e->ble, "%s", ble ? ble : "");
+  va_start(ap, fmt);
+  vsnprintf(e->detail, sizeof e->detail, fmt, ap);
+  va_end(ap);
+}
+
+/* ---- tracks ------------------------------------------------------------- */
+
+static unsigned hash(const char *s)
+{
+  unsigned h = 2166136261u;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 16777619u;
+  return h % HASH_SIZE;
+}
+
+/* "aa:bb:cc:dd:ee:01" -> "AA:BB:CC:DD:EE:01"; 0 if it is not an address. */
+static int ble_normalize(const char *in, char out[18])
+{
+  if (strlen(in) != 17)
+    return 0;
+  for (int i = 0; i < 17; i++) {
+    if (i % 3 == 2 ? in[i] != ':' : !isxdigit((unsigned char)in[i]))
+      return 0;
+    out[i] = (char)toupper((unsigned char)in[i]);
+  }
+  out[17] = '\0';
+  return 1;
+}
+
+static struct track *track_by_ble(const char *ble)
+{
+  for (struct track *t = M.by_ble[hash(ble)]; t; t = t->hnext)
+    if (!strcmp(t->ble, ble))
+      return t;
+  return NULL;
+}
+
+static struct track *track_by_participant(const char *id)
+{
+  for (struct track *t = M.by_participant[hash(id)]; t; t = t->pnext)
+    if (!strcmp(t->participant, id))
+      return t;
+  return NULL;
+}
+
+static void participant_unindex(struct track *t)
+{
+  if (!t->participant[0])
+    return;
+  for (struct track **pp = &M.by_participant[hash(t->participant)]; *pp;
+       pp = &(*pp)->pnext)
+    if (*pp == t) {
+      *pp = t->pnext;
+      break;
+    }
+  t->pnext = NULL;
+}
+
+static void participant_index(struct track *t, const char *id)
+{
+  struct track **head;
+
+  participant_unindex(t);
+  snprintf(t->participant, sizeof t->participant, "%s", id);
+  head = &M.by_participant[hash(t->participant)];
+  t->pnext = *head;
+  *head = t;
+}
+
+static int state_is_at_rest(enum state s)
+{
+  return s == S_DENIED || s == S_EXPIRED || s == S_PRESENTING;
+}
+
+static void track_free(struct track *t)
+{
+  for (struct track **pp = &M.by_ble[hash(t->ble)]; *pp; pp = &(*pp)->hnext)
+    if (*pp == t) {
+      *pp = t->hnext;
+      break;
+    }
+  participant_unindex(t);
+  if (t->prev)
+    t->prev->next = t->next;
+  else
+    M.oldest = t->next;
+  if (t->next)
+    t->next->prev = t->prev;
+  else
+    M.newest = t->prev;
+  call_cancel(t->guide);
+  call_cancel(t->unguide);
+  call_cancel(t->present);
+  M.ntracks--;
+  free(t);
+}
+
+/* Room for one more track: forget the oldest track at rest with nothing
+ * in flight.  0 when every track is busy (the new sighting is dropped). */
+static int track_make_room(void)
+{
+  if (M.ntracks < M.max_tracks)
+    return 1;
+  for (struct track *t = M.oldest; t; t = t->next)
+    if (state_is_at_rest(t->state) && !t->guide && !t->unguide && !t->present) {
+      log_debug("ble=%s forgotten (track limit %ld)", t->ble, M.max_tracks);
+      track_free(t);
+      return 1;
+    }
+  return 0;
+}
+
+static struct track *track_new(const char *ble)
+{
+  struct track *t;
+  struct track **head;
+
+  if (!track_make_room())
+    return NULL;
+  t = calloc(1, sizeof *t);
+  if (!t)
+    return NULL;
+  snprintf(t->ble, sizeof t->ble, "%s", ble);
+  head = &M.by_ble[hash(ble)];
+  t->hnext = *head;
+  *head = t;
+  t->prev = M.newest;
+  if (M.newest)
+    M.newest->next = t;
+  else
+    M.oldest = t;
+  M.newest = t;
+  M.ntracks++;
+  return t;
+}
+
+static const char *track_who(const struct track *t)
+{
+  return t->participant[0] ? t->participant : "";
+}
+
+/* Enter state s at time ms (0: now), on the timeline and for observers. */
+static void track_enter(struct track *t, enum state s, uint64_t ms, const char *detail)
+{
+  t->state = s;
+  t->step[s] = ms ? ms : wall_ms();
+  timeline_at(t->step[s], state_names[s], track_who(t), t->ble, "%s", detail ? detail : "");
+  log_debug("ble=%s participant=%s state=%s", t->ble, track_who(t), state_names[s]);
+  server_notify(M.participants_res);
+}
+
+static void track_step(struct track *t, enum step st, const char *detail)
+{
+  t->step[st] = wall_ms();
+  timeline(step_names[st], track_who(t), t->ble, "%s", detail ? detail : "");
+  server_notify(M.participants_res);
+}
+
+/* ---- peers by room -------------------------------------------------- */
+
+static struct peer *room_peer_find(struct room_peer *list, int n, const char *room)
+{
+  struct peer *any = NULL;
+  for (int i = 0; i < n; i++) {
+    if (!strcmp(list[i].room, room))
+      return list[i].peer;
+    if (!list[i].room[0])
+      any = list[i].peer;
+  }
+  return any;
+}
+
+/* A room sighting at location `at` is the participant's room when the
+ * names match, or when the location is the generic "room" (a deployment
+ * with one meeting room, whose bs says --location room). */
+static int room_matches(const struct track *t, const char *at)
+{
+  return !strcmp(at, t->room) || !strcmp(at, "room");
+}
+
+/* ---- guidance, arrival, presentation -------------------------------------- */
+
+static void guide_send(struct track *t);
+static void unguide_send(struct track *t);
+static void present_send(struct track *t);
+
+static struct call_opts until_expiry(const struct track *t)
+{
+  struct call_opts o = { 0, (uint64_t)M.expire_ms };
+  (void)t;
+  return o;
+}
+
+static void on_guide(void *arg, int code, const uint8_t *body, size_t len)
+{
+  struct track *t = arg;
+  char buf[16];
+
+  t->guide = NULL;
+  if (code / 100 == 2) {
+    t->guidance = G_ON;
+    t->guidance_acked = wall_ms();
+    if (!t->step[T_GUIDANCE_ON])
+      track_step(t, T_GUIDANCE_ON, t->room);
+    else
+      timeline("guidance_on", t->participant, t->ble, "%s again", t->room);
+    if (t->state != S_GUIDING)       /* arrived or expired meanwhile */
+      unguide_send(t);
+    return;
+  }
+  t->guidance = G_FAILED;
+  log_warn("participant=%s room=%s ug refused guidance: %s %.*s", t->participant,
+           t->room, client_code_text(code, buf, sizeof buf), (int)(len > 120 ? 120 : len),
+           body ? (const char *)body : "");
+  timeline("guidance_failed", t->participant, t->ble, "ug: %s",
+           client_code_text(code, buf, sizeof buf));
+  server_notify(M.participants_res);
+}
+
+static void guide_send(struct track *t)
+{
+  cJSON *o = cJSON_CreateObject();
+  struct call_opts co = until_expiry(t);
+
+  cJSON_AddStringToObject(o, "participant", t->participant);
+  cJSON_AddStringToObject(o, "room", t->room);
+  t->guidance = G_PENDING;
+  call_cancel(t->guide);
+  t->guide = call_json(M.ug, COAP_REQUEST_POST, "guide", o, &co, on_guide, t);
+  cJSON_Delete(o);
+  M.guides++;
+}
+
+static void on_unguide(void *arg, int code, const uint8_t *body, size_t len)
+{
+  struct track *t = arg;
+  char buf[16];
+
+  (void)body;
+  (void)len;
+  t->unguide = NULL;
+  if (code / 100 == 2 || code == 404) {
+    t->guidance = G_OFF;
+    track_step(t, T_GUIDANCE_OFF, code == 404 ? "was not on" : "");
+    return;
+  }
+  log_warn("participant=%s stopping guidance failed: %s", t->participant,
+           client_code_text(code, buf, sizeof buf));
+}
+
+static void unguide_send(struct track *t)
+{
+  char path[ID_MAX + 16];
+  struct call_opts co = until_expiry(t);
+
+  if (t->unguide)
+    return;
+  snprintf(path, sizeof path, "guide/%s", t->participant);
+  t->unguide = call_start(M.ug, COAP_REQUEST_DELETE, path, NULL, 0, &co, on_unguide, t);
+}
+
+/* Stop the guidance: a guide call still waiting is dropped (if it never
+ * went out there is nothing to stop); one that may have reached ug is
+ * followed by a DELETE, which ug sees after it (one session, NSTART 1). */
+static void guidance_stop(struct track *t)
+{
+  int maybe_on = t->guidance == G_ON;
+
+  if (t->guide) {
+    maybe_on = maybe_on || call_attempts(t->guide) > 0;
+    call_cancel(t->guide);
+    t->guide = NULL;
+  }
+  if (maybe_on)
+    unguide_send(t);
+  else if (t->guidance == G_PENDING)
+    t->guidance = G_NONE;
+}
+
+static void on_present(void *arg, int code, const uint8_t *body, size_t len)
+{
+  struct track *t = arg;
+  char buf[16];
+
+  t->present = NULL;
+  if (code / 100 == 2) {
+    snprintf(t->presented, sizeof t->presented, "%s", t->meeting);
+    if (t->state == S_ARRIVED)
+      track_enter(t, S_PRESENTING, 0, t->meeting);
+    return;
+  }
+  log_warn("participant=%s meeting=%s mrs refused: %s %.*s", t->participant, t->meeting,
+           client_code_text(code, buf, sizeof buf), (int)(len > 120 ? 120 : len),
+           body ? (const char *)body : "");
+  timeline("present_refused", t->participant, t->ble, "mrs: %s",
+           client_code_text(code, buf, sizeof buf));
+  server_notify(M.participants_res);
+}
+
+static void present_send(struct track *t)
+{
+  struct peer *mrs = room_peer_find(M.mrs, M.nmrs, t->room);
+  struct call_opts co = until_expiry(t);
+  cJSON *o;
+
+  if (!mrs) {
+    log_warn("participant=%s room=%s no mrs for this room", t->participant, t->room);
+    timeline("present_refused", t->participant, t->ble, "no mrs for room %s", t->room);
+    return;
+  }
+  o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "participant", t->participant);
+  cJSON_AddStringToObject(o, "meeting", t->meeting);
+  call_cancel(t->present);
+  t->present = call_json(mrs, COAP_REQUEST_POST, "present", o, &co, on_present, t);
+  cJSON_Delete(o);
+  M.presents++;
+}
+
+static void arrive(struct track *t, const char *at)
+{
+  track_enter(t, S_ARRIVED, 0, at);
+  guidance_stop(t);
+  present_send(t);
+}
+
+/* ---- authentication ------------------------------------------------------ */
+
+static void grant(struct track *t, const cJSON *g)
+{
+  const char *id = NULL, *name = "", *meeting = "", *room = "";
+  struct jerr err;
+
+  if (json_get_string(g, "participant", JSON_REQUIRED, ID_MAX, &id, &err) < 0 ||
+      json_get_string(g, "name", JSON_OPTIONAL, NAME_MAX_, &name, &err) < 0 ||
+      json_get_string(g, "meeting", JSON_REQUIRED, ID_MAX, &meeting, &err) < 0 ||
+      json_get_string(g, "room", JSON_REQUIRED, ID_MAX, &room, &err) < 0) {
+    log_error("ble=%s ae's grant is malformed: %s", t->ble, err.msg);
+    track_enter(t, S_DENIED, 0, "malformed answer from ae");
+    return;
+  }
+  participant_index(t, id);
+  snprintf(t->name, sizeof t->name, "%s", name ? name : "");
+  snprintf(t->meeting, sizeof t->meeting, "%s", meeting);
+  snprintf(t->room, sizeof t->room, "%s", room);
+  track_step(t, T_GRANTED, meeting);
+  if (!strcmp(t->presented, t->meeting)) {
+    /* Back through the entrance during a meeting they are already in. */
+    track_enter(t, S_PRESENTING, 0, "already presented; not guided again");
+    return;
+  }
+  if (t->room_seen && room_matches(t, t->room_seen_at)) {
+    /* Walked faster than the authentication: already in the room. */
+    arrive(t, t->room_seen_at);
+    return;
+  }
+  track_enter(t, S_GUIDING, 0, t->room);
+  guide_send(t);
+}
+
+static void deny(struct track *t, const char *why)
+{
+  track_enter(t, S_DENIED, 0, why);
+  log_info("ble=%s device=\"%s\" denied (%s); not asked again this visit", t->ble,
+           t->device, why);
+}
+
+static const cJSON *granted_for(const cJSON *granted, const struct batch *b,
+                                const char *ble)
+{
+  const cJSON *g;
+  char norm[18];
+
+  cJSON_ArrayForEach(g, granted) {
+    const cJSON *gb = cJSON_GetObjectItemCaseSensitive(g, "ble");
+    if (cJSON_IsString(gb) && ble_normalize(gb->valuestring, norm) && !strcmp(norm, ble))
+      return g;
+  }
+  /* An answer without "ble" can only be matched when one was asked. */
+  if (b->n == 1 && cJSON_GetArraySize(granted) == 1) {
+    g = cJSON_GetArrayItem(granted, 0);
+    if (!cJSON_GetObjectItemCaseSensitive(g, "ble"))
+      return g;
+  }
+  return NULL;
+}
+
+static int in_denied(const cJSON *denied, const char *ble)
+{
+  const cJSON *d;
+  char norm[18];
+  cJSON_ArrayForEach(d, denied)
+    if (cJSON_IsString(d) && ble_normalize(d->valuestring, norm) && !strcmp(norm, ble))
+      return 1;
+  return 0;
+}
+
+static void batch_free(struct batch *b)
+{
+  if (b->prev)
+    b->prev->next = b->next;
+  else if (M.batches == b)
+    M.batches = b->next;
+  if (b->next)
+    b->next->prev = b->prev;
+  free(b);
+}
+
+static void on_auth(void *arg, int code, const uint8_t *body, size_t len)
+{
+  struct batch *b = arg;
+  const cJSON *granted = NULL, *denied = NULL;
+  cJSON *o = NULL;
+  struct jerr err = { "" };
+  char buf[16], why[240];
+
+  if (code / 100 == 2) {
+    o = json_parse_object(body, len, 4 << 20, &err);
+    if (o) {
+      granted = cJSON_GetObjectItemCaseSensitive(o, "granted");
+      denied = cJSON_GetObjectItemCaseSensitive(o, "denied");
+      if (!cJSON_IsArray(granted) || !cJSON_IsArray(denied)) {
+        jerr_set(&err, "no granted/denied arrays");
+        cJSON_Delete(o);
+        o = NULL;
+      }
+    }
+    snprintf(why, sizeof why, "malformed answer from ae: %s", err.msg);
+  } else {
+    snprintf(why, sizeof why, "ae: %s", client_code_text(code, buf, sizeof buf));
+  }
+  if (!o)
+    log_error("auth of %d addresses failed: %s", b->n, why);
+  for (int i = 0; i < b->n; i++) {
+    struct track *t = track_by_ble(b->ble[i]);
+    const cJSON *g;
+    if (!t || t->state != S_AUTHENTICATING)
+      continue;                 /* expired or forgotten meanwhile */
+    if (!o) {
+      if (code == CLIENT_TIMEOUT)
+        track_enter(t, S_EXPIRED, 0, "ae did not answer in time");
+      else
+        track_enter(t, S_DENIED, 0, why);
+      continue;
+    }
+    if ((g = granted_for(granted, b, t->ble)))
+      grant(t, g);
+    else
+      deny(t, in_denied(denied, t->ble) ? "unknown or not invited now" :
+           "not in ae's answer");
+  }
+  cJSON_Delete(o);
+  batch_free(b);
+}
+
+static void auth_send(struct batch *b)
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON *arr = cJSON_AddArrayToObject(o, "ble");
+  struct call_opts co = { 0, (uint64_t)M.expire_ms };
+
+  for (int i = 0; i < b->n; i++)
+    cJSON_AddItemToArray(arr, cJSON_CreateString(b->ble[i]));
+  cJSON_AddStringToObject(o, "location", "entrance");
+  b->next = M.batches;
+  if (M.batches)
+    M.batches->prev = b;
+  M.batches = b;
+  b->call = call_json(M.ae, COAP_REQUEST_POST, "auth", o, &co, on_auth, b);
+  if (!b->call) {
+    log_error("out of memory asking ae");
+    batch_free(b);
+  }
+  M.auth_requests++;
+  cJSON_Delete(o);
+}
+
+/* ---- sightings ------------------------------------------------------------ */
+
+struct device {
+  char ble[18];
+  const char *name;
+  int rssi;
+  long long age_ms;
+};
+
+/* One element of "devices"; 0 (skipped, logged) if it is not usable. */
+static int device_parse(const cJSON *d, struct device *out)
+{
+  const char *addr = NULL;
+  long long rssi = 0;
+  struct jerr err;
+
+  out->name = "";
+  out->age_ms = 0;
+  if (!cJSON_IsObject(d) ||
+      json_get_string(d, "addr", JSON_REQUIRED, 32, &addr, &err) < 0 ||
+      !ble_normalize(addr, out->ble) ||
+      json_get_string(d, "name", JSON_OPTIONAL, 256, &out->name, &err) < 0 ||
+      json_get_int(d, "rssi", JSON_OPTIONAL, -200, 50, &rssi, &err) < 0 ||
+      json_get_int(d, "last_seen_ms", JSON_OPTIONAL, 0, 1LL << 40, &out->age_ms, &err) < 0) {
+    log_debug("a device entry skipped: %s", addr ? addr : "no addr");
+    return 0;
+  }
+  if (!out->name)
+    out->name = "";
+  out->rssi = (int)rssi;
+  return 1;
+}
+
+/* An entrance sighting; returns the track if it begins a visit (and so
+ * needs asking AE about). */
+static struct track *entrance_sighting(const struct device *d, const struct sweep *sw)
+{
+  struct track *t = track_by_ble(d->ble);
+  uint64_t now = wall_ms();
+  uint64_t seen = now - (uint64_t)(d->age_ms < (long long)now ? d->age_ms : 0);
+  uint64_t before;
+
+  if (!t) {
+    t = track_new(d->ble);
+    if (!t) {
+      log_warn("ble=%s dropped: %ld tracks all busy", d->ble, M.ntracks);
+      return NULL;
+    }
+  } else {
+    before = t->entrance_seen;
+    if (seen > t->entrance_seen)
+      t->entrance_seen = seen;
+    if (!state_is_at_rest(t->state) || seen < before + (uint64_t)M.visit_gap_ms)
+      return NULL;                      /* the same visit */
+    /* A new visit: a clean slate but for what it was presented to. */
+    memset(t->step, 0, sizeof t->step);
+    t->room_seen = 0;
+    t->guidance = G_NONE;
+    t->resends = 0;
+  }
+  t->entrance_seen = seen;
+  t->visit++;
+  t->rssi = d->rssi;
+  snprintf(t->device, sizeof t->device, "%s", d->name);
+  track_enter(t, S_DETECTED, sw->motion, sw->location);
+  track_enter(t, S_SCANNING, sw->sent, "");
+  track_enter(t, S_AUTHENTICATING, 0, "");
+  return t;
+}
+
+/* A sighting at a room (from its bs, pushed or scanned); 1 if it was the
+ * arrival of a guided participant. */
+static int room_sighting(const struct device *d, const char *at)
+{
+  struct track *t = track_by_ble(d->ble);
+
+  if (!t)
+    return 0;
+  if (t->state == S_GUIDING && room_matches(t, at)) {
+    arrive(t, at);
+    return 1;
+  }
+  if (t->state < S_GUIDING) {
+    t->room_seen = wall_ms();
+    snprintf(t->room_seen_at, sizeof t->room_seen_at, "%s", at);
+  }
+  return 0;
+}
+
+static void entrance_devices(const cJSON *devices, const struct sweep *sw)
+{
+  struct batch *b = NULL;
+  const cJSON *d;
+  struct device dev;
+
+  cJSON_ArrayForEach(d, devices) {
+    struct track *t;
+    if (!device_parse(d, &dev) || dev.age_ms > M.max_age_ms)
+      continue;
+    t = entrance_sighting(&dev, sw);
+    if (!t)
+      continue;
+    if (!b && !(b = calloc(1, sizeof *b))) {
+      track_enter(t, S_DENIED, 0, "out of memory");
+      continue;
+    }
+    snprintf(b->ble[b->n++], sizeof b->ble[0], "%s", t->ble);
+    if (b->n == AUTH_BATCH) {
+      auth_send(b);
+      b = NULL;
+    }
+  }
+  if (b)
+    auth_send(b);
+}
+
+/* ---- scans ---------------------------------------------------------------- */
+
+static void scan_start(struct sweep *sw);
+
+/* pd reports motion starts only: people who come while the motion is
+ * still held start nothing.  So a location is scanned again every
+ * --rescan while its last motion is younger than --linger. */
+static void rescan_due(void *arg)
+{
+  struct sweep *sw = arg;
+
+  sw->rescan = NULL;
+  if (!sw->call) {
+    sw->queued = sw->last_motion;
+    scan_start(sw);
+  }
+}
+
+static int is_entrance(const char *location)
+{
+  return !strcmp(location, "entrance");
+}
+
+static void on_scan(void *arg, int code, const uint8_t *body, size_t len)
+{
+  struct sweep *sw = arg;
+  const cJSON *devices;
+  struct jerr err;
+  cJSON *o = NULL;
+  char buf[16];
+  int n = 0, arrived = 0;
+
+  sw->call = NULL;
+  if (code / 100 == 2 && (o = json_parse_object(body, len, 4 << 20, &err)) &&
+      cJSON_IsArray(devices = cJSON_GetObjectItemCaseSensitive(o, "devices"))) {
+    n = cJSON_GetArraySize(devices);
+    if (is_entrance(sw->location)) {
+      entrance_devices(devices, sw);
+    } else {
+      const cJSON *d;
+      struct device dev;
+      cJSON_ArrayForEach(d, devices)
+        if (device_parse(d, &dev) && dev.age_ms <= M.max_age_ms)
+          arrived += room_sighting(&dev, sw->location);
+    }
+    timeline("scanned", sw->location, "", "%d devices%s", n,
+             arrived ? " (arrivals)" : "");
+  } else {
+    log_warn("location=%s scan failed: %s", sw->location,
+             code / 100 == 2 ? "malformed answer" : client_code_text(code, buf, sizeof buf));
+    timeline("scan_failed", sw->location, "", "%s",
+             code / 100 == 2 ? "malformed answer" : client_code_text(code, buf, sizeof buf));
+  }
+  cJSON_Delete(o);
+  if (sw->queued)
+    scan_start(sw);
+  else if (M.rescan_ms && wall_ms() < sw->last_motion + (uint64_t)M.linger_ms && !sw->rescan)
+    sw->rescan = loop_after((uint64_t)M.rescan_ms, rescan_due, sw);
+}
+
+static void scan_start(struct sweep *sw)
+{
+  cJSON *o = cJSON_CreateObject();
+  struct call_opts co = { (unsigned)(M.scan_ms + M.timeout_ms), (uint64_t)M.expire_ms };
+
+  loop_cancel(sw->rescan);
+  sw->rescan = NULL;
+  sw->motion = sw->queued;
+  sw->queued = 0;
+  sw->sent = wall_ms();
+  cJSON_AddNumberToObject(o, "duration_ms", (double)M.scan_ms);
+  sw->call = call_json(sw->bs, COAP_REQUEST_POST, "scan", o, &co, on_scan, sw);
+  cJSON_Delete(o);
+  M.scans++;
+  timeline("scan", sw->location, "", "%s", peer_base(sw->bs));
+}
+
+static struct sweep *sweep_find(const char *location)
+{
+  struct sweep *sw;
+  struct peer *bs;
+
+  for (sw = M.sweeps; sw; sw = sw->next)
+    if (!strcmp(sw->location, location))
+      return sw;
+  /* A room location not named on the command line: the default room bs. */
+  if (is_entrance(location) ||
+      !(bs = room_peer_find(M.bs_room, M.nbs_room, location)))
+    return NULL;
+  sw = calloc(1, sizeof *sw);
+  if (!sw)
+    return NULL;
+  snprintf(sw->location, sizeof sw->location, "%s", location);
+  sw->bs = bs;
+  sw->next = M.sweeps;
+  M.sweeps = sw;
+  return sw;
+}
+
+/* ---- resources ------------------------------------------------------------ */
+
+static int location_ok(const char *s)
+{
+  for (; *s; s++)
+    if (!isalnum((unsigned char)*s) && !strchr("-_.", *s))
+      return 0;
+  return 1;
+}
+
+static void post_presence(struct nano_req *r)
+{
+  const char *location, *node = "";
+  long long ts = 0;
+  struct jerr err;
+  struct sweep *sw;
+  uint64_t now = wall_ms(), motion;
+  cJSON *o = req_json(r), *a;
+
+  if (!o)
+    return;
+  if (json_get_string(o, "location", JSON_REQUIRED, ID_MAX, &location, &err) < 0 ||
+      json_get_string(o, "node", JSON_OPTIONAL, ID_MAX, &node, &err) < 0 ||
+      json_get_int(o, "ts_ms", JSON_OPTIONAL, 0, 1LL << 50, &ts, &err) < 0) {
+    req_reply_error(r, 400, "%s", err.msg);
+    cJSON_Delete(o);
+    return;
+  }
+  if (!*location || !location_ok(location)) {
+    req_reply_error(r, 400, "field 'location' must be letters, digits, '-', '_' or '.'");
+    cJSON_Delete(o);
+    return;
+  }
+  sw = sweep_find(location);
+  if (!sw) {
+    req_reply_error(r, 404, "no bs for location '%s'", location);
+    cJSON_Delete(o);
+    return;
+  }
+  /* The pd's own time of the motion, unless its clock is clearly off. */
+  motion = ts && (uint64_t)ts <= now + 5000 && (uint64_t)ts + 60000 >= now ?
+           (uint64_t)ts : now;
+  M.presences++;
+  timeline("motion", location, "", "node=%s", node ? node : "");
+  if (!sw->queued || motion < sw->queued)
+    sw->queued = motion;
+  if (motion > sw->last_motion)
+    sw->last_motion = motion;
+  a = cJSON_CreateObject();
+  cJSON_AddStringToObject(a, "location", location);
+  if (sw->call) {
+    cJSON_AddStringToObject(a, "scan", "queued");   /* after the one running */
+  } else {
+    scan_start(sw);
+    cJSON_AddStringToObject(a, "scan", "started");
+  }
+  cJSON_Delete(o);
+  req_reply_json(r, 204, a);
+}
+
+/* A bs that reports arrivals by itself: at the entrance a sighting counts
+ * like one from a scan while there is motion (--linger); without motion
+ * it starts nothing (the paper's flow begins with presence). */
+static void entrance_push(struct nano_req *r, cJSON *o, const cJSON *devices)
+{
+  struct sweep *sw = sweep_find("entrance");
+  cJSON *a = cJSON_CreateObject();
+  int n = cJSON_GetArraySize(devices);
+
+  if (sw && sw->last_motion && wall_ms() < sw->last_motion + (uint64_t)M.linger_ms) {
+    struct sweep pushed = *sw;
+    pushed.motion = sw->last_motion;
+    pushed.sent = wall_ms();
+    entrance_devices(devices, &pushed);
+    cJSON_AddNumberToObject(a, "considered", n);
+  } else {
+    cJSON_AddNumberToObject(a, "ignored", n);
+  }
+  cJSON_Delete(o);
+  req_reply_json(r, 204, a);
+}
+
+static void post_ble(struct nano_req *r)
+{
+  const char *location;
+  const cJSON *devices, *d;
+  struct device dev;
+  struct jerr err;
+  cJSON *o = req_json(r), *a, *arrived;
+  int ignored = 0;
+
+  if (!o)
+    return;
+  if (json_get_string(o, "location", JSON_REQUIRED, ID_MAX, &location, &err) < 0) {
+    req_reply_error(r, 400, "%s", err.msg);
+    cJSON_Delete(o);
+    return;
+  }
+  devices = cJSON_GetObjectItemCaseSensitive(o, "devices");
+  if (!cJSON_IsArray(devices)) {
+    req_reply_error(r, 400, "field 'devices' must be an array");
+    cJSON_Delete(o);
+    return;
+  }
+  if (is_entrance(location)) {
+    entrance_push(r, o, devices);
+    return;
+  }
+  a = cJSON_CreateObject();
+  arrived = cJSON_AddArrayToObject(a, "arrived");
+  cJSON_ArrayForEach(d, devices) {
+    if (!device_parse(d, &dev) || dev.age_ms > M.max_age_ms) {
+      ignored++;
+      continue;
+    }
+    if (room_sighting(&dev, location))
+      cJSON_AddItemToArray(arrived, cJSON_CreateString(track_by_ble(dev.ble)->participant));
+    else
+      ignored++;
+  }
+  cJSON_AddNumberToObject(a, "ignored", ignored);
+  cJSON_Delete(o);
+  req_reply_json(r, 204, a);
+}
+
+static cJSON *track_json(const struct track *t)
+{
+  cJSON *o = cJSON_CreateObject(), *steps;
+  char ts[40];
+
+  cJSON_AddStringToObject(o, "ble", t->ble);
+  if (t->participant[0]) {
+    cJSON_AddStringToObject(o, "participant", t->participant);
+    cJSON_AddStringToObject(o, "name", t->name);
+    cJSON_AddStringToObject(o, "meeting", t->meeting);
+    cJSON_AddStringToObject(o, "room", t->room);
+  }
+  if (t->device[0])
+    cJSON_AddStringToObject(o, "device", t->device);
+  cJSON_AddStringToObject(o, "state", state_names[t->state]);
+  cJSON_AddStringToObject(o, "guidance", guidance_names[t->guidance]);
+  cJSON_AddNumberToObject(o, "visit", t->visit);
+  cJSON_AddNumberToObject(o, "resends", t->resends);
+  steps = cJSON_AddObjectToObject(o, "steps");
+  for (int i = 0; i < T_COUNT; i++)
+    if (t->step[i])
+      cJSON_AddStringToObject(steps, step_names[i], rfc3339(t->step[i], ts, sizeof ts));
+  return o;
+}
+
+static void get_participants(struct nano_req *r)
+{
+  char want[32];
+  int filter = req_query(r, "state", want, sizeof want);
+  long counts[S_COUNT] = { 0 };
+  cJSON *o = cJSON_CreateObject(), *list, *c;
+
+  if (filter < 0) {
+    cJSON_Delete(o);
+    req_reply_error(r, 400, "no such state");
+    return;
+  }
+  list = cJSON_AddArrayToObject(o, "participants");
+  for (const struct track *t = M.oldest; t; t = t->next) {
+    counts[t->state]++;
+    if (!filter || !strcmp(want, state_names[t->state]))
+      cJSON_AddItemToArray(list, track_json(t));
+  }
+  c = cJSON_AddObjectToObject(o, "counts");
+  for (int i = 0; i < S_COUNT; i++)
+    cJSON_AddNumberToObject(c, state_names[i], (double)counts[i]);
+  req_reply_json(r, 205, o);
+}
+
+static int query_number(struct nano_req *r, const char *name, long long max,
+                        long long *out)
+{
+  char buf[24], *end;
+  int rc = req_query(r, name, buf, sizeof buf);
+  long long v;
+
+  if (rc <= 0)
+    return rc;
+  v = strtoll(buf, &end, 10);
+  if (!*buf || *end || v < 0 || v > max)
+    return -1;
+  *out = v;
+  return 1;
+}
+
+static void get_timeline(struct nano_req *r)
+{
+  long long limit = 100, since = 0;
+  uint64_t first, from;
+  cJSON *o, *list;
+  char ts[40];
+
+  if (query_number(r, "limit", 1000, &limit) < 0 ||
+      query_number(r, "since", 1LL << 50, &since) < 0) {
+    req_reply_error(r, 400, "limit must be 0..1000, since a sequence number");
+    return;
+  }
+  first = TL.next_seq > (uint64_t)TL.size ? TL.next_seq - (uint64_t)TL.size : 1;
+  /* The last `limit` entries, or the first `limit` after `since`. */
+  from = since ? (uint64_t)since + 1 :
+         (TL.next_seq > (uint64_t)limit + 1 ? TL.next_seq - (uint64_t)limit : 1);
+  if (from < first)
+    from = first;
+  o = cJSON_CreateObject();
+  list = cJSON_AddArrayToObject(o, "timeline");
+  for (uint64_t s = from; s < TL.next_seq && s < from + (uint64_t)limit; s++) {
+    const struct tl_entry *e = &TL.ring[(s - 1) % (uint64_t)TL.size];
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "seq", (double)e->seq);
+    cJSON_AddStringToObject(j, "time", rfc3339(e->ms, ts, sizeof ts));
+    cJSON_AddStringToObject(j, "event", e->event);
+    if (e->who[0])
+      cJSON_AddStringToObject(j, "who", e->who);
+    if (e->ble[0])
+      cJSON_AddStringToObject(j, "ble", e->ble);
+    if (e->detail[0])
+      cJSON_AddStringToObject(j, "detail", e->detail);
+    cJSON_AddItemToArray(list, j);
+  }
+  cJSON_AddNumberToObject(o, "last", (double)(TL.next_seq - 1));
+  req_reply_json(r, 205, o);
+}
+
+/* ---- keeping the flow going ---------------------------------------------- */
+
+static int any_guidance_on(void)
+{
+  for (const struct track *t = M.oldest; t; t = t->next)
+    if (t->state == S_GUIDING && t->guidance == G_ON)
+      return 1;
+  return 0;
+}
+
+static int listed(const cJSON *active, const char *participant)
+{
+  const cJSON *a;
+  cJSON_ArrayForEach(a, active) {
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "participant");
+    if (cJSON_IsString(p) && !strcmp(p->valuestring, participant))
+      return 1;
+  }
+  return 0;
+}
+
+/* ug's GET /guide against what we believe is on: guidance ug lost (it
+ * restarted, or its LEDs were reset) is sent again, guidance that should
+ * be off is stopped again.  Only what ug confirmed before the check was
+ * asked is compared, so a guide in flight never looks lost. */
+static void on_guide_check(void *arg, int code, const uint8_t *body, size_t len)
+{
+  const cJSON *active, *a;
+  struct jerr err;
+  cJSON *o;
+
+  (void)arg;
+  M.guide_check = NULL;
+  if (code / 100 != 2 || !(o = json_parse_object(body, len, 4 << 20, &err)))
+    return;
+  active = cJSON_GetObjectItemCaseSensitive(o, "active");
+  if (!cJSON_IsArray(active)) {
+    cJSON_Delete(o);
+    return;
+  }
+  for (struct track *t = M.oldest; t; t = t->next)
+    if (t->state == S_GUIDING && t->guidance == G_ON && !t->guide &&
+        t->guidance_acked < M.guide_check_sent && !listed(active, t->participant)) {
+      t->resends++;
+      M.resends++;
+      log_warn("participant=%s guidance lost at ug (restarted?); sending it again",
+               t->participant);
+      timeline("guidance_lost", t->participant, t->ble, "ug lost it; sent again");
+      guide_send(t);
+    }
+  cJSON_ArrayForEach(a, active) {
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "participant");
+    struct track *t = cJSON_IsString(p) ? track_by_participant(p->valuestring) : NULL;
+    if (t && t->state != S_GUIDING && !t->guide && !t->unguide &&
+        t->step[T_ARRIVED] && t->step[T_ARRIVED] < M.guide_check_sent) {
+      timeline("guidance_stale", t->participant, t->ble, "still on at ug; stopping");
+      unguide_send(t);
+    }
+  }
+  cJSON_Delete(o);
+}
+
+static void guide_check(void)
+{
+  struct call_opts co = { 0, (uint64_t)(M.watch_ms ? M.watch_ms : 2000) };
+
+  if (M.guide_check || !M.ug)
+    return;
+  M.guide_check_sent = wall_ms();
+  M.guide_check = call_start(M.ug, COAP_REQUEST_GET, "guide", NULL, 0, &co,
+                             on_guide_check, NULL);
+}
+
+static void on_ug_back(struct peer *p, void *arg)
+{
+  (void)p;
+  (void)arg;
+  guide_check();
+}
+
+/* A restarted mrs lost its display: present its room's participants again. */
+static void on_mrs_restart(struct peer *p, void *arg)
+{
+  struct room_peer *rp = arg;
+  (void)p;
+  for (struct track *t = M.oldest; t; t = t->next)
+    if (t->state == S_PRESENTING && t->meeting[0] && !t->present &&
+        room_peer_find(M.mrs, M.nmrs, t->room) == rp->peer) {
+      timeline("present_again", t->participant, t->ble, "mrs restarted");
+      present_send(t);
+    }
+}
+
+static void tick(void *arg)
+{
+  static uint64_t last_check;
+  uint64_t now = wall_ms();
+
+  (void)arg;
+  M.tick = loop_after(1000, tick, NULL);
+  for (struct track *t = M.oldest; t; t = t->next)
+    if (t->state == S_GUIDING && t->step[T_GUIDING] + (uint64_t)M.expire_ms <= now) {
+      log_info("participant=%s guidance expired before arrival", t->participant);
+      track_enter(t, S_EXPIRED, 0, "not arrived in time");
+      guidance_stop(t);
+    }
+  if (M.watch_ms && now - last_check >= (uint64_t)M.watch_ms && any_guidance_on()) {
+    last_check = now;
+    guide_check();
+  }
+}
+
+static void stats_hook(cJSON *o, void *arg)
+{
+  (void)arg;
+  cJSON_AddNumberToObject(o, "tracks", (double)M.ntracks);
+  cJSON_AddNumberToObject(o, "presences", (double)M.presences);
+  cJSON_AddNumberToObject(o, "scans", (double)M.scans);
+  cJSON_AddNumberToObject(o, "auth_requests", (double)M.auth_requests);
+  cJSON_AddNumberToObject(o, "guides", (double)M.guides);
+  cJSON_AddNumberToObject(o, "guides_resent", (double)M.resends);
+  cJSON_AddNumberToObject(o, "presents", (double)M.presents);
+  cJSON_AddNumberToObject(o, "pending_requests", client_pending());
+}
+
+static void add_peer(cJSON *peers, const char *key, const struct peer *p)
+{
+  if (p)
+    cJSON_AddItemToObject(peers, key, peer_json(p));
+}
+
+/* mcs itself is healthy when it runs; the peers are reported, not held
+ * against it (a restart of mcs would not bring a dead ae back). */
+static int health_hook(cJSON *o, void *arg)
+{
+  cJSON *peers = cJSON_AddObjectToObject(o, "peers");
+  char key[ID_MAX + 16];
+
+  (void)arg;
+  add_peer(peers, "ae", M.ae);
+  add_peer(peers, "ug", M.ug);
+  add_peer(peers, "pd-room", M.pd_room);
+  for (const struct sweep *sw = M.sweeps; sw; sw = sw->next) {
+    snprintf(key, sizeof key, "bs %s", sw->location);
+    add_peer(peers, key, sw->bs);
+  }
+  for (int i = 0; i < M.nmrs; i++) {
+    snprintf(key, sizeof key, "mrs %s", M.mrs[i].room[0] ? M.mrs[i].room : "*");
+    add_peer(peers, key, M.mrs[i].peer);
+  }
+  return 1;
+}
+
+/* ---- setup ------------------------------------------------------------- */
+
+/* "ROOM=coap://..." or "coap://..." (any room: room = "") */
+static int split_room_uri(const char *spec, char room[ID_MAX + 1], const char **uri)
+{
+  const char *eq = strchr(spec, '=');
+  const char *scheme = strstr(spec, "://");
+
+  room[0] = '\0';
+  *uri = spec;
+  if (!eq || (scheme && eq > scheme))
+    return 0;
+  if (eq == spec || eq - spec > ID_MAX)
+    return -1;
+  snprintf(room, ID_MAX + 1, "%.*s", (int)(eq - spec), spec);
+  *uri = eq + 1;
+  return location_ok(room) ? 0 : -1;
+}
+
+static struct peer *make_peer(const char *name, const char *uri)
+{
+  struct peer *p;
+
+  if (!uri || !*uri)
+    return NULL;                /* not deployed */
+  p = peer_new(M.ctx, name, uri);
+  if (p) {
+    peer_set_timeout(p, (unsigned)M.timeout_ms);
+    peer_watch(p, (unsigned)M.watch_ms);
+    M.owned[M.nowned++] = p;
+  }
+  return p;
+}
+
+static int room_peers(struct opt *opts, const char *flag, const char *role,
+                      struct room_peer *list, int *n)
+{
+  struct opt *o = opt_find(opts, flag);
+  char name[ID_MAX + 16];
+  const char *uri;
+
+  for (int i = 0; i < o->count; i++) {
+    if (!*o->list[i])
+      continue;
+    if (split_room_uri(o->list[i], list[*n].room, &uri) < 0) {
+      fprintf(stderr, "mcs: --%s %s: expected [ROOM=]coap://HOST[:PORT]\n", flag,
+              o->list[i]);
+      return -1;
+    }
+    snprintf(name, sizeof name, "%s %s", role, list[*n].room[0] ? list[*n].room : "*");
+    if (!(list[*n].peer = make_peer(name, uri)))
+      return -1;
+    (*n)++;
+  }
+  return 0;
+}
+
+static int entrance_sweeps(struct opt *opts)
+{
+  struct opt *o = opt_find(opts, "bs");
+  char location[ID_MAX + 1], name[ID_MAX + 16];
+  const char *uri;
+
+  for (int i = 0; i < o->count; i++) {
+    struct sweep *sw;
+    if (!*o->list[i])
+      continue;
+    if (split_room_uri(o->list[i], location, &uri) < 0) {
+      fprintf(stderr, "mcs: --bs %s: expected [LOCATION=]coap://HOST[:PORT]\n", o->list[i]);
+      return -1;
+    }
+    if (!location[0])
+      strcpy(location, "entrance");
+    sw = calloc(1, sizeof *sw);
+    if (!sw)
+      return -1;
+    snprintf(sw->location, sizeof sw->location, "%s", location);
+    snprintf(name, sizeof name, "bs %s", location);
+    if (!(sw->bs = make_peer(name, uri))) {
+      free(sw);
+      return -1;
+    }
+    sw->next = M.sweeps;
+    M.sweeps = sw;
+  }
+  return 0;
+}
+
+static int number_opt(struct opt *opts, const char *name, long min, long max, long *out)
+{
+  const char *v = opt_str(opts, name);
+  char *end;
+  long n = v ? strtol(v, &end, 10) : -1;
+
+  if (!v || !*v || *end || n < min || n > max) {
+    fprintf(stderr, "mcs: --%s must be a number from %ld to %ld\n", name, min, max);
+    return -1;
+  }
+  *out = n;
+  return 0;
+}
+
+static int configure(struct opt *opts)
+{
+  long tl;
+  long long retry_max;
+
+  if (opt_duration(opts, "scan", &M.scan_ms) < 0 ||
+      opt_duration(opts, "linger", &M.linger_ms) < 0 ||
+      opt_duration(opts, "rescan", &M.rescan_ms) < 0 ||
+      opt_duration(opts, "max-age", &M.max_age_ms) < 0 ||
+      opt_duration(opts, "expire", &M.expire_ms) < 0 ||
+      opt_duration(opts, "visit-gap", &M.visit_gap_ms) < 0 ||
+      opt_duration(opts, "watch", &M.watch_ms) < 0 ||
+      opt_duration(opts, "timeout", &M.timeout_ms) < 0 ||
+      opt_duration(opts, "retry-max", &retry_max) < 0 ||
+      number_opt(opts, "max-tracks", 1, 1000000, &M.max_tracks) < 0 ||
+      number_opt(opts, "timeline", 16, 1000000, &tl) < 0)
+    return -1;
+  if (M.timeout_ms < 100 || M.expire_ms < 1000 || M.scan_ms > 60000) {
+    fprintf(stderr, "mcs: --timeout >= 100ms, --expire >= 1s, --scan <= 60s\n");
+    return -1;
+  }
+  call_set_backoff(retry_max < 250 ? (unsigned)retry_max : 250, (unsigned)retry_max);
+  TL.size = tl;
+  TL.ring = calloc((size_t)tl, sizeof *TL.ring);
+  if (!TL.ring)
+    return -1;
+  M.ae = make_peer("ae", opt_str(opts, "ae"));
+  M.ug = make_peer("ug", opt_str(opts, "ug"));
+  M.pd_room = make_peer("pd-room", opt_str(opts, "pd-room"));
+  if (!M.ae || !M.ug) {
+    fprintf(stderr, "mcs: --ae and --ug are required (coap://HOST[:PORT])\n");
+    return -1;
+  }
+  if (entrance_sweeps(opts) < 0 ||
+      room_peers(opts, "bs-room", "bs", M.bs_room, &M.nbs_room) < 0 ||
+      room_peers(opts, "mrs", "mrs", M.mrs, &M.nmrs) < 0)
+    return -1;
+  /* Room bs named per room get their sweep now, so /health shows them. */
+  for (int i = 0; i < M.nbs_room; i++)
+    if (M.bs_room[i].room[0])
+      sweep_find(M.bs_room[i].room);
+  peer_on_up(M.ug, on_ug_back, NULL);
+  peer_on_restart(M.ug, on_ug_back, NULL);
+  for (int i = 0; i < M.nmrs; i++)
+    peer_on_restart(M.mrs[i].peer, on_mrs_restart, &M.mrs[i]);
+  return 0;
+}
+
+static void teardown(void)
+{
+  while (M.oldest)
+    track_free(M.oldest);
+  while (M.sweeps) {
+    struct sweep *sw = M.sweeps;
+    M.sweeps = sw->next;
+    call_cancel(sw->call);
+    loop_cancel(sw->rescan);
+    free(sw);
+  }
+  while (M.batches) {
+    call_cancel(M.batches->call);
+    batch_free(M.batches);
+  }
+  call_cancel(M.guide_check);
+  for (int i = 0; i < M.nowned; i++)
+    peer_free(M.owned[i]);           /* cancels their calls */
+  loop_cancel(M.tick);
+  free(TL.ring);
+}
+
+static const char mcs_usage[] =
+  "usage: nano mcs [--ae URI] [--bs [LOC=]URI]... [--bs-room [ROOM=]URI]...\n"
+  "                [--ug URI] [--mrs [ROOM=]URI]... [--pd-room URI] [options]\n"
+  "The main controller: motion -> scan -> auth -> guidance -> arrival -> display.\n"
+  "A peer given as an empty string is not deployed.";
+
+int cmd_mcs(int argc, char **argv)
+{
+  struct opt opts[] = {
+    ROLE_COMMON_OPTS,
+    { "ae", OPT_STR, "coap://ae", "authentication engine" },
+    { "bs", OPT_LIST, "coap://bs", "entrance bs: URI, or LOCATION=URI (repeatable)" },
+    { "bs-room", OPT_LIST, "coap://bs-room", "room bs, scanned on room motion: URI (any room) or ROOM=URI" },
+    { "pd-room", OPT_STR, "coap://pd-room", "room pd (its health is shown in /health)" },
+    { "ug", OPT_STR, "coap://ug", "user guidance" },
+    { "mrs", OPT_LIST, "coap://mrs", "meeting room service: URI (any room) or ROOM=URI" },
+    { "scan", OPT_STR, "1s", "duration_ms asked of a bs (a continuous bs answers at once)" },
+    { "linger", OPT_STR, "5s", "after a motion start, the location counts as busy this long" },
+    { "rescan", OPT_STR, "1s", "scan a busy location again this often (0: only on motion)" },
+    { "max-age", OPT_STR, "30s", "ignore sightings older than this" },
+    { "expire", OPT_STR, "10m", "guidance not completed by then expires; peers retried that long" },
+    { "visit-gap", OPT_STR, "10m", "unseen at the entrance this long: the next sighting is a new visit" },
+    { "watch", OPT_STR, "2s", "check peers' /health and ug's /guide this often (0: off)" },
+    { "timeout", OPT_STR, "3s", "per request to a peer" },
+    { "retry-max", OPT_STR, "2s", "cap of the exponential retry backoff" },
+    { "max-tracks", OPT_STR, "5000", "tracks kept (the oldest at rest are forgotten)" },
+    { "timeline", OPT_STR, "4096", "timeline entries kept" },
+    { 0 }
+  };
+  struct nano_server *s;
+  int rc = role_start("mcs", opts, argc, argv, mcs_usage, &s);
+
+  if (rc >= 0)
+    return rc;
+  M.ctx = server_ctx(s);
+  if (configure(opts) < 0) {
+    teardown();
+    role_finish(s, opts);
+    return 2;
+  }
+  server_route(s, "presence", 0, NULL, post_presence, NULL, NULL, NULL);
+  server_route(s, "ble", 0, NULL, post_ble, NULL, NULL, NULL);
+  M.participants_res = server_route(s, "participants", 1, get_participants, NULL, NULL,
+                                    NULL, NULL);
+  server_route(s, "timeline", 0, get_timeline, NULL, NULL, NULL, NULL);
+  server_set_stats_hook(s, stats_hook, NULL);
+  server_set_health_hook(s, health_hook, NULL);
+  server_set_max_body(s, 256 * 1024);
+  M.tick = loop_after(1000, tick, NULL);
+  loop_run();
+  log_info("stopped");
+  teardown();
+  role_finish(s, opts);
+  return 0;
+}

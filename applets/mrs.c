@@ -1,0 +1,590 @@
+/* mrs.c - the Meeting Room Service: what the display in one room shows.
+ *
+ * usage: nano mrs --room ROOM [--ae URI] [options]
+ *
+ *   POST /present {"participant","meeting"}   from mcs: they reached the room
+ *   GET  /display                             observable: what the screen shows
+ *        {"room","meeting","title","content","start","end",
+ *         "attendees":[{"participant","shown"}],"hidden","updated"}
+ *
+ * The paper's step (f): hide what is on the display that the arriving
+ * participant may not see, fetch the meeting's content from AE, show it.
+ * The screen shows one meeting at a time.  A participant of the meeting
+ * being shown is added to its attendees; a participant of another meeting
+ * first hides the screen (content, title and attendees go), then the
+ * other meeting is fetched and shown.  When the meeting ends (a timer on
+ * its end time) the screen is cleared.
+ *
+ * What may be shown is decided here with AE's data, not taken on trust:
+ * the meeting must be in this room, not over, and the participant its
+ * organizer or invited.  The meeting (GET ae/meetings/<id>) and its
+ * content (GET ae/meetings/<id>/content, block-wise when large; skipped
+ * when the meeting JSON carries "content") are fetched once per showing
+ * and kept while shown.  POST /present answers at once: 2.04 "shown" when
+ * the meeting is at hand, 2.04 "pending" while AE is asked (a down AE is
+ * retried with backoff, see call.h), or 4.03/4.04/4.09 when AE's data say
+ * no.  A refusal found after a "pending" is logged.
+ */
+#include "call.h"
+#include "nano.h"
+#include "role.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ID_MAX 64
+#define MAX_PENDING 1024
+#define MAX_ATTENDEES 4096
+#define MISSING_TTL_MS 10000
+
+enum mstate { M_FETCHING, M_READY, M_MISSING, M_FAILED };
+
+struct meeting {
+  char id[ID_MAX + 1];
+  enum mstate state;
+  char *title, *room, *organizer;
+  char *content;
+  size_t content_len;
+  int64_t start_ms, end_ms;
+  cJSON *participants;              /* array of ids */
+  uint64_t fetched;                 /* wall ms */
+  struct call *call;
+  char (*pending)[ID_MAX + 1];      /* participants waiting for the fetch */
+  int npending;
+  struct meeting *next;
+};
+
+struct attendee {
+  char participant[ID_MAX + 1];
+  uint64_t shown;
+};
+
+static struct {
+  char room[ID_MAX + 1];
+  struct peer *ae;
+  size_t max_content;
+  struct meeting *meetings;
+  /* the screen */
+  struct meeting *shown;            /* NULL: blank */
+  struct attendee *attendees;
+  int nattendees;
+  int hidden;                       /* blanked for someone who may not see it */
+  uint64_t updated;
+  struct loop_timer *end_timer;
+  coap_resource_t *display_res;
+  unsigned long presents, refused, fetches, clears;
+} R;
+
+/* ---- the screen ---------------------------------------------------------- */
+
+static void screen_changed(void)
+{
+  R.updated = wall_ms();
+  server_notify(R.display_res);
+}
+
+static void screen_blank(int hidden)
+{
+  R.shown = NULL;
+  R.nattendees = 0;
+  R.hidden = hidden;
+  loop_cancel(R.end_timer);
+  R.end_timer = NULL;
+  screen_changed();
+}
+
+static void on_meeting_end(void *arg)
+{
+  (void)arg;
+  R.end_timer = NULL;
+  if (R.shown)
+    log_info("meeting=%s ended; display cleared", R.shown->id);
+  R.clears++;
+  screen_blank(0);
+}
+
+static int attendee_index(const char *participant)
+{
+  for (int i = 0; i < R.nattendees; i++)
+    if (!strcmp(R.attendees[i].participant, participant))
+      return i;
+  return -1;
+}
+
+static void screen_show(struct meeting *m, const char *participant)
+{
+  int64_t left;
+
+  if (R.shown != m) {
+    R.shown = m;
+    R.nattendees = 0;
+    R.hidden = 0;
+    loop_cancel(R.end_timer);
+    left = m->end_ms - (int64_t)wall_ms();
+    R.end_timer = loop_after(left > 0 ? (uint64_t)left : 0, on_meeting_end, NULL);
+    log_info("meeting=%s title=\"%s\" shown (%zu bytes of content)", m->id,
+             m->title ? m->title : "", m->content_len);
+  }
+  if (attendee_index(participant) < 0 && R.nattendees < MAX_ATTENDEES) {
+    struct attendee *a = &R.attendees[R.nattendees++];
+    snprintf(a->participant, sizeof a->participant, "%s", participant);
+    a->shown = wall_ms();
+    log_info("meeting=%s participant=%s attends", m->id, participant);
+  }
+  screen_changed();
+}
+
+/* ---- meetings ------------------------------------------------------------ */
+
+static struct meeting *meeting_find(const char *id)
+{
+  for (struct meeting *m = R.meetings; m; m = m->next)
+    if (!strcmp(m->id, id))
+      return m;
+  return NULL;
+}
+
+static void meeting_clear_data(struct meeting *m)
+{
+  free(m->title);
+  free(m->room);
+  free(m->organizer);
+  free(m->content);
+  cJSON_Delete(m->participants);
+  m->title = m->room = m->organizer = m->content = NULL;
+  m->participants = NULL;
+  m->content_len = 0;
+}
+
+static void meeting_free(struct meeting *m)
+{
+  for (struct meeting **pp = &R.meetings; *pp; pp = &(*pp)->next)
+    if (*pp == m) {
+      *pp = m->next;
+      break;
+    }
+  call_cancel(m->call);
+  meeting_clear_data(m);
+  free(m->pending);
+  free(m);
+}
+
+/* Keep what is shown or being fetched; forget ended and missing ones. */
+static void meetings_prune(void)
+{
+  int64_t now = (int64_t)wall_ms();
+  struct meeting *m = R.meetings, *next;
+
+  for (; m; m = next) {
+    next = m->next;
+    if (m == R.shown || m->state == M_FETCHING)
+      continue;
+    if ((m->state == M_READY && m->end_ms <= now) || m->state == M_FAILED ||
+        (m->state == M_MISSING && m->fetched + MISSING_TTL_MS <= (uint64_t)now))
+      meeting_free(m);
+  }
+}
+
+static int invited(const struct meeting *m, const char *participant)
+{
+  const cJSON *p;
+
+  if (m->organizer && !strcmp(m->organizer, participant))
+    return 1;
+  cJSON_ArrayForEach(p, m->participants) {
+    const cJSON *id = cJSON_IsObject(p) ? cJSON_GetObjectItemCaseSensitive(p, "id") : p;
+    if (cJSON_IsString(id) && !strcmp(id->valuestring, participant))
+      return 1;
+  }
+  return 0;
+}
+
+/* Why participant may not see m now, or NULL; *code the CoAP answer. */
+static const char *refusal(const struct meeting *m, const char *participant, int *code)
+{
+  if (m->state == M_MISSING) {
+    *code = 404;
+    return "no such meeting at ae";
+  }
+  if (m->state == M_FAILED) {
+    *code = 502;
+    return "ae's answer about this meeting was unusable";
+  }
+  if (!m->room || strcmp(m->room, R.room)) {
+    *code = 409;
+    return "the meeting is in another room";
+  }
+  if (m->end_ms <= (int64_t)wall_ms()) {
+    *code = 409;
+    return "the meeting is over";
+  }
+  if (!invited(m, participant)) {
+    *code = 403;
+    return "not a participant of this meeting";
+  }
+  return NULL;
+}
+
+/* The paper's "hide": before anything else, a participant who may not see
+ * the meeting on the screen makes the screen go blank. */
+static void hide_for(const char *participant)
+{
+  if (R.shown && !invited(R.shown, participant)) {
+    log_info("meeting=%s hidden: participant=%s may not see it", R.shown->id, participant);
+    screen_blank(1);
+  }
+}
+
+static void present(struct meeting *m, const char *participant, int *code,
+                    const char **why)
+{
+  *why = refusal(m, participant, code);
+  if (*why) {
+    R.refused++;
+    log_warn("participant=%s meeting=%s not shown: %s", participant, m->id, *why);
+    return;
+  }
+  *code = 204;
+  screen_show(m, participant);
+}
+
+static void fetch_done(struct meeting *m)
+{
+  int code;
+  const char *why;
+
+  m->fetched = wall_ms();
+  for (int i = 0; i < m->npending; i++)
+    present(m, m->pending[i], &code, &why);
+  free(m->pending);
+  m->pending = NULL;
+  m->npending = 0;
+  meetings_prune();
+}
+
+static void on_content(void *arg, int code, const uint8_t *body, size_t len)
+{
+  struct meeting *m = arg;
+  char buf[16];
+
+  m->call = NULL;
+  if (code / 100 != 2 || len > R.max_content) {
+    log_error("meeting=%s content not fetched: %s", m->id,
+              code / 100 == 2 ? "larger than --max-content" :
+              client_code_text(code, buf, sizeof buf));
+    m->state = code == 404 ? M_MISSING : M_FAILED;
+    fetch_done(m);
+    return;
+  }
+  m->content = malloc(len + 1);
+  if (!m->content) {
+    m->state = M_FAILED;
+    fetch_done(m);
+    return;
+  }
+  memcpy(m->content, body, len);
+  m->content[len] = '\0';
+  m->content_len = len;
+  m->state = M_READY;
+  fetch_done(m);
+}
+
+static char *dup_field(const cJSON *o, const char *key)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+  return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
+}
+
+static int parse_meeting(struct meeting *m, const cJSON *o, struct jerr *err)
+{
+  const char *start, *end;
+  const cJSON *parts, *content;
+
+  if (json_get_string(o, "room", JSON_REQUIRED, 256, &start, err) < 0 ||
+      json_get_string(o, "start", JSON_REQUIRED, 64, &start, err) < 0 ||
+      json_get_string(o, "end", JSON_REQUIRED, 64, &end, err) < 0)
+    return -1;
+  if (rfc3339_parse(start, &m->start_ms) < 0 || rfc3339_parse(end, &m->end_ms) < 0) {
+    jerr_set(err, "start/end are not RFC 3339 times");
+    return -1;
+  }
+  parts = cJSON_GetObjectItemCaseSensitive(o, "participants");
+  if (parts && !cJSON_IsArray(parts)) {
+    jerr_set(err, "participants is not an array");
+    return -1;
+  }
+  m->participants = parts ? cJSON_Duplicate(parts, 1) : cJSON_CreateArray();
+  m->title = dup_field(o, "title");
+  m->room = dup_field(o, "room");
+  m->organizer = dup_field(o, "organizer");
+  content = cJSON_GetObjectItemCaseSensitive(o, "content");
+  if (cJSON_IsString(content)) {
+    m->content = strdup(content->valuestring);
+    m->content_len = m->content ? strlen(m->content) : 0;
+  }
+  return 0;
+}
+
+static void on_meeting(void *arg, int code, const uint8_t *body, size_t len)
+{
+  struct meeting *m = arg;
+  struct jerr err;
+  cJSON *o;
+  char buf[16], path[ID_MAX + 32];
+  struct call_opts co = { 0, 10 * 60 * 1000 };
+
+  m->call = NULL;
+  if (code / 100 != 2) {
+    log_warn("meeting=%s not fetched from ae: %s", m->id,
+             client_code_text(code, buf, sizeof buf));
+    m->state = code == 404 ? M_MISSING : M_FAILED;
+    fetch_done(m);
+    return;
+  }
+  o = json_parse_object(body, len, 4 << 20, &err);
+  if (!o || parse_meeting(m, o, &err) < 0) {
+    log_error("meeting=%s ae's answer is unusable: %s", m->id, err.msg);
+    cJSON_Delete(o);
+    meeting_clear_data(m);
+    m->state = M_FAILED;
+    fetch_done(m);
+    return;
+  }
+  cJSON_Delete(o);
+  if (m->content || strcmp(m->room, R.room)) {
+    /* Content at hand, or none needed: this room will not show it. */
+    m->state = M_READY;
+    fetch_done(m);
+    return;
+  }
+  snprintf(path, sizeof path, "meetings/%s/content", m->id);
+  m->call = call_start(R.ae, COAP_REQUEST_GET, path, NULL, 0, &co, on_content, m);
+  if (!m->call) {
+    m->state = M_FAILED;
+    fetch_done(m);
+  }
+}
+
+static struct meeting *meeting_fetch(const char *id)
+{
+  struct meeting *m = calloc(1, sizeof *m);
+  struct call_opts co = { 0, 10 * 60 * 1000 };
+  char path[ID_MAX + 16];
+
+  if (!m)
+    return NULL;
+  snprintf(m->id, sizeof m->id, "%s", id);
+  m->state = M_FETCHING;
+  m->next = R.meetings;
+  R.meetings = m;
+  R.fetches++;
+  snprintf(path, sizeof path, "meetings/%s", id);
+  m->call = call_start(R.ae, COAP_REQUEST_GET, path, NULL, 0, &co, on_meeting, m);
+  if (!m->call) {
+    meeting_free(m);
+    return NULL;
+  }
+  return m;
+}
+
+/* ---- resources --------------------------------------------------------- */
+
+static int id_ok(const char *s)
+{
+  if (!*s)
+    return 0;
+  for (; *s; s++)
+    if (!isalnum((unsigned char)*s) && !strchr("-_.@", *s))
+      return 0;
+  return 1;
+}
+
+static void post_present(struct nano_req *r)
+{
+  const char *participant, *meeting, *why;
+  struct jerr err;
+  struct meeting *m;
+  cJSON *o = req_json(r), *a;
+  int code;
+
+  if (!o)
+    return;
+  if (json_get_string(o, "participant", JSON_REQUIRED, ID_MAX, &participant, &err) < 0 ||
+      json_get_string(o, "meeting", JSON_REQUIRED, ID_MAX, &meeting, &err) < 0) {
+    req_reply_error(r, 400, "%s", err.msg);
+    cJSON_Delete(o);
+    return;
+  }
+  if (!id_ok(participant) || !id_ok(meeting)) {
+    req_reply_error(r, 400, "participant and meeting must be ids (letters, digits, -_.@)");
+    cJSON_Delete(o);
+    return;
+  }
+  R.presents++;
+  meetings_prune();
+  hide_for(participant);
+  m = meeting_find(meeting);
+  if (m && m != R.shown && m->state == M_READY) {
+    /* Not on the screen: fetch it afresh (AE may have changed it). */
+    meeting_free(m);
+    m = NULL;
+  }
+  if (!m && !(m = meeting_fetch(meeting))) {
+    req_reply_error(r, 500, "out of memory");
+    cJSON_Delete(o);
+    return;
+  }
+  a = cJSON_CreateObject();
+  cJSON_AddStringToObject(a, "participant", participant);
+  cJSON_AddStringToObject(a, "meeting", meeting);
+  if (m->state == M_FETCHING) {
+    if (m->npending == MAX_PENDING) {
+      cJSON_Delete(a);
+      req_reply_error(r, 503, "too many participants waiting for meeting %s", meeting);
+      cJSON_Delete(o);
+      return;
+    }
+    if (!m->pending)
+      m->pending = calloc(MAX_PENDING, sizeof *m->pending);
+    if (!m->pending) {
+      cJSON_Delete(a);
+      req_reply_error(r, 500, "out of memory");
+      cJSON_Delete(o);
+      return;
+    }
+    snprintf(m->pending[m->npending++], ID_MAX + 1, "%s", participant);
+    cJSON_AddStringToObject(a, "status", "pending");
+    req_reply_json(r, 204, a);
+    cJSON_Delete(o);
+    return;
+  }
+  present(m, participant, &code, &why);
+  cJSON_Delete(o);
+  if (why) {
+    cJSON_Delete(a);
+    req_reply_error(r, code, "%s", why);
+    return;
+  }
+  cJSON_AddStringToObject(a, "status", "shown");
+  req_reply_json(r, 204, a);
+}
+
+static void add_time(cJSON *o, const char *key, int64_t ms)
+{
+  char ts[40];
+  cJSON_AddStringToObject(o, key, rfc3339((uint64_t)ms, ts, sizeof ts));
+}
+
+static void get_display(struct nano_req *r)
+{
+  const struct meeting *m = R.shown;
+  cJSON *o = cJSON_CreateObject(), *list;
+
+  cJSON_AddStringToObject(o, "room", R.room);
+  if (m) {
+    cJSON_AddStringToObject(o, "meeting", m->id);
+    cJSON_AddStringToObject(o, "title", m->title ? m->title : "");
+    cJSON_AddStringToObject(o, "content", m->content ? m->content : "");
+    add_time(o, "start", m->start_ms);
+    add_time(o, "end", m->end_ms);
+  } else {
+    cJSON_AddNullToObject(o, "meeting");
+    cJSON_AddNullToObject(o, "title");
+    cJSON_AddNullToObject(o, "content");
+  }
+  list = cJSON_AddArrayToObject(o, "attendees");
+  for (int i = 0; i < R.nattendees; i++) {
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddStringToObject(a, "participant", R.attendees[i].participant);
+    add_time(a, "shown", (int64_t)R.attendees[i].shown);
+    cJSON_AddItemToArray(list, a);
+  }
+  cJSON_AddBoolToObject(o, "hidden", R.hidden);
+  add_time(o, "updated", (int64_t)R.updated);
+  req_reply_json(r, 205, o);
+}
+
+static void stats_hook(cJSON *o, void *arg)
+{
+  int n = 0;
+  (void)arg;
+  for (const struct meeting *m = R.meetings; m; m = m->next)
+    n++;
+  cJSON_AddNumberToObject(o, "presents", (double)R.presents);
+  cJSON_AddNumberToObject(o, "refused", (double)R.refused);
+  cJSON_AddNumberToObject(o, "fetches", (double)R.fetches);
+  cJSON_AddNumberToObject(o, "clears", (double)R.clears);
+  cJSON_AddNumberToObject(o, "meetings_cached", n);
+}
+
+static int health_hook(cJSON *o, void *arg)
+{
+  cJSON *peers = cJSON_AddObjectToObject(o, "peers");
+  (void)arg;
+  cJSON_AddItemToObject(peers, "ae", peer_json(R.ae));
+  return 1;
+}
+
+static const char mrs_usage[] =
+  "usage: nano mrs --room ROOM [--ae URI] [options]\n"
+  "The meeting room service: what the display in ROOM shows (GET /display).";
+
+int cmd_mrs(int argc, char **argv)
+{
+  struct opt opts[] = {
+    ROLE_COMMON_OPTS,
+    { "room", OPT_STR, NULL, "the room whose display this is (required)" },
+    { "ae", OPT_STR, "coap://ae", "authentication engine" },
+    { "timeout", OPT_STR, "3s", "per request to ae" },
+    { "retry-max", OPT_STR, "2s", "cap of the exponential retry backoff" },
+    { "max-content", OPT_STR, "4194304", "largest meeting content in bytes" },
+    { 0 }
+  };
+  struct nano_server *s;
+  long long timeout, retry_max;
+  const char *room, *mc;
+  char *end;
+  int rc = role_start("mrs", opts, argc, argv, mrs_usage, &s);
+
+  if (rc >= 0)
+    return rc;
+  room = opt_str(opts, "room");
+  mc = opt_str(opts, "max-content");
+  R.max_content = (size_t)strtoull(mc, &end, 10);
+  if (!room || !id_ok(room) || strlen(room) > ID_MAX ||
+      opt_duration(opts, "timeout", &timeout) < 0 ||
+      opt_duration(opts, "retry-max", &retry_max) < 0 ||
+      *end || !R.max_content || R.max_content > (64u << 20)) {
+    fprintf(stderr, "mrs: --room ROOM is required (an id); --max-content 1..64 MiB\n");
+    role_finish(s, opts);
+    return 2;
+  }
+  snprintf(R.room, sizeof R.room, "%s", room);
+  R.ae = peer_new(server_ctx(s), "ae", opt_str(opts, "ae"));
+  R.attendees = calloc(MAX_ATTENDEES, sizeof *R.attendees);
+  if (!R.ae || !R.attendees) {
+    peer_free(R.ae);
+    free(R.attendees);
+    role_finish(s, opts);
+    return 2;
+  }
+  peer_set_timeout(R.ae, (unsigned)timeout);
+  call_set_backoff(retry_max < 250 ? (unsigned)retry_max : 250, (unsigned)retry_max);
+  server_route(s, "present", 0, NULL, post_present, NULL, NULL, NULL);
+  R.display_res = server_route(s, "display", 1, get_display, NULL, NULL, NULL, NULL);
+  server_set_stats_hook(s, stats_hook, NULL);
+  server_set_health_hook(s, health_hook, NULL);
+  R.updated = wall_ms();
+  log_info("room=%s", R.room);
+  loop_run();
+  log_info("stopped");
+  loop_cancel(R.end_timer);
+  while (R.meetings)
+    meeting_free(R.meetings);
+  peer_free(R.ae);
+  free(R.attendees);
+  role_finish(s, opts);
+  return 0;
+}
