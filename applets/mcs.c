@@ -5,7 +5,7 @@
  *
  *   POST /presence {"location","node","ts_ms"}   from a pd: motion started
  *   POST /ble {"location","devices":[...]}       from a room's bs: sightings
- *   GET  /participants[?state=S]                 observable: every track
+ *   GET  /participants[?state=S][&limit=N]       observable: every track
  *   GET  /timeline[?limit=N][&since=SEQ]         the steps, oldest first
  *
  * One track per BLE address seen at the entrance, a state machine:
@@ -1026,30 +1026,6 @@ static cJSON *track_json(const struct track *t)
   return o;
 }
 
-static void get_participants(struct nano_req *r)
-{
-  char want[32];
-  int filter = req_query(r, "state", want, sizeof want);
-  long counts[S_COUNT] = { 0 };
-  cJSON *o = cJSON_CreateObject(), *list, *c;
-
-  if (filter < 0) {
-    cJSON_Delete(o);
-    req_reply_error(r, 400, "no such state");
-    return;
-  }
-  list = cJSON_AddArrayToObject(o, "participants");
-  for (const struct track *t = M.oldest; t; t = t->next) {
-    counts[t->state]++;
-    if (!filter || !strcmp(want, state_names[t->state]))
-      cJSON_AddItemToArray(list, track_json(t));
-  }
-  c = cJSON_AddObjectToObject(o, "counts");
-  for (int i = 0; i < S_COUNT; i++)
-    cJSON_AddNumberToObject(c, state_names[i], (double)counts[i]);
-  req_reply_json(r, 205, o);
-}
-
 static int query_number(struct nano_req *r, const char *name, long long max,
                         long long *out)
 {
@@ -1064,6 +1040,35 @@ static int query_number(struct nano_req *r, const char *name, long long max,
     return -1;
   *out = v;
   return 1;
+}
+
+static void get_participants(struct nano_req *r)
+{
+  char want[32];
+  int filter = req_query(r, "state", want, sizeof want);
+  long counts[S_COUNT] = { 0 };
+  long long limit = M.max_tracks;
+  cJSON *o, *list, *c;
+  long n = 0;
+
+  if (filter < 0 || query_number(r, "limit", 1000000, &limit) < 0) {
+    req_reply_error(r, 400, "state must be a state's name, limit a number");
+    return;
+  }
+  /* limit=0: only the counts, for pollers. */
+  o = cJSON_CreateObject();
+  list = cJSON_AddArrayToObject(o, "participants");
+  for (const struct track *t = M.oldest; t; t = t->next) {
+    counts[t->state]++;
+    if ((!filter || !strcmp(want, state_names[t->state])) && n < limit) {
+      cJSON_AddItemToArray(list, track_json(t));
+      n++;
+    }
+  }
+  c = cJSON_AddObjectToObject(o, "counts");
+  for (int i = 0; i < S_COUNT; i++)
+    cJSON_AddNumberToObject(c, state_names[i], (double)counts[i]);
+  req_reply_json(r, 205, o);
 }
 
 static void get_timeline(struct nano_req *r)
@@ -1386,6 +1391,8 @@ static int configure(struct opt *opts)
   if (!TL.ring)
     return -1;
   M.ae = make_peer("ae", opt_str(opts, "ae"));
+  if (M.ae)
+    peer_set_serial(M.ae, 1);     /* its answers to 64 addresses are block-wise */
   M.ug = make_peer("ug", opt_str(opts, "ug"));
   M.pd_room = make_peer("pd-room", opt_str(opts, "pd-room"));
   if (!M.ae || !M.ug) {
@@ -1447,7 +1454,7 @@ int cmd_mcs(int argc, char **argv)
     { "mrs", OPT_LIST, "coap://mrs", "meeting room service: URI (any room) or ROOM=URI" },
     { "scan", OPT_STR, "1s", "duration_ms asked of a bs (a continuous bs answers at once)" },
     { "linger", OPT_STR, "5s", "after a motion start, the location counts as busy this long" },
-    { "rescan", OPT_STR, "1s", "scan a busy location again this often (0: only on motion)" },
+    { "rescan", OPT_STR, "500ms", "scan a busy location again this often (0: only on motion)" },
     { "max-age", OPT_STR, "30s", "ignore sightings older than this" },
     { "expire", OPT_STR, "10m", "guidance not completed by then expires; peers retried that long" },
     { "visit-gap", OPT_STR, "10m", "unseen at the entrance this long: the next sighting is a new visit" },

@@ -23,6 +23,7 @@ struct call {
   unsigned timeout_ms;
   int attempts;
   int parked;
+  int queued;                     /* waiting for a serial peer's turn */
   unsigned req;                   /* the attempt in flight, or 0 */
   struct loop_timer *retry;       /* the next attempt after a 5.xx */
   struct loop_timer *give_up;
@@ -39,7 +40,10 @@ struct peer {
   int state;
   uint64_t since;                 /* wall ms of the last state change */
   unsigned long requests, failures;
-  struct call *calls;
+  struct call *calls, *last;      /* oldest first */
+  int serial;                     /* one call in flight at a time */
+  int closing;
+  struct call *busy;              /* a serial peer's call in flight */
   struct loop_timer *probe_timer;
   unsigned probe_req;
   int probe_attempts;
@@ -116,6 +120,11 @@ const char *peer_name(const struct peer *p) { return p->name; }
 const char *peer_base(const struct peer *p) { return p->base; }
 int peer_is_down(const struct peer *p) { return p->state == PEER_DOWN; }
 
+void peer_set_serial(struct peer *p, int serial)
+{
+  p->serial = serial;
+}
+
 void peer_on_up(struct peer *p, void (*fn)(struct peer *, void *), void *arg)
 {
   p->on_up = fn;
@@ -135,7 +144,7 @@ cJSON *peer_json(const struct peer *p)
   int parked = 0;
 
   for (struct call *c = p->calls; c; c = c->next)
-    parked += c->parked;
+    parked += c->parked + c->queued;
   cJSON_AddStringToObject(o, "uri", p->base);
   cJSON_AddStringToObject(o, "state", p->state == PEER_UP ? "up" :
                           p->state == PEER_DOWN ? "down" : "unknown");
@@ -256,8 +265,9 @@ static void probe_send(void *arg)
 void peer_watch(struct peer *p, unsigned interval_ms)
 {
   p->watch_ms = interval_ms;
+  /* Not at once: roles started together need a moment to listen. */
   if (interval_ms)
-    probe_schedule(p, 0);
+    probe_schedule(p, interval_ms);
 }
 
 static void peer_mark_down(struct peer *p, const char *why)
@@ -276,6 +286,7 @@ void peer_free(struct peer *p)
 {
   if (!p)
     return;
+  p->closing = 1;
   while (p->calls)
     call_cancel(p->calls);
   loop_cancel(p->probe_timer);
@@ -294,10 +305,28 @@ static void call_unlink(struct call *c)
     c->peer->calls = c->next;
   if (c->next)
     c->next->prev = c->prev;
+  else
+    c->peer->last = c->prev;
+}
+
+/* A serial peer's turn is over: the oldest queued call goes next. */
+static void peer_next(struct peer *p)
+{
+  if (p->busy || p->closing)
+    return;
+  for (struct call *c = p->calls; c; c = c->next)
+    if (c->queued) {
+      c->queued = 0;
+      call_send(c);
+      if (p->busy || p->state == PEER_DOWN)
+        return;
+    }
 }
 
 static void call_free(struct call *c)
 {
+  struct peer *p = c->peer;
+
   if (c->req)
     client_cancel(c->req);
   loop_cancel(c->retry);
@@ -306,6 +335,10 @@ static void call_free(struct call *c)
   free(c->path);
   free(c->body);
   free(c);
+  if (p->busy == c) {
+    p->busy = NULL;
+    peer_next(p);
+  }
 }
 
 void call_cancel(struct call *c)
@@ -354,13 +387,17 @@ static void call_park(struct call *c, const char *why)
 static void call_answer(void *arg, int code, const uint8_t *body, size_t len)
 {
   struct call *c = arg;
+  struct peer *p = c->peer;
   char buf[16];
 
   c->req = 0;
+  if (p->busy == c)
+    p->busy = NULL;             /* the turn is over whatever happens next */
   if (code > 0)
-    peer_mark_up(c->peer);
+    peer_mark_up(p);
   if (call_code_is_final(code)) {
     call_finish(c, code, body, len);
+    peer_next(p);
     return;
   }
   c->peer->failures++;
@@ -370,6 +407,7 @@ static void call_answer(void *arg, int code, const uint8_t *body, size_t len)
     call_park(c, client_code_text(code, buf, sizeof buf));
   else
     c->retry = loop_after(backoff(c->attempts), call_retry, c);
+  peer_next(p);
 }
 
 static void call_send(struct call *c)
@@ -381,6 +419,10 @@ static void call_send(struct call *c)
 
   if (p->state == PEER_DOWN) {
     c->parked = 1;
+    return;
+  }
+  if (p->serial && p->busy && p->busy != c) {
+    c->queued = 1;
     return;
   }
   if (asprintf(&uri, "%s/%s", p->base, c->path) < 0) {
@@ -397,7 +439,10 @@ static void call_send(struct call *c)
      * peer that is down, not a reason to drop the call. */
     p->failures++;
     call_park(c, err ? err : "cannot send");
+    return;
   }
+  if (p->serial)
+    p->busy = c;
 }
 
 struct call *call_start(struct peer *p, int method, const char *path,
@@ -426,10 +471,12 @@ struct call *call_start(struct peer *p, int method, const char *path,
   c->fn = fn;
   c->arg = arg;
   c->timeout_ms = o ? o->timeout_ms : 0;
-  c->next = p->calls;
-  if (p->calls)
-    p->calls->prev = c;
-  p->calls = c;
+  c->prev = p->last;
+  if (p->last)
+    p->last->next = c;
+  else
+    p->calls = c;
+  p->last = c;
   if (o && o->give_up_ms)
     c->give_up = loop_after(o->give_up_ms, call_gave_up, c);
   call_send(c);

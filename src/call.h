@@ -44,6 +44,10 @@ void call_set_backoff(unsigned base_ms, unsigned max_ms);
 struct peer *peer_new(coap_context_t *ctx, const char *name, const char *base);
 void peer_free(struct peer *p);     /* cancels its calls */
 void peer_set_timeout(struct peer *p, unsigned timeout_ms);
+/* One call in flight at a time, the others wait their turn in order.
+ * For a peer whose answers are large: libcoap 4.3.1 mixes up two
+ * block-wise answers arriving at once on one session. */
+void peer_set_serial(struct peer *p, int serial);
 const char *peer_name(const struct peer *p);
 const char *peer_base(const struct peer *p);
 int peer_is_down(const struct peer *p);
