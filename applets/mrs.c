@@ -19,8 +19,9 @@
  * the meeting must be in this room, not over, and the participant its
  * organizer or invited.  The meeting (GET ae/meetings/<id>) and its
  * content (GET ae/meetings/<id>/content, block-wise when large; skipped
- * when the meeting JSON carries "content") are fetched once per showing
- * and kept while shown.  POST /present answers at once: 2.04 "shown" when
+ * when the meeting JSON carries "content") are fetched when a showing
+ * begins and kept while shown (a meeting not shown is re-read after 5 s,
+ * one AE does not know after 10 s).  POST /present answers at once: 2.04 "shown" when
  * the meeting is at hand, 2.04 "pending" while AE is asked (a down AE is
  * retried with backoff, see call.h), or 4.03/4.04/4.09 when AE's data say
  * no.  A refusal found after a "pending" is logged.
@@ -38,6 +39,7 @@
 #define MAX_PENDING 1024
 #define MAX_ATTENDEES 4096
 #define MISSING_TTL_MS 10000
+#define FRESH_MS 5000              /* a meeting not on the screen is re-read after */
 
 enum mstate { M_FETCHING, M_READY, M_MISSING, M_FAILED };
 
@@ -171,7 +173,7 @@ static void meeting_free(struct meeting *m)
   free(m);
 }
 
-/* Keep what is shown or being fetched; forget ended and missing ones. */
+/* Keep what is shown or being fetched; forget the rest once stale. */
 static void meetings_prune(void)
 {
   int64_t now = (int64_t)wall_ms();
@@ -181,7 +183,8 @@ static void meetings_prune(void)
     next = m->next;
     if (m == R.shown || m->state == M_FETCHING)
       continue;
-    if ((m->state == M_READY && m->end_ms <= now) || m->state == M_FAILED ||
+    if ((m->state == M_READY && m->fetched + FRESH_MS <= (uint64_t)now) ||
+        m->state == M_FAILED ||
         (m->state == M_MISSING && m->fetched + MISSING_TTL_MS <= (uint64_t)now))
       meeting_free(m);
   }
@@ -426,8 +429,9 @@ static void post_present(struct nano_req *r)
   meetings_prune();
   hide_for(participant);
   m = meeting_find(meeting);
-  if (m && m != R.shown && m->state == M_READY) {
-    /* Not on the screen: fetch it afresh (AE may have changed it). */
+  if (m && m != R.shown && m->state == M_READY && m->fetched + FRESH_MS <= wall_ms()) {
+    /* Not on the screen and not fresh: read it again (AE may have
+     * changed it since). */
     meeting_free(m);
     m = NULL;
   }
