@@ -55,8 +55,10 @@ seed_paper() {
 EOF
 }
 
+# start_X [ARGS]: the role under its usual name; AS=NAME start_X starts
+# it under another name (a restart keeps the first one's log).
 start_ae() {
-	start_bg ae "$NANO" ae --listen $NET.1:5683 --db "$TMP/ae.db" \
+	start_bg ${AS:-ae} "$NANO" ae --listen $NET.1:5683 --db "$TMP/ae.db" \
 		--backup-dir "$TMP/backup" --seed "$TMP/seed.json" "$@"
 }
 
@@ -68,7 +70,7 @@ start_mcs() {
 }
 
 start_ug() {
-	start_bg ug "$NANO" ug --listen $NET.3:5683 --leds sim:1,2,3,4 \
+	start_bg ${AS:-ug} "$NANO" ug --listen $NET.3:5683 --leds sim:1,2,3,4 \
 		--route R1=1,2,3 --route R2=1,2,4 "$@"
 }
 
@@ -83,7 +85,7 @@ start_pd() {
 		--sensor sim --mcs $MCS --hold 100ms
 }
 start_bs() {
-	start_bg "$1" "$NANO" bs --listen $NET.$3:5683 --location "$2" \
+	start_bg "${AS:-$1}" "$NANO" bs --listen $NET.$3:5683 --location "$2" \
 		--adapter sim --mcs $MCS
 }
 
