@@ -248,7 +248,9 @@ static int child_start(struct child *c)
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent)
       _exit(1);
-    signal(SIGINT, SIG_IGN);    /* Ctrl-C goes to the demo, which stops us */
+    /* Out of the terminal's process group: Ctrl-C reaches the demo
+     * alone, which then stops every role in order. */
+    setpgid(0, 0);
     dup2(fd, 1);
     dup2(fd, 2);
     /* The demo's roles are configured by their flags alone. */

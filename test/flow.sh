@@ -180,3 +180,8 @@ guidance_is() {
 peers_up() {
 	"$NANO" coap get $MCS/health >"$TMP/.h" && ! grep -q '"state":"down"' "$TMP/.h"
 }
+
+# decisions_are NAME DECISION N: AE logged exactly N such decisions
+decisions_are() {
+	test "$(auth_decisions "$1" "$2")" = "$3"
+}
