@@ -96,6 +96,11 @@ test: $(NANO) $(UNITBIN) $(TESTSRV)
 check:
 	$(MAKE) MODE=check test
 
+# The paper's scenario on this machine: every role a child process on
+# loopback (nano demo --help for DEMO_FLAGS).
+demo: $(NANO)
+	$(abspath $(NANO)) demo $(DEMO_FLAGS)
+
 # Benchmarks print numbers; they never fail on a number (no timed tests).
 # bench/*.c are tools built from the core (load generators); bench/b*.sh
 # run them and print tables.

@@ -1091,6 +1091,13 @@ int cmd_demo(int argc, char **argv)
     opt_free(opts);
     return 2;
   }
+  for (const char *const *r = (const char *const[]){ "ae", "mcs", "ug", "pd", "bs", "mrs", NULL };
+       *r; r++)
+    if (!applet_find(*r)) {
+      fprintf(stderr, "demo: this nano has no '%s' role (nano --list)\n", *r);
+      opt_free(opts);
+      return 1;
+    }
   snprintf(D.dir, sizeof D.dir, "%s/nano-demo.XXXXXX",
            getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
   if (!mkdtemp(D.dir)) {
