@@ -496,7 +496,9 @@ static void reach_room(void *a)
   struct person *p = a;
   p->room_ms = wall_ms();
   D.room_sent++;
-  advertise("bs room", p, 60000, expect_ok, "bs room sim/adv");
+  /* Long enough for the room's bs to report it; short enough that 1,000
+   * participants do not fill bs's table of simulated devices. */
+  advertise("bs room", p, 3000, expect_ok, "bs room sim/adv");
   motion("pd room", 1);
   loop_after(100, motion_off_room, NULL);
 }

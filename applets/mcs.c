@@ -109,7 +109,9 @@ struct sweep {                      /* the scans of one location */
   uint64_t motion;                  /* wall ms of the motion being served */
   uint64_t queued;                  /* motion that came during a scan */
   uint64_t last_motion;             /* the latest motion start */
+  uint64_t last_found;              /* the latest scan that found someone new */
   uint64_t sent;
+  int rescanning;                   /* the scan in flight is a rescan */
   struct loop_timer *rescan;
   struct sweep *next;
 };
@@ -725,7 +727,7 @@ static struct track *entrance_sighting(const struct device *d, const struct swee
   t->visit++;
   t->rssi = d->rssi;
   snprintf(t->device, sizeof t->device, "%s", d->name);
-  track_enter(t, S_DETECTED, sw->motion, sw->location);
+  track_enter(t, S_DETECTED, sw->motion, sw->rescanning ? "entrance, on a rescan" : sw->location);
   track_enter(t, S_SCANNING, sw->sent, "");
   track_enter(t, S_AUTHENTICATING, 0, "");
   return t;
@@ -750,11 +752,13 @@ static int room_sighting(const struct device *d, const char *at)
   return 0;
 }
 
-static void entrance_devices(const cJSON *devices, const struct sweep *sw)
+/* Returns how many visits began. */
+static int entrance_devices(const cJSON *devices, const struct sweep *sw)
 {
   struct batch *b = NULL;
   const cJSON *d;
   struct device dev;
+  int visits = 0;
 
   cJSON_ArrayForEach(d, devices) {
     struct track *t;
@@ -763,6 +767,7 @@ static void entrance_devices(const cJSON *devices, const struct sweep *sw)
     t = entrance_sighting(&dev, sw);
     if (!t)
       continue;
+    visits++;
     if (!b && !(b = calloc(1, sizeof *b))) {
       track_enter(t, S_DENIED, 0, "out of memory");
       continue;
@@ -775,6 +780,7 @@ static void entrance_devices(const cJSON *devices, const struct sweep *sw)
   }
   if (b)
     auth_send(b);
+  return visits;
 }
 
 /* ---- scans ---------------------------------------------------------------- */
@@ -782,17 +788,24 @@ static void entrance_devices(const cJSON *devices, const struct sweep *sw)
 static void scan_start(struct sweep *sw);
 
 /* pd reports motion starts only: people who come while the motion is
- * still held start nothing.  So a location is scanned again every
- * --rescan while its last motion is younger than --linger. */
+ * still held start nothing.  So a location is busy for --linger after its
+ * last motion start or after the last scan that found someone new (a
+ * stream of arrivals keeps it busy), and a busy location is scanned again
+ * every --rescan.  Someone first found by a rescan is dated by it: they
+ * came after the scan before. */
+static uint64_t busy_until(const struct sweep *sw)
+{
+  uint64_t last = sw->last_motion > sw->last_found ? sw->last_motion : sw->last_found;
+  return last + (uint64_t)M.linger_ms;
+}
+
 static void rescan_due(void *arg)
 {
   struct sweep *sw = arg;
 
   sw->rescan = NULL;
-  if (!sw->call) {
-    sw->queued = sw->last_motion;
+  if (!sw->call)
     scan_start(sw);
-  }
 }
 
 static int is_entrance(const char *location)
@@ -814,7 +827,7 @@ static void on_scan(void *arg, int code, const uint8_t *body, size_t len)
       cJSON_IsArray(devices = cJSON_GetObjectItemCaseSensitive(o, "devices"))) {
     n = cJSON_GetArraySize(devices);
     if (is_entrance(sw->location)) {
-      entrance_devices(devices, sw);
+      arrived = entrance_devices(devices, sw);
     } else {
       const cJSON *d;
       struct device dev;
@@ -822,8 +835,9 @@ static void on_scan(void *arg, int code, const uint8_t *body, size_t len)
         if (device_parse(d, &dev) && dev.age_ms <= M.max_age_ms)
           arrived += room_sighting(&dev, sw->location);
     }
-    timeline("scanned", sw->location, "", "%d devices%s", n,
-             arrived ? " (arrivals)" : "");
+    if (arrived)
+      sw->last_found = wall_ms();
+    timeline("scanned", sw->location, "", "%d devices, %d new", n, arrived);
   } else {
     log_warn("location=%s scan failed: %s", sw->location,
              code / 100 == 2 ? "malformed answer" : client_code_text(code, buf, sizeof buf));
@@ -833,7 +847,7 @@ static void on_scan(void *arg, int code, const uint8_t *body, size_t len)
   cJSON_Delete(o);
   if (sw->queued)
     scan_start(sw);
-  else if (M.rescan_ms && wall_ms() < sw->last_motion + (uint64_t)M.linger_ms && !sw->rescan)
+  else if (M.rescan_ms && wall_ms() < busy_until(sw) && !sw->rescan)
     sw->rescan = loop_after((uint64_t)M.rescan_ms, rescan_due, sw);
 }
 
@@ -844,9 +858,10 @@ static void scan_start(struct sweep *sw)
 
   loop_cancel(sw->rescan);
   sw->rescan = NULL;
-  sw->motion = sw->queued;
-  sw->queued = 0;
   sw->sent = wall_ms();
+  sw->rescanning = !sw->queued;
+  sw->motion = sw->queued ? sw->queued : sw->sent;
+  sw->queued = 0;
   cJSON_AddNumberToObject(o, "duration_ms", (double)M.scan_ms);
   sw->call = call_json(sw->bs, COAP_REQUEST_POST, "scan", o, &co, on_scan, sw);
   cJSON_Delete(o);
@@ -945,11 +960,13 @@ static void entrance_push(struct nano_req *r, cJSON *o, const cJSON *devices)
   cJSON *a = cJSON_CreateObject();
   int n = cJSON_GetArraySize(devices);
 
-  if (sw && sw->last_motion && wall_ms() < sw->last_motion + (uint64_t)M.linger_ms) {
+  if (sw && sw->last_motion && wall_ms() < busy_until(sw)) {
     struct sweep pushed = *sw;
-    pushed.motion = sw->last_motion;
     pushed.sent = wall_ms();
-    entrance_devices(devices, &pushed);
+    pushed.motion = pushed.sent;
+    pushed.rescanning = 1;
+    if (entrance_devices(devices, &pushed))
+      sw->last_found = pushed.sent;
     cJSON_AddNumberToObject(a, "considered", n);
   } else {
     cJSON_AddNumberToObject(a, "ignored", n);
@@ -1453,7 +1470,7 @@ int cmd_mcs(int argc, char **argv)
     { "ug", OPT_STR, "coap://ug", "user guidance" },
     { "mrs", OPT_LIST, "coap://mrs", "meeting room service: URI (any room) or ROOM=URI" },
     { "scan", OPT_STR, "1s", "duration_ms asked of a bs (a continuous bs answers at once)" },
-    { "linger", OPT_STR, "5s", "after a motion start, the location counts as busy this long" },
+    { "linger", OPT_STR, "5s", "a location is busy this long after a motion start or someone new" },
     { "rescan", OPT_STR, "500ms", "scan a busy location again this often (0: only on motion)" },
     { "max-age", OPT_STR, "30s", "ignore sightings older than this" },
     { "expire", OPT_STR, "10m", "guidance not completed by then expires; peers retried that long" },
