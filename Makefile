@@ -162,6 +162,16 @@ install: $(NANO)
 	install -m 0755 $(NANO) $(DESTDIR)$(PREFIX)/bin/nano
 	$(DESTDIR)$(PREFIX)/bin/nano --install $(DESTDIR)$(PREFIX)/bin
 
+# The FROM-scratch image: its build context is a dir with only the
+# binary and an empty data/ (for ae's volume), not the whole tree.
+IMAGE_CTX := $(BUILD)/image
+image: $(NANO)
+	rm -rf $(IMAGE_CTX) && mkdir -p $(IMAGE_CTX)/data
+	cp $(NANO) $(IMAGE_CTX)/nano
+	docker build -q -f Dockerfile.scratch --build-arg VERSION=$(VERSION) \
+	  -t nano:$(VERSION) -t nano:latest $(IMAGE_CTX)
+	@docker image inspect nano:$(VERSION) --format 'nano:$(VERSION) {{.Size}} bytes'
+
 clean:
 	rm -rf build/*/obj build/*/unit build/*/libnano.a build/*/testsrv build/*/nano \
 	       build/check nano

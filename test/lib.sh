@@ -28,7 +28,16 @@ BG_PIDS=""
 # nano as a command in test bodies, so they read like a user's session.
 nano() { "$NANO" "$@"; }
 
+AT_EXIT=""
+# at_exit CMD: run CMD (a string) at exit, even when a test failed;
+# for what is not a process (containers, networks, a swarm).
+at_exit() {
+	AT_EXIT="$1
+$AT_EXIT"
+}
+
 cleanup() {
+	eval "$AT_EXIT" >/dev/null 2>&1
 	for pid in $BG_PIDS; do
 		kill "$pid" 2>/dev/null
 	done
