@@ -26,6 +26,7 @@ PREFIX  ?= /usr/local
 # qemu-user through binfmt_misc for the tests.
 ifeq ($(ARCH),x86_64)
 CROSS   :=
+PLATFORM:= linux/amd64
 else ifeq ($(ARCH),armv7)
 # Pi 2 (Cortex-A7) and later in 32-bit mode: Debian armhf's baseline,
 # hard-float, Thumb-2, VFPv3-D16 (no NEON needed).
@@ -33,12 +34,14 @@ CROSS   := arm-linux-gnueabihf
 TARGET_CFLAGS := -march=armv7-a -mfpu=vfpv3-d16 -mfloat-abi=hard -mthumb
 QEMU    := qemu-arm
 QEMU_CPU:= cortex-a7
+PLATFORM:= linux/arm/v7
 else ifeq ($(ARCH),arm64)
 # Pi 3 (Cortex-A53) and later with a 64-bit OS.
 CROSS   := aarch64-linux-gnu
 TARGET_CFLAGS := -march=armv8-a
 QEMU    := qemu-aarch64
 QEMU_CPU:= cortex-a53
+PLATFORM:= linux/arm64
 else
 $(error ARCH=$(ARCH) is not a target: use x86_64, armv7 or arm64)
 endif
@@ -136,7 +139,8 @@ CAN_RUN  = $(if $(CROSS),QEMU_CPU=$(QEMU_CPU) $(abspath $(NANO)) --version >/dev
 	     "update-binfmts --enable $(QEMU)" >&2; exit 1; },:)
 test: $(NANO) $(UNITBIN) $(TESTSRV)
 	@$(CAN_RUN)
-	$(if $(CROSS),QEMU_CPU=$(QEMU_CPU)) NANO=$(abspath $(NANO)) TESTSRV=$(abspath $(TESTSRV)) \
+	$(if $(CROSS),QEMU_CPU=$(QEMU_CPU)) DOCKER_PLATFORM=$(PLATFORM) \
+	  NANO=$(abspath $(NANO)) TESTSRV=$(abspath $(TESTSRV)) \
 	  prove -e '' $(PROVE_FLAGS) $(UNITBIN) $(TESTS)
 
 check:
@@ -164,13 +168,19 @@ install: $(NANO)
 
 # The FROM-scratch image: its build context is a dir with only the
 # binary and an empty data/ (for ae's volume), not the whole tree.
+# Every ARCH also gets nano:VERSION-ARCH with its platform set (a Pi's
+# image is built here; its RUN step runs the binary through binfmt).
 IMAGE_CTX := $(BUILD)/image
+IMAGE_TAG := nano:$(VERSION)$(if $(CROSS),-$(ARCH))
 image: $(NANO)
+	@$(CAN_RUN)
 	rm -rf $(IMAGE_CTX) && mkdir -p $(IMAGE_CTX)/data
 	cp $(NANO) $(IMAGE_CTX)/nano
 	docker build -q -f Dockerfile.scratch --build-arg VERSION=$(VERSION) \
-	  -t nano:$(VERSION) -t nano:latest $(IMAGE_CTX)
-	@docker image inspect nano:$(VERSION) --format 'nano:$(VERSION) {{.Size}} bytes'
+	  --platform $(PLATFORM) -t $(IMAGE_TAG) -t nano:$(VERSION)-$(ARCH) \
+	  $(if $(CROSS),,-t nano:latest) $(IMAGE_CTX)
+	@docker image inspect $(IMAGE_TAG) \
+	  --format '$(IMAGE_TAG) {{.Os}}/{{.Architecture}}{{with .Variant}}/{{.}}{{end}} {{.Size}} bytes'
 
 clean:
 	rm -rf build/*/obj build/*/unit build/*/libnano.a build/*/testsrv build/*/nano \
