@@ -53,6 +53,9 @@ WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initi
 DEFS    := -std=c11 -D_GNU_SOURCE -DNANO_VERSION='"$(VERSION)"'
 
 ifeq ($(MODE),check)
+ifneq ($(CROSS),)
+$(error MODE=check builds with the host gcc and glibc: it has no ARCH=$(ARCH))
+endif
 # gcc + sanitizers against the system's (glibc) libraries
 BUILD   := $(or $(O),build/check)
 CC      := gcc
