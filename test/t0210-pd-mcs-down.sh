@@ -76,11 +76,14 @@ test_expect_success 'a full queue drops its oldest events and says so' '
 	start_bg pd2 "$NANO" pd --listen $NET.3:5683 --location room --node r1 \
 		--sensor sim --mcs coap://$NET.4 --hold 0 --debounce 0 --retry-max 1s &&
 	wait_for_health coap://$NET.3 &&
-	i=0 &&
-	while [ $i -lt 40 ]; do
-		motion coap://$NET.3 true >/dev/null && motion coap://$NET.3 false >/dev/null || return 1
-		i=$((i + 1))
-	done &&
+	(
+		i=0
+		while [ $i -lt 40 ]; do
+			motion coap://$NET.3 true >/dev/null &&
+			motion coap://$NET.3 false >/dev/null || exit 1
+			i=$((i + 1))
+		done
+	) &&
 	nano coap get coap://$NET.3/presence | grep "\"events\":40" &&
 	test "$(stat_of coap://$NET.3 queued)" = 32 &&
 	test "$(stat_of coap://$NET.3 dropped)" = 8 &&
