@@ -126,9 +126,9 @@ static void send_head(struct pd *pd)
 {
   struct client_opts o = { PD_POST_TIMEOUT_MS, 0, 0, -1 };
   const char *err = NULL;
-  char body[PD_NAME_MAX * 2 + 128];
+  unsigned id;
   cJSON *obj;
-  char *s;
+  char *body;
 
   if (!pd->qlen || pd->in_flight || pd->retry_timer)
     return;
@@ -136,18 +136,17 @@ static void send_head(struct pd *pd)
   cJSON_AddStringToObject(obj, "location", pd->location);
   cJSON_AddStringToObject(obj, "node", pd->node);
   cJSON_AddNumberToObject(obj, "ts_ms", (double)pd->queue[pd->qhead]);
-  s = json_print(obj);
+  body = json_print(obj);
   cJSON_Delete(obj);
-  if (!s || strlen(s) >= sizeof body) {
-    free(s);
+  if (!body) {
     schedule_retry(pd, "out of memory");
     return;
   }
-  strcpy(body, s);
-  free(s);
   pd->attempts++;
-  if (!client_request(pd->ctx, COAP_REQUEST_POST, pd->presence_uri, body, strlen(body),
-                      &o, on_posted, pd, &err)) {
+  id = client_request(pd->ctx, COAP_REQUEST_POST, pd->presence_uri, body, strlen(body),
+                      &o, on_posted, pd, &err);
+  free(body);                   /* client_request keeps its own copy */
+  if (!id) {
     /* Mostly a name that does not resolve yet: MCS's service is not up. */
     schedule_retry(pd, err ? err : "cannot send");
     return;
