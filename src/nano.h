@@ -36,6 +36,8 @@ const char *applet_name_of(const char *argv0);
 /* The entry points, one per file in applets/. */
 int cmd_coap(int argc, char **argv);
 int cmd_health(int argc, char **argv);
+int cmd_pd(int argc, char **argv);
+int cmd_ug(int argc, char **argv);
 
 /* ---- logging (log.c) ------------------------------------------------ */
 
