@@ -12,6 +12,8 @@ const struct applet applets[] = {
   { "health", cmd_health, "exit 0 when the role on this host answers GET /health" },
   { "mcs",    cmd_mcs,    "main controller: the per-participant flow of the meeting scenario" },
   { "mrs",    cmd_mrs,    "meeting room service: what the room's display shows" },
+  { "pd",     cmd_pd,     "presence detection: a PIR sensor's motion starts to MCS" },
+  { "ug",     cmd_ug,     "user guidance: LED chases from the entrance to a room" },
   { NULL, NULL, NULL }
 };
 

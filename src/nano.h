@@ -39,6 +39,8 @@ int cmd_demo(int argc, char **argv);
 int cmd_health(int argc, char **argv);
 int cmd_mcs(int argc, char **argv);
 int cmd_mrs(int argc, char **argv);
+int cmd_pd(int argc, char **argv);
+int cmd_ug(int argc, char **argv);
 
 /* ---- logging (log.c) ------------------------------------------------ */
 

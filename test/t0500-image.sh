@@ -13,13 +13,16 @@ if ! file -L "$NANO" | grep -q "statically linked"; then
 fi
 
 TAG=nano-test:t0500-$$
+# make test ARCH=armv7|arm64 sets DOCKER_PLATFORM (linux/arm/v7, ...): the
+# image is then a Pi's, built and run here through binfmt + qemu-user.
+PLATFORM_ARG=${DOCKER_PLATFORM:+--platform=$DOCKER_PLATFORM}
 NETNAME=nano-t0500-$$
 at_exit "docker rmi -f $TAG"
 
 test_expect_success 'the image builds from the binary alone' '
 	mkdir -p ctx/data &&
 	cp "$NANO" ctx/nano &&
-	docker build -q -f "$TEST_DIR/../Dockerfile.scratch" -t $TAG ctx >build.out 2>&1
+	docker build -q $PLATFORM_ARG -f "$TEST_DIR/../Dockerfile.scratch" -t $TAG ctx >build.out 2>&1
 '
 
 test_expect_success 'the image is at most 2 MB' '
@@ -34,14 +37,21 @@ test_expect_success 'one layer carries the binary; the others are tiny' '
 	test "$(docker image inspect $TAG --format "{{len .RootFS.Layers}}")" -le 3
 '
 
+test_expect_success 'the image is for the platform it was built for' '
+	echo "${DOCKER_PLATFORM:-$(docker version --format "{{.Server.Os}}/{{.Server.Arch}}")}" >want &&
+	docker image inspect $TAG \
+	  --format "{{.Os}}/{{.Architecture}}{{with .Variant}}/{{.}}{{end}}" >platform &&
+	test_cmp want platform
+'
+
 test_expect_success 'docker run --list matches the binary' '
-	docker run --rm $TAG --list >list &&
+	docker run --rm $PLATFORM_ARG $TAG --list >list &&
 	"$NANO" --list >want &&
 	test_cmp want list
 '
 
 test_expect_success 'the applet symlinks exist in /bin and dispatch' '
-	docker run --rm --entrypoint /bin/coap $TAG --help >out &&
+	docker run --rm $PLATFORM_ARG --entrypoint /bin/coap $TAG --help >out &&
 	grep "usage: nano coap" out
 '
 
@@ -72,7 +82,7 @@ test_expect_success 'every role container becomes healthy' '
 	for role in $("$NANO" --list); do
 		args=$(role_args $role)
 		test -n "$args" || continue
-		id=$(docker run -d --network $NETNAME --name t0500-$$-$role $TAG $args) || return 1
+		id=$(docker run -d $PLATFORM_ARG --network $NETNAME --name t0500-$$-$role $TAG $args) || return 1
 		at_exit "docker rm -f $id"
 		started="$started $role"
 	done &&
