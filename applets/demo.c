@@ -64,7 +64,7 @@ struct child {
 };
 
 struct person {
-  char id[32], name[32], ble[18], meeting[16], room[16];
+  char id[32], name[32], ble[24], meeting[16], room[16];
   int stranger;
   uint64_t motion_ms;             /* wall ms the demo made the motion */
   uint64_t room_ms;               /* wall ms the key reached the room */
@@ -355,11 +355,12 @@ static void people_plan(void)
     if (!D.npeople) {
       snprintf(p->id, sizeof p->id, "%s", paper[i][0]);
       snprintf(p->name, sizeof p->name, "%s", paper[i][1]);
-      snprintf(p->ble, sizeof p->ble, "AA:BB:CC:DD:EE:%02X", i + 1);
+      snprintf(p->ble, sizeof p->ble, "AA:BB:CC:DD:EE:%02X", (unsigned)(i + 1) & 0xff);
     } else {
       snprintf(p->id, sizeof p->id, "p%04d", i + 1);
       snprintf(p->name, sizeof p->name, "Participant %d", i + 1);
-      snprintf(p->ble, sizeof p->ble, "02:00:00:00:%02X:%02X", (i + 1) >> 8, (i + 1) & 0xff);
+      snprintf(p->ble, sizeof p->ble, "02:00:00:00:%02X:%02X", (unsigned)((i + 1) >> 8) & 0xff,
+               (unsigned)(i + 1) & 0xff);
     }
     snprintf(p->room, sizeof p->room, "R%d", i % D.rooms + 1);
     snprintf(p->meeting, sizeof p->meeting, "m%d", i % D.rooms + 1);
@@ -395,7 +396,7 @@ static int seed_write(void)
   }
   for (int r = 1; r <= D.rooms; r++) {
     cJSON *m = cJSON_CreateObject(), *who;
-    char id[16], room[8], title[64], content[160];
+    char id[24], room[24], title[64], content[160];
     const char *organizer = NULL;
     snprintf(id, sizeof id, "m%d", r);
     snprintf(room, sizeof room, "R%d", r);
