@@ -715,7 +715,8 @@ static struct track *entrance_sighting(const struct device *d, const struct swee
     before = t->entrance_seen;
     if (seen > t->entrance_seen)
       t->entrance_seen = seen;
-    if (!state_is_at_rest(t->state) || seen < before + (uint64_t)M.visit_gap_ms)
+    if (!state_is_at_rest(t->state) || seen < before + (uint64_t)M.visit_gap_ms ||
+        t->guide || t->unguide || t->present)
       return NULL;                      /* the same visit */
     /* A new visit: a clean slate but for what it was presented to. */
     memset(t->step, 0, sizeof t->step);
@@ -741,7 +742,10 @@ static int room_sighting(const struct device *d, const char *at)
 
   if (!t)
     return 0;
-  if (t->state == S_GUIDING && room_matches(t, at)) {
+  /* Late is still arrived: guidance that expired on the way does not
+   * make the meeting's content any less theirs. */
+  if ((t->state == S_GUIDING || (t->state == S_EXPIRED && t->participant[0])) &&
+      room_matches(t, at)) {
     arrive(t, at);
     return 1;
   }
@@ -1206,14 +1210,15 @@ static void on_ug_back(struct peer *p, void *arg)
   guide_check();
 }
 
-/* A restarted mrs lost its display: present its room's participants again. */
+/* A restarted mrs lost its display: present its room's participants
+ * again (and those it refused or never answered while it was going). */
 static void on_mrs_restart(struct peer *p, void *arg)
 {
   struct room_peer *rp = arg;
   (void)p;
   for (struct track *t = M.oldest; t; t = t->next)
-    if (t->state == S_PRESENTING && t->meeting[0] && !t->present &&
-        room_peer_find(M.mrs, M.nmrs, t->room) == rp->peer) {
+    if ((t->state == S_PRESENTING || t->state == S_ARRIVED) && t->meeting[0] &&
+        !t->present && room_peer_find(M.mrs, M.nmrs, t->room) == rp->peer) {
       timeline("present_again", t->participant, t->ble, "mrs restarted");
       present_send(t);
     }

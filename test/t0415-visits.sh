@@ -2,13 +2,14 @@
 # What a visit is: a stranger at the door is asked about once, and again
 # only after being away from the entrance for --visit-gap; a participant
 # coming back through the entrance during their meeting is authenticated
-# again but not guided to it again.
+# again but not guided to it again; guidance not completed in --expire
+# expires, and who then reaches the room is still shown in.
 . "$(dirname "$0")/lib.sh"
 . "$TEST_DIR/flow.sh"
 
-test_expect_success 'setup with a visit gap of 2 s' '
+test_expect_success 'setup with a visit gap of 2 s, guidance expiring after 3 s' '
 	seed_paper &&
-	start_flow --visit-gap 2s --max-age 1s
+	start_flow --visit-gap 2s --max-age 1s --expire 3s
 '
 
 test_expect_success 'Eve at the door for a while: one decision' '
@@ -41,6 +42,23 @@ test_expect_success 'Alice back at the entrance after the gap: granted, not guid
 	test "$(pyjson t "d[\"visit\"]")" = 2 &&
 	nano coap get $UG/stats >st &&
 	test "$(pyjson st "d[\"started\"]")" = 1
+'
+
+test_expect_success 'Bob dawdles: his guidance expires and is stopped at ug' '
+	adv $BS bob 1500 && motion $PD &&
+	wait_state bob guiding &&
+	wait_until 30 guided_at_ug bob R1 &&
+	wait_state bob expired 60 &&
+	wait_until 30 guidance_is bob off &&
+	! guided_at_ug bob R1
+'
+
+test_expect_success 'Bob reaches the room late: still shown in, not guided again' '
+	reach_room bob &&
+	wait_state bob presenting &&
+	nano coap get $MRS/display >d &&
+	test "$(pyjson d "sorted(a[\"participant\"] for a in d[\"attendees\"])")" = "[\"alice\", \"bob\"]" &&
+	test "$(ug_starts bob ug.log)" = 1
 '
 
 test_done
