@@ -938,7 +938,7 @@ static void post_presence(struct nano_req *r)
   motion = ts && (uint64_t)ts <= now + 5000 && (uint64_t)ts + 60000 >= now ?
            (uint64_t)ts : now;
   M.presences++;
-  timeline("motion", location, "", "node=%s", node ? node : "");
+  timeline_at(motion, "motion", location, "", "node=%s", node ? node : "");
   if (!sw->queued || motion < sw->queued)
     sw->queued = motion;
   if (motion > sw->last_motion)
