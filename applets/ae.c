@@ -654,38 +654,45 @@ static int backup_valid(const char *path, char *why, size_t size)
   return ok ? 0 : -1;
 }
 
-/* Restore the newest valid backup to db_path; 0 and its path in used,
- * 1 when there is none, -1 on failure. */
-static int restore_newest(const char *backup_dir, const char *db_path, char *used,
-                          size_t used_size)
+/* The newest backup in dir that is valid, into path; 0 if found, 1 if
+ * there is none. */
+static int newest_valid_backup(const char *dir, char *path, size_t size)
 {
-  char **names, path[PATH_MAX + 32], tmp[PATH_MAX + 16], why[256], dir[PATH_MAX];
-  int n = backup_list(backup_dir, &names), rc = 1;
+  char **names, why[256];
+  int n = backup_list(dir, &names), rc = 1;
 
   for (int i = 0; i < n && rc == 1; i++) {
-    sqlite3 *src = NULL;
-    snprintf(path, sizeof path, "%s/%s", backup_dir, names[i]);
-    if (backup_valid(path, why, sizeof why) < 0) {
-      log_warn("backup=%s skipped: not valid (%s)", path, why);
-      continue;
-    }
-    snprintf(tmp, sizeof tmp, "%s.restore", db_path);
-    unlink(tmp);
-    rc = -1;
-    if (sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        copy_database(src, tmp, why, sizeof why) == 0 && rename(tmp, db_path) == 0) {
-      dir_of(db_path, dir, sizeof dir);
-      fsync_path(dir, 1);
-      snprintf(used, used_size, "%s", path);
+    snprintf(path, size, "%s/%s", dir, names[i]);
+    if (backup_valid(path, why, sizeof why) == 0)
       rc = 0;
-    } else {
-      log_error("backup=%s cannot restore: %s", path, why);
-      unlink(tmp);
-    }
-    sqlite3_close(src);
+    else
+      log_warn("backup=%s skipped: not valid (%s)", path, why);
   }
   names_free(names, n > 0 ? n : 0);
   return rc;
+}
+
+/* Copy the backup to db_path through a temporary file and a rename, so
+ * a crash halfway leaves no half database under the real name. */
+static int restore_from(const char *backup, const char *db_path)
+{
+  char tmp[PATH_MAX + 16], why[256] = "", dir[PATH_MAX];
+  sqlite3 *src = NULL;
+  int ok;
+
+  snprintf(tmp, sizeof tmp, "%s.restore", db_path);
+  unlink(tmp);
+  ok = sqlite3_open_v2(backup, &src, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+       copy_database(src, tmp, why, sizeof why) == 0 && rename(tmp, db_path) == 0;
+  sqlite3_close(src);
+  if (!ok) {
+    log_error("backup=%s cannot restore: %s", backup, *why ? why : strerror(errno));
+    unlink(tmp);
+    return -1;
+  }
+  dir_of(db_path, dir, sizeof dir);
+  fsync_path(dir, 1);
+  return 0;
 }
 
 /* ---- opening the database ------------------------------------------- */
@@ -788,9 +795,10 @@ static void db_close(struct ae *ae)
  * file is missing or corrupt (paper Fig. 4: a restarted AE finds its data). */
 static int db_start(struct ae *ae)
 {
-  char why[256] = "", used[PATH_MAX + 32], dir[PATH_MAX];
+  char why[256] = "", backup[PATH_MAX + 32], dir[PATH_MAX];
+  struct jerr err;
   enum db_state state;
-  int rc;
+  int found;
 
   dir_of(ae->db_path, dir, sizeof dir);
   if (mkdir_p(dir) < 0) {
@@ -804,31 +812,30 @@ static int db_start(struct ae *ae)
   }
   if (state == DB_CORRUPT)
     log_error("db=%s is corrupt: %s", ae->db_path, why);
-  if (state == DB_MISSING || state == DB_CORRUPT) {
-    /* A stale -wal next to a replaced file would be replayed into it. */
-    move_db_aside(ae->db_path, state == DB_CORRUPT ? "corrupt" : "orphan");
-    rc = restore_newest(ae->backup_dir, ae->db_path, used, sizeof used);
-    if (rc < 0)
-      return -1;
-    if (rc == 0) {
-      log_warn("db=%s RESTORED from backup=%s because the database was %s",
-               ae->db_path, used, state == DB_CORRUPT ? "corrupt" : "missing");
-    } else if (state == DB_CORRUPT) {
-      log_error("db=%s corrupt and no valid backup in %s; refusing to start",
-                ae->db_path, ae->backup_dir);
-      return -1;
-    } else {
-      log_info("db=%s new database (no backup in %s)", ae->db_path, ae->backup_dir);
-    }
-    if (db_open(ae) < 0)
-      return -1;
-    if (rc == 0) {
-      struct jerr err;
-      event_add(ae, "restore", NULL, NULL, NULL, NULL, NULL, used, &err);
-    }
-    return 0;
+  if (state == DB_OK)
+    return db_open(ae);
+  found = newest_valid_backup(ae->backup_dir, backup, sizeof backup) == 0;
+  if (state == DB_CORRUPT && !found) {
+    /* Left where it is for a person: starting empty would hide the loss. */
+    log_error("db=%s corrupt and no valid backup in %s; refusing to start",
+              ae->db_path, ae->backup_dir);
+    return -1;
   }
-  return db_open(ae);
+  /* A stale -wal next to a replaced file would be replayed into it. */
+  move_db_aside(ae->db_path, state == DB_CORRUPT ? "corrupt" : "orphan");
+  if (found) {
+    if (restore_from(backup, ae->db_path) < 0)
+      return -1;
+    log_warn("db=%s RESTORED from backup=%s because the database was %s", ae->db_path,
+             backup, state == DB_CORRUPT ? "corrupt" : "missing");
+  } else {
+    log_info("db=%s new database (no backup in %s)", ae->db_path, ae->backup_dir);
+  }
+  if (db_open(ae) < 0)
+    return -1;
+  if (found && event_add(ae, "restore", NULL, NULL, NULL, NULL, NULL, backup, &err))
+    log_warn("restore not logged as an event");
+  return 0;
 }
 
 /* ---- JSON output ------------------------------------------------------ */
