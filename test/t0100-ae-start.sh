@@ -67,6 +67,16 @@ test_expect_success 'unknown resources and wrong methods' '
 	grep "^4.05" err
 '
 
+test_expect_success '3,000 malformed datagrams leave ae answering, its data intact' '
+	nano coap post $AE/participants "{\"id\":\"alice\",\"name\":\"Alice\",\"ble\":\"AA:BB:CC:DD:EE:01\"}" &&
+	sqlite3 data/ae.db .dump >before &&
+	perl "$TEST_DIR/fuzz-datagrams.pl" $NET.1 5683 3000 100 >out &&
+	grep "sent 3000" out &&
+	nano coap get $AE/participants/alice &&
+	sqlite3 data/ae.db .dump >after &&
+	test_cmp before after
+'
+
 test_expect_success 'SIGTERM: exit 0 after a backup' '
 	stop_bg ae &&
 	test "$ae_status" = 0 &&
