@@ -7,6 +7,8 @@
 #   make demo       the smart-meeting scenario with simulated hardware
 #   make bench      benchmarks that print numbers
 #   make size       the binary's size
+#   ARCH=armv7|arm64  any of the above for a Raspberry Pi, cross compiled
+#                   into build/ARCH/nano and tested under qemu-user (README)
 #   make deps       the third-party libraries from Debian 12 sources (mk/deps.sh)
 #   make install PREFIX=/usr/local    nano + one symlink per applet
 #   make clean      our objects (keeps the built deps); distclean: all of build/
@@ -18,6 +20,32 @@ ARCH    ?= x86_64
 MODE    ?= static
 PREFIX  ?= /usr/local
 
+# Target architectures: x86_64 is native; the Raspberry Pi ones are cross
+# compiled with Debian's cross gcc against a musl that mk/deps.sh builds from
+# Debian's source (its musl-gcc wrapper adds TARGET_CFLAGS), and run by
+# qemu-user through binfmt_misc for the tests.
+ifeq ($(ARCH),x86_64)
+CROSS   :=
+PLATFORM:= linux/amd64
+else ifeq ($(ARCH),armv7)
+# Pi 2 (Cortex-A7) and later in 32-bit mode: Debian armhf's baseline,
+# hard-float, Thumb-2, VFPv3-D16 (no NEON needed).
+CROSS   := arm-linux-gnueabihf
+TARGET_CFLAGS := -march=armv7-a -mfpu=vfpv3-d16 -mfloat-abi=hard -mthumb
+QEMU    := qemu-arm
+QEMU_CPU:= cortex-a7
+PLATFORM:= linux/arm/v7
+else ifeq ($(ARCH),arm64)
+# Pi 3 (Cortex-A53) and later with a 64-bit OS.
+CROSS   := aarch64-linux-gnu
+TARGET_CFLAGS := -march=armv8-a
+QEMU    := qemu-aarch64
+QEMU_CPU:= cortex-a53
+PLATFORM:= linux/arm64
+else
+$(error ARCH=$(ARCH) is not a target: use x86_64, armv7 or arm64)
+endif
+
 SRCS    := $(wildcard src/*.c) $(wildcard applets/*.c)
 LIBSRCS := $(filter-out src/main.c,$(SRCS))
 UNITS   := $(wildcard test/unit/*.c)
@@ -25,6 +53,9 @@ WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initi
 DEFS    := -std=c11 -D_GNU_SOURCE -DNANO_VERSION='"$(VERSION)"'
 
 ifeq ($(MODE),check)
+ifneq ($(CROSS),)
+$(error MODE=check builds with the host gcc and glibc: it has no ARCH=$(ARCH))
+endif
 # gcc + sanitizers against the system's (glibc) libraries
 BUILD   := $(or $(O),build/check)
 CC      := gcc
@@ -41,15 +72,20 @@ else
 DEPS_DIR:= build/$(ARCH)
 BUILD   := $(or $(O),$(DEPS_DIR))
 PREFIX_DEPS := $(DEPS_DIR)/prefix
-CC      := musl-gcc
+CC      := $(if $(CROSS),$(DEPS_DIR)/musl/bin/musl-gcc,musl-gcc)
+AR      := $(if $(CROSS),$(CROSS)-ar,ar)
+STRIP   := $(if $(CROSS),$(CROSS)-strip,strip)
 CFLAGS  := -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
            -fno-unwind-tables $(WARN)
 CPPFLAGS:= $(DEFS) -I$(PREFIX_DEPS)/include -I$(PREFIX_DEPS)/include/dbus-1.0 \
            -I$(PREFIX_DEPS)/lib/dbus-1.0/include -isystem $(DEPS_DIR)/kinc
 LDFLAGS := -static -Wl,--gc-sections -L$(PREFIX_DEPS)/lib
 LDLIBS  := -lcoap-3-notls -lsqlite3 -lcjson -lgpiod -ldbus-1
-NANO    := $(if $(O),$(O)/nano,nano)
+NANO    := $(if $(O),$(O)/nano,$(if $(CROSS),$(DEPS_DIR)/nano,nano))
 DEPS_OK := $(PREFIX_DEPS)/.deps-ok
+# The three binaries side by side in build/ARCH/nano: x86_64's is a copy
+# of ./nano.
+SIDE    := $(if $(O)$(CROSS),,$(DEPS_DIR)/nano)
 endif
 
 OBJDIR  := $(BUILD)/obj
@@ -61,23 +97,28 @@ BENCHBIN:= $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCHSRC))
 TESTSRV := $(BUILD)/testsrv
 
 .PHONY: all deps test check demo bench size clean distclean install image
-all: $(NANO)
+all: $(NANO) $(SIDE)
 
 deps: $(DEPS_OK)
 $(DEPS_DIR)/prefix/.deps-ok: mk/deps.sh mk/deps.lock
-	sh mk/deps.sh $(DEPS_DIR)
+	$(if $(CROSS),HOST=$(CROSS) TARGET_CFLAGS='$(TARGET_CFLAGS)' CC=) sh mk/deps.sh $(DEPS_DIR)
 
 $(OBJDIR)/%.o: %.c $(wildcard src/*.h) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libnano.a: $(LIBOBJS)
-	rm -f $@ && ar rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(NANO): $(OBJDIR)/src/main.o $(BUILD)/libnano.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 ifneq ($(MODE),check)
-	strip --strip-all -R .comment $@
+	$(STRIP) --strip-all -R .comment $@
+endif
+
+ifneq ($(SIDE),)
+$(SIDE): $(NANO)
+	cp -f $< $@
 endif
 
 $(BUILD)/unit/%.t: test/unit/%.c test/unit/tap.h $(BUILD)/libnano.a
@@ -88,10 +129,22 @@ $(TESTSRV): test/testsrv.c $(BUILD)/libnano.a
 	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnano.a $(LDLIBS)
 
 # prove -e '' runs each test as a program: the unit tests are binaries,
-# the scenario scripts have a #! line.
+# the scenario scripts have a #! line.  TESTS picks the scenario scripts
+# (make test TESTS='test/t0001-*.sh'); the unit tests always run.
+# For ARCH=armv7|arm64 every binary (nano, unit tests, testsrv) is the
+# target's, run by the kernel through binfmt_misc + qemu-user-static, so
+# symlink dispatch and /proc/self/exe behave as on a Pi; QEMU_CPU makes
+# qemu emulate the Pi's own core, so an instruction it lacks is SIGILL.
+TESTS   ?= test/t[0-9]*.sh
+CAN_RUN  = $(if $(CROSS),QEMU_CPU=$(QEMU_CPU) $(abspath $(NANO)) --version >/dev/null 2>&1 || \
+	   { echo "make test ARCH=$(ARCH): this kernel cannot run $(ARCH) programs;" \
+	     "apt-get install qemu-user-static binfmt-support and run" \
+	     "update-binfmts --enable $(QEMU)" >&2; exit 1; },:)
 test: $(NANO) $(UNITBIN) $(TESTSRV)
-	NANO=$(abspath $(NANO)) TESTSRV=$(abspath $(TESTSRV)) \
-	  prove -e '' $(PROVE_FLAGS) $(UNITBIN) test/t[0-9]*.sh
+	@$(CAN_RUN)
+	$(if $(CROSS),QEMU_CPU=$(QEMU_CPU)) DOCKER_PLATFORM=$(PLATFORM) \
+	  NANO=$(abspath $(NANO)) TESTSRV=$(abspath $(TESTSRV)) \
+	  prove -e '' $(PROVE_FLAGS) $(UNITBIN) $(TESTS)
 
 check:
 	$(MAKE) MODE=check test
@@ -116,8 +169,25 @@ install: $(NANO)
 	install -m 0755 $(NANO) $(DESTDIR)$(PREFIX)/bin/nano
 	$(DESTDIR)$(PREFIX)/bin/nano --install $(DESTDIR)$(PREFIX)/bin
 
+# The FROM-scratch image: its build context is a dir with only the
+# binary and an empty data/ (for ae's volume), not the whole tree.
+# Every ARCH also gets nano:VERSION-ARCH with its platform set (a Pi's
+# image is built here; its RUN step runs the binary through binfmt).
+IMAGE_CTX := $(BUILD)/image
+IMAGE_TAG := nano:$(VERSION)$(if $(CROSS),-$(ARCH))
+image: $(NANO)
+	@$(CAN_RUN)
+	rm -rf $(IMAGE_CTX) && mkdir -p $(IMAGE_CTX)/data
+	cp $(NANO) $(IMAGE_CTX)/nano
+	docker build -q -f Dockerfile.scratch --build-arg VERSION=$(VERSION) \
+	  --platform $(PLATFORM) -t $(IMAGE_TAG) -t nano:$(VERSION)-$(ARCH) \
+	  $(if $(CROSS),,-t nano:latest) $(IMAGE_CTX)
+	@docker image inspect $(IMAGE_TAG) \
+	  --format '$(IMAGE_TAG) {{.Os}}/{{.Architecture}}{{with .Variant}}/{{.}}{{end}} {{.Size}} bytes'
+
 clean:
-	rm -rf build/*/obj build/*/unit build/*/libnano.a build/*/testsrv build/check nano
+	rm -rf build/*/obj build/*/unit build/*/libnano.a build/*/testsrv build/*/nano \
+	       build/check nano
 
 distclean:
 	rm -rf build nano

@@ -6,17 +6,30 @@
 #                                      mk/deps.lock format (to update the lock)
 #
 # Environment: CC (default musl-gcc), HOST (configure --host triplet, default
-# empty = native), JOBS (default: nproc), AR (default: ${HOST-}ar).
+# empty = native), JOBS (default: nproc), AR (default: ${HOST-}ar),
+# TARGET_CFLAGS (code generation flags for a cross target, e.g. -march=...).
+#
+# Cross builds (the Raspberry Pi targets): HOST set and CC empty, e.g.
+#   HOST=arm-linux-gnueabihf TARGET_CFLAGS='-march=armv7-a ...' CC= \
+#       sh mk/deps.sh build/armv7
+# first builds musl itself from Debian's musl source (version in mk/deps.lock)
+# with Debian's cross compiler HOST-gcc into BUILD_DIR/musl, and writes
+# BUILD_DIR/musl/bin/musl-gcc, a wrapper that runs HOST-gcc with
+# TARGET_CFLAGS against that musl; everything else is compiled with it.
+# Kernel headers come from the cross toolchain's /usr/HOST/include.
 #
 # Needs (Debian packages): musl-tools dpkg-dev autoconf automake libtool
 # pkg-config autoconf-archive tclsh gcc make linux-libc-dev; runs as root
-# (apt-get update into the private lists dir).
+# (apt-get update into the private lists dir).  Cross builds also need
+# gcc-HOST (gcc-arm-linux-gnueabihf, gcc-aarch64-linux-gnu) and
+# linux-libc-dev-ARCH-cross; qemu-user-static to run the link check.
 #
 # Sources are Debian 12 (bookworm) *source* packages at the exact versions in
 # mk/deps.lock, fetched with a private APT configuration under BUILD_DIR/apt/
 # (the system's /etc/apt is only read, never changed).  Everything is installed
-# into BUILD_DIR/prefix; BUILD_DIR/prefix/.deps-ok (a copy of the lock file) is
-# written last, and when it matches mk/deps.lock this script does nothing.
+# into BUILD_DIR/prefix; BUILD_DIR/prefix/.deps-ok (the lines of the lock file
+# this build uses: all but musl's for a native build, which uses the host's
+# musl-gcc) is written last, and when it matches this script does nothing.
 #
 # Layout under BUILD_DIR:
 #   apt/    private APT config, index lists, downloaded source packages
@@ -24,6 +37,7 @@
 #   bld/    out-of-tree build directories (wiped when a package is rebuilt;
 #           not obj/, which belongs to the top-level Makefile)
 #   kinc/   symlinks to the host's kernel UAPI headers (musl ships none)
+#   musl/   cross builds only: the target's musl and its musl-gcc wrapper
 #   log/    configure/make output, one file per step
 #   stamp/  per-package "extracted"/"built" markers, named after the version
 #   prefix/ the result: include/, lib/, share/doc/bluez/
@@ -52,10 +66,21 @@ B=$(cd "$1" && pwd)
 PREFIX=$B/prefix
 STAMP=$PREFIX/.deps-ok
 
+# A cross build (HOST set, no CC given) builds its own musl; a native one
+# uses the host's musl-gcc, so musl's lock line is not part of its stamp
+# (a native prefix stays valid when only the cross musl is bumped).
+CROSS_MUSL=no
+if [ -n "${HOST:-}" ] && [ -z "${CC:-}" ]; then CROSS_MUSL=yes; fi
+
+# lock_for_build -> the lock lines this build uses (the stamp's content)
+lock_for_build() {
+    if [ "$CROSS_MUSL" = yes ]; then cat "$LOCK"; else grep -v '^musl ' "$LOCK"; fi
+}
+
 # Fast path: nothing to do when the prefix was completed for this very lock.
 # Touch the stamp so a make rule depending on mk/deps.sh (edited since) sees
 # it as fresh instead of re-running this script every time.
-if [ "$MODE" = build ] && [ -f "$STAMP" ] && cmp -s "$STAMP" "$LOCK"; then
+if [ "$MODE" = build ] && [ -f "$STAMP" ] && lock_for_build | cmp -s "$STAMP" -; then
     touch "$STAMP"
     exit 0
 fi
@@ -64,13 +89,15 @@ fi
 if command -v flock >/dev/null 2>&1; then
     exec 9>"$B/.deps.flock"
     flock 9
-    if [ "$MODE" = build ] && [ -f "$STAMP" ] && cmp -s "$STAMP" "$LOCK"; then
+    if [ "$MODE" = build ] && [ -f "$STAMP" ] && lock_for_build | cmp -s "$STAMP" -; then
         touch "$STAMP"; exit 0
     fi
 fi
 
-CC=${CC:-musl-gcc}
 HOST=${HOST:-}
+TARGET_CFLAGS=${TARGET_CFLAGS:-}
+MUSL=$B/musl
+if [ "$CROSS_MUSL" = yes ]; then CC=$MUSL/bin/musl-gcc; else CC=${CC:-musl-gcc}; fi
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 AR=${AR:-${HOST:+$HOST-}ar}
 BUILD_CC=gcc            # host compiler, only for sqlite's amalgamation tools
@@ -112,12 +139,15 @@ run() {
 }
 
 # configure_autotools LOGNAME SRCDIR OBJDIR [configure args...]
-# Fresh out-of-tree configure with our compiler and flags.
+# Fresh out-of-tree configure with our compiler and flags.  A cross build
+# names --build as well, so configure always knows it is cross compiling,
+# also where binfmt + qemu could run the target's test programs: the result
+# must not depend on how the building machine is set up.
 configure_autotools() {
     _name=$1 _src=$2 _obj=$3; shift 3
     rm -rf "$_obj"; mkdir -p "$_obj"
     run "$_name" "$_obj" "$_src/configure" \
-        ${HOST:+--host="$HOST"} --prefix="$PREFIX" \
+        ${HOST:+--host="$HOST" --build="$($BUILD_CC -dumpmachine)"} --prefix="$PREFIX" \
         --disable-shared --enable-static --disable-dependency-tracking \
         CC="$CC" CFLAGS="$DEPS_CFLAGS" CPPFLAGS="$DEPS_CPPFLAGS" LDFLAGS= "$@"
 }
@@ -252,7 +282,16 @@ mark_built() { touch "$B/stamp/$1-$(lock_version "$1").built"; }
 # musl-gcc searches only musl's headers; libgpiod (linux/gpio.h), libcoap and
 # dbus need kernel UAPI headers.  Expose exactly linux/, asm/ and asm-generic/
 # from the host (never all of /usr/include, which would mix in glibc headers).
+# A cross build takes all three from its toolchain's headers
+# (/usr/HOST/include, Debian's linux-libc-dev-ARCH-cross).
 setup_kinc() {
+    cross=/usr/$HOST/include
+    if [ -n "$HOST" ] && [ -d "$cross/linux" ] && [ -d "$cross/asm" ] &&
+       [ -d "$cross/asm-generic" ]; then
+        rm -rf "$B/kinc"; mkdir -p "$B/kinc"
+        for d in linux asm asm-generic; do ln -s "$cross/$d" "$B/kinc/$d"; done
+        return 0
+    fi
     arch=$($CC -dumpmachine 2>/dev/null || uname -m); arch=${arch%%-*}
     [ -n "$HOST" ] && arch=${HOST%%-*}
     asm=
@@ -266,6 +305,59 @@ setup_kinc() {
     ln -s /usr/include/linux "$B/kinc/linux"
     ln -s "$asm" "$B/kinc/asm"
     ln -s /usr/include/asm-generic "$B/kinc/asm-generic"
+}
+
+# ---------------------------------------------------------------- musl
+
+# build_musl: the target's C library from Debian's musl source, compiled by
+# Debian's cross compiler with TARGET_CFLAGS (so libc itself is code for the
+# target baseline, e.g. a Pi 2's ARMv7-A/VFPv3-D16/Thumb-2), and a musl-gcc
+# wrapper for it.  Debian's own musl-dev:ARCH would need dpkg
+# --add-architecture on every machine that builds; this needs nothing but
+# the cross compiler, and the version is pinned like every other library.
+build_musl() {
+    if built musl; then write_musl_gcc; return 0; fi
+    command -v "$HOST-gcc" >/dev/null 2>&1 ||
+        die "cross compiler $HOST-gcc not found (apt-get install gcc-$HOST)"
+    fetch_source musl
+    src=$B/src/musl-$(lock_version musl); obj=$B/bld/musl
+    rm -rf "$obj" "$MUSL"; mkdir -p "$obj"
+    log "musl: configure + make -j$JOBS ($HOST-gcc $TARGET_CFLAGS)"
+    # Static only: nano links everything statically, and a libc.so would
+    # need a dynamic loader path on the target.
+    run musl "$obj" "$src/configure" --target="$HOST" --prefix="$MUSL" \
+        --disable-shared --enable-wrapper=gcc \
+        CROSS_COMPILE="$HOST-" CC="$HOST-gcc" CFLAGS="$TARGET_CFLAGS"
+    run musl "$obj" make -j"$JOBS"
+    run musl "$obj" make install
+    [ -f "$MUSL/lib/libc.a" ] && [ -f "$MUSL/lib/musl-gcc.specs" ] ||
+        die "musl: install left no lib/libc.a or lib/musl-gcc.specs in $MUSL"
+    write_musl_gcc
+    mark_built musl
+}
+
+write_musl_gcc() {
+    # musl's own wrapper calls plain $HOST-gcc; ours adds the target flags,
+    # so configure checks, the libraries and nano all get the same code
+    # generation without anyone having to repeat them, and -static: this
+    # musl has no libc.so, and a dynamic-style link puts libgcc after libc
+    # (ARM's __aeabi_ldiv0 then misses raise()), failing configure's checks.
+    {
+        echo '#!/bin/sh'
+        echo "# generated by mk/deps.sh: $HOST-gcc against the musl in $MUSL"
+        echo "exec \"\${REALGCC:-$HOST-gcc}\" $TARGET_CFLAGS -static \"\$@\" -specs \"$MUSL/lib/musl-gcc.specs\""
+    } >"$CC.new"
+    chmod +x "$CC.new"; mv "$CC.new" "$CC"
+}
+
+# check_host_musl: a native build uses Debian's musl-tools; say so when its
+# version is not the one the cross targets are built from.
+check_host_musl() {
+    command -v dpkg-query >/dev/null 2>&1 || return 0
+    want=$(lock_version musl)
+    have=$(dpkg-query -W -f '${Version}' musl-dev 2>/dev/null) || have=
+    [ -z "$have" ] || [ "$have" = "$want" ] ||
+        log "warning: host musl-dev is $have, mk/deps.lock pins musl $want for the cross targets"
 }
 
 # ---------------------------------------------------------------- libraries
@@ -433,12 +525,28 @@ EOF
         -I"$PREFIX/lib/dbus-1.0/include" t.c -o t \
         -L"$PREFIX/lib" -Wl,--gc-sections \
         -lcoap-3-notls -lsqlite3 -lcjson -lgpiod -ldbus-1
+    # A cross-built program runs under Debian's qemu-user-static, called
+    # directly (binfmt registration is not needed for this check).
     if [ -z "$HOST" ]; then
         out=$("$obj/t") || die "verify: test program failed"
         log "verify: $out"
+    elif qemu=$(qemu_for "$HOST") && command -v "$qemu" >/dev/null 2>&1; then
+        out=$("$qemu" "$obj/t") || die "verify: test program failed under $qemu"
+        log "verify ($qemu): $out"
     else
-        log "verify: cross build for $HOST, test program linked but not run"
+        log "verify: cross build for $HOST, test program linked but not run (no qemu-user-static)"
     fi
+    file -b "$obj/t" | grep -q 'statically linked' ||
+        die "verify: test program is not statically linked: $(file -b "$obj/t")"
+}
+
+# qemu_for TRIPLET -> the qemu-user-static binary that runs its programs
+qemu_for() {
+    case $1 in
+    aarch64-*) echo qemu-aarch64-static ;;
+    arm*-*)    echo qemu-arm-static ;;
+    *)         return 1 ;;
+    esac
 }
 
 # ---------------------------------------------------------------- main
@@ -453,13 +561,18 @@ if [ "$MODE" = latest ]; then
 fi
 
 log "building into $PREFIX (CC=$CC${HOST:+ HOST=$HOST} JOBS=$JOBS)"
-command -v "${CC%% *}" >/dev/null 2>&1 || die "compiler '$CC' not found (apt-get install musl-tools)"
+if [ "$CROSS_MUSL" = yes ]; then
+    command -v "$HOST-gcc" >/dev/null 2>&1 || die "cross compiler '$HOST-gcc' not found (apt-get install gcc-$HOST)"
+else
+    command -v "${CC%% *}" >/dev/null 2>&1 || die "compiler '$CC' not found (apt-get install musl-tools)"
+fi
 for t in apt-get dpkg-source dpkg-parsechangelog autoreconf make tclsh "$BUILD_CC"; do
     command -v "$t" >/dev/null 2>&1 || die "'$t' not found (see 'Needs' at the top of mk/deps.sh)"
 done
 
 rm -f "$STAMP"
 setup_kinc
+if [ "$CROSS_MUSL" = yes ]; then build_musl; else check_host_musl; fi
 build_cjson
 build_sqlite
 build_gpiod
@@ -467,5 +580,5 @@ build_libcoap
 build_dbus
 fetch_bluez_docs
 verify
-cp "$LOCK" "$STAMP"
+lock_for_build >"$STAMP"
 log "done in $(( $(date +%s) - T0 ))s, prefix: $PREFIX"

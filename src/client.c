@@ -134,6 +134,29 @@ static void pending_free(struct pending *p)
   free(p);
 }
 
+static void abandon_now(void *arg)
+{
+  coap_session_t *session = arg;
+  /* Any reason but ICMP_ISSUE removes the session's queued messages
+   * (their nacks finish our other requests on it as unreachable). */
+  coap_session_disconnected(session, COAP_NACK_NOT_DELIVERABLE);
+  coap_session_release(session);
+}
+
+/* A request given up (deadline, unreachable) must not live on inside
+ * libcoap: after an ICMP error or past our deadline it would keep
+ * retransmitting, and a peer that comes back would get it again beside
+ * the caller's retry.  libcoap 4.3.1 has no public call to cancel one
+ * message, so the whole session is abandoned: it is dropped from the
+ * peer cache (new requests get a new one) and its queue is cleared on
+ * the next turn of the loop, never from inside a libcoap callback. */
+static void abandon_session(struct pending *p)
+{
+  peer_drop(p->peer);
+  if (!loop_after(0, abandon_now, coap_session_reference(p->session)))
+    coap_session_release(p->session);
+}
+
 /* Unlink before calling back: the callback may send new requests. */
 static void pending_finish(struct pending *p, int code, const uint8_t *body, size_t len)
 {
@@ -142,7 +165,7 @@ static void pending_finish(struct pending *p, int code, const uint8_t *body, siz
 
   pending_unlink(p);
   if (code == CLIENT_TIMEOUT || code == CLIENT_UNREACHABLE)
-    peer_drop(p->peer);
+    abandon_session(p);
   pending_free(p);
   fn(arg, code, body, len);
 }

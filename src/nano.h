@@ -37,6 +37,8 @@ const char *applet_name_of(const char *argv0);
 int cmd_ae(int argc, char **argv);
 int cmd_coap(int argc, char **argv);
 int cmd_health(int argc, char **argv);
+int cmd_pd(int argc, char **argv);
+int cmd_ug(int argc, char **argv);
 
 /* ---- logging (log.c) ------------------------------------------------ */
 

@@ -28,7 +28,16 @@ BG_PIDS=""
 # nano as a command in test bodies, so they read like a user's session.
 nano() { "$NANO" "$@"; }
 
+AT_EXIT=""
+# at_exit CMD: run CMD (a string) at exit, even when a test failed;
+# for what is not a process (containers, networks, a swarm).
+at_exit() {
+	AT_EXIT="$1
+$AT_EXIT"
+}
+
 cleanup() {
+	eval "$AT_EXIT" >/dev/null 2>&1
 	for pid in $BG_PIDS; do
 		kill "$pid" 2>/dev/null
 	done
@@ -47,6 +56,12 @@ say() { echo "# $*"; }
 start_bg() {
 	name=$1
 	shift
+	# the real binary, not the nano() function: a function would run in a
+	# subshell whose pid is not the process we mean to stop
+	if [ "$1" = nano ]; then
+		shift
+		set -- "$NANO" "$@"
+	fi
 	"$@" >"$TMP/$name.log" 2>&1 &
 	eval "${name}_pid=$!"
 	BG_PIDS="$BG_PIDS $!"
@@ -89,9 +104,15 @@ test_cmp() {
 	diff -u "$1" "$2"
 }
 
+# A body runs in a function, so `return 1` in it fails the test (rather
+# than returning from test_expect_success without a TAP line).
+test_run_() {
+	eval "$1"
+}
+
 test_expect_success() {
 	test_count=$((test_count + 1))
-	if { eval "$2"; } >"$TMP/.out" 2>&1; then
+	if { test_run_ "$2"; } >"$TMP/.out" 2>&1; then
 		echo "ok $test_count - $1"
 	else
 		test_failed=$((test_failed + 1))

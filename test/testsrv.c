@@ -8,6 +8,9 @@
  *   GET  /big        300,000 bytes of text (block-wise)
  *   GET  /counter    observable; POST /counter increments it
  *   GET|PUT|DELETE /items/<id>   a prefix route; answers {"id": id}
+ *   POST /relay {"uri","timeout_ms"}  POSTs {"relayed":true} to uri with the
+ *                    core's client and answers {"code": the outcome}: the
+ *                    client inside a long-lived process, for its tests
  */
 #include "nano.h"
 #include "role.h"
@@ -61,6 +64,45 @@ static void item(struct nano_req *r)
   req_reply_json(r, r->method == COAP_REQUEST_DELETE ? 202 : 205, o);
 }
 
+static coap_context_t *ctx;
+
+/* The answer to /relay comes later, as a separate response. */
+static void relayed(void *arg, int code, const uint8_t *body, size_t len)
+{
+  (void)body;
+  (void)len;
+  log_info("relay code=%d", code);
+  counter = code;               /* GET /counter shows the last outcome */
+  server_notify(counter_res);
+  free(arg);
+}
+
+static void post_relay(struct nano_req *r)
+{
+  struct jerr err;
+  const char *uri, *why = NULL;
+  long long timeout = 0;
+  cJSON *o = req_json(r);
+  struct client_opts co = { 0, 0, 0, -1 };
+  static const char body[] = "{\"relayed\":true}";
+
+  if (!o)
+    return;
+  if (json_get_string(o, "uri", JSON_REQUIRED, 256, &uri, &err) < 0 ||
+      json_get_int(o, "timeout_ms", JSON_OPTIONAL, 1, 60000, &timeout, &err) < 0) {
+    req_reply_error(r, 400, "%s", err.msg);
+    cJSON_Delete(o);
+    return;
+  }
+  co.timeout_ms = (unsigned)timeout;
+  if (!client_request(ctx, COAP_REQUEST_POST, uri, body, strlen(body), &co, relayed,
+                      malloc(1), &why))
+    req_reply_error(r, 400, "%s", why);
+  else
+    req_reply_json(r, 201, NULL);
+  cJSON_Delete(o);
+}
+
 int main(int argc, char **argv)
 {
   struct opt opts[] = { ROLE_COMMON_OPTS, { 0 } };
@@ -77,6 +119,8 @@ int main(int argc, char **argv)
   server_route(s, "big", 0, get_big, NULL, NULL, NULL, NULL);
   counter_res = server_route(s, "counter", 1, get_counter, post_counter, NULL, NULL, NULL);
   server_route(s, "items/*", 0, item, NULL, item, item, NULL);
+  server_route(s, "relay", 0, NULL, post_relay, NULL, NULL, NULL);
+  ctx = server_ctx(s);
   loop_run();
   log_info("stopped");
   role_finish(s, opts);

@@ -1,0 +1,442 @@
+/* pd.c - Presence Detection: a PIR motion sensor at one location; tells
+ * MCS when motion starts (paper Fig. 3, steps a and b).
+ *
+ * usage: nano pd --location NAME --sensor gpio:CHIP:LINE[:active-low]|sysfs:N[:active-low]|sim
+ *                [--mcs URI] [--node NAME] [--debounce 50ms] [--hold 3s]
+ *
+ * The sensor's edges go through a software debounce and a re-trigger
+ * hold (src/debounce.c), so one arrival is one motion start, not a storm.
+ * Each motion start is queued for POST <mcs>/presence
+ * {"location","node","ts_ms"} (ts_ms: epoch ms of the edge itself).  The
+ * queue is sent one request at a time, in order, without ever blocking
+ * the loop; while MCS is down (timeout, unreachable, 5.xx, its name does
+ * not resolve) the head is retried with exponential backoff from 500 ms
+ * up to --retry-max.  The queue holds PD_QUEUE_MAX events; when full, the
+ * oldest waiting one is dropped and logged.  An event MCS refuses (4.xx)
+ * is logged and dropped: sending it again would not change the answer.
+ *
+ * Resources:
+ *   GET  /presence     observable: {"location","motion","events","last"}
+ *   POST /sim/motion   {"motion": true|false}, with --sensor sim only
+ */
+#include "debounce.h"
+#include "gpio.h"
+#include "nano.h"
+#include "role.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PD_QUEUE_MAX 32
+#define PD_RETRY_FIRST_MS 500
+#define PD_POST_TIMEOUT_MS 5000
+#define PD_NAME_MAX 64
+
+static const char pd_usage[] =
+  "usage: nano pd --location NAME --sensor gpio:CHIP:LINE[:active-low]|sysfs:N[:active-low]|sim\n"
+  "               [--mcs URI] [--node NAME] [--debounce 50ms] [--hold 3s]\n"
+  "Presence detection: a PIR sensor's motion starts, debounced and held,\n"
+  "POSTed to <mcs>/presence.  GET /presence is observable; POST /sim/motion\n"
+  "{\"motion\":true|false} drives the simulated sensor.";
+
+struct pd {
+  const char *location;
+  char node[PD_NAME_MAX + 1];
+  char presence_uri[600];
+  coap_context_t *ctx;
+  coap_resource_t *presence_res;
+  struct gpio_spec spec;
+  struct gpio_in *sensor;
+
+  struct debounce motion;
+  struct loop_timer *motion_timer;
+  uint64_t last_start_wall;       /* epoch ms of the last motion start, 0: none */
+  uint64_t edges;
+
+  /* delivery to MCS: a ring of motion-start times (epoch ms) */
+  uint64_t queue[PD_QUEUE_MAX];
+  int qhead, qlen;
+  int in_flight;                  /* the head is being sent */
+  struct loop_timer *retry_timer;
+  uint64_t backoff_ms, retry_max_ms;
+  int attempts;                   /* of the head */
+  uint64_t delivered, dropped, refused, retries;
+};
+
+/* ---- delivery -------------------------------------------------------- */
+
+static void send_head(struct pd *pd);
+
+static void pop_head(struct pd *pd)
+{
+  pd->qhead = (pd->qhead + 1) % PD_QUEUE_MAX;
+  pd->qlen--;
+  pd->attempts = 0;
+}
+
+static void retry_tick(void *arg)
+{
+  struct pd *pd = arg;
+  pd->retry_timer = NULL;
+  send_head(pd);
+}
+
+static void schedule_retry(struct pd *pd, const char *why)
+{
+  pd->retries++;
+  log_warn("mcs=%s presence not delivered (%s); retry in %llu ms, queued=%d",
+           pd->presence_uri, why, (unsigned long long)pd->backoff_ms, pd->qlen);
+  pd->retry_timer = loop_after(pd->backoff_ms, retry_tick, pd);
+  pd->backoff_ms *= 2;
+  if (pd->backoff_ms > pd->retry_max_ms)
+    pd->backoff_ms = pd->retry_max_ms;
+}
+
+static void on_posted(void *arg, int code, const uint8_t *body, size_t len)
+{
+  struct pd *pd = arg;
+  char buf[16];
+  uint64_t ts = pd->queue[pd->qhead];
+
+  pd->in_flight = 0;
+  if (code >= 200 && code < 300) {
+    pd->delivered++;
+    log_info("presence delivered ts_ms=%llu attempts=%d code=%s",
+             (unsigned long long)ts, pd->attempts, client_code_text(code, buf, sizeof buf));
+    pop_head(pd);
+    pd->backoff_ms = PD_RETRY_FIRST_MS;
+  } else if (code >= 400 && code < 500) {
+    pd->refused++;
+    log_error("mcs=%s refused presence ts_ms=%llu code=%s body=%.*s; dropped",
+              pd->presence_uri, (unsigned long long)ts,
+              client_code_text(code, buf, sizeof buf), (int)(len > 200 ? 200 : len),
+              body ? (const char *)body : "");
+    pop_head(pd);
+  } else {
+    schedule_retry(pd, client_code_text(code, buf, sizeof buf));
+    return;
+  }
+  if (pd->qlen)
+    send_head(pd);
+}
+
+static void send_head(struct pd *pd)
+{
+  struct client_opts o = { PD_POST_TIMEOUT_MS, 0, 0, -1 };
+  const char *err = NULL;
+  unsigned id;
+  cJSON *obj;
+  char *body;
+
+  if (!pd->qlen || pd->in_flight || pd->retry_timer)
+    return;
+  obj = cJSON_CreateObject();
+  cJSON_AddStringToObject(obj, "location", pd->location);
+  cJSON_AddStringToObject(obj, "node", pd->node);
+  cJSON_AddNumberToObject(obj, "ts_ms", (double)pd->queue[pd->qhead]);
+  body = json_print(obj);
+  cJSON_Delete(obj);
+  if (!body) {
+    schedule_retry(pd, "out of memory");
+    return;
+  }
+  pd->attempts++;
+  id = client_request(pd->ctx, COAP_REQUEST_POST, pd->presence_uri, body, strlen(body),
+                      &o, on_posted, pd, &err);
+  free(body);                   /* client_request keeps its own copy */
+  if (!id) {
+    /* Mostly a name that does not resolve yet: MCS's service is not up. */
+    schedule_retry(pd, err ? err : "cannot send");
+    return;
+  }
+  pd->in_flight = 1;
+}
+
+static void enqueue(struct pd *pd, uint64_t ts_wall)
+{
+  if (pd->qlen == PD_QUEUE_MAX) {
+    /* Drop the oldest event that is not on the wire right now. */
+    int victim = pd->in_flight ? (pd->qhead + 1) % PD_QUEUE_MAX : pd->qhead;
+    pd->dropped++;
+    log_warn("presence dropped ts_ms=%llu: queue full (%d) while mcs is down",
+             (unsigned long long)pd->queue[victim], PD_QUEUE_MAX);
+    for (int i = victim; i != (pd->qhead + pd->qlen - 1) % PD_QUEUE_MAX;
+         i = (i + 1) % PD_QUEUE_MAX)
+      pd->queue[i] = pd->queue[(i + 1) % PD_QUEUE_MAX];
+    pd->qlen--;
+  }
+  pd->queue[(pd->qhead + pd->qlen) % PD_QUEUE_MAX] = ts_wall;
+  pd->qlen++;
+  send_head(pd);
+}
+
+/* ---- motion ---------------------------------------------------------- */
+
+static void motion_run(struct pd *pd);
+
+static void motion_tick(void *arg)
+{
+  struct pd *pd = arg;
+  pd->motion_timer = NULL;
+  motion_run(pd);
+}
+
+/* Monotonic ms of an edge to epoch ms. */
+static uint64_t to_wall(uint64_t mono)
+{
+  uint64_t now = now_ms(), wall = wall_ms();
+  return mono <= now ? wall - (now - mono) : wall;
+}
+
+static void motion_run(struct pd *pd)
+{
+  uint64_t now = now_ms(), at, due;
+  char ts[40];
+  int ev;
+
+  while ((ev = debounce_poll(&pd->motion, now, &at)) != MOTION_NONE) {
+    if (ev == MOTION_START) {
+      pd->last_start_wall = to_wall(at);
+      log_info("motion start location=%s events=%llu ts=%s", pd->location,
+               (unsigned long long)pd->motion.events,
+               rfc3339(pd->last_start_wall, ts, sizeof ts));
+      enqueue(pd, pd->last_start_wall);
+    } else {
+      log_info("motion end location=%s", pd->location);
+    }
+    server_notify(pd->presence_res);
+  }
+  loop_cancel(pd->motion_timer);
+  pd->motion_timer = NULL;
+  due = debounce_next_due(&pd->motion);
+  if (due != DEBOUNCE_IDLE)
+    pd->motion_timer = loop_after(due > now ? due - now : 0, motion_tick, pd);
+}
+
+static void on_edge(void *arg, int level, uint64_t t)
+{
+  struct pd *pd = arg;
+  pd->edges++;
+  debounce_edge(&pd->motion, level, t);
+  motion_run(pd);
+}
+
+/* ---- resources --------------------------------------------------------- */
+
+static void get_presence(struct nano_req *r)
+{
+  struct pd *pd = r->arg;
+  cJSON *o = cJSON_CreateObject();
+  char ts[40];
+
+  cJSON_AddStringToObject(o, "location", pd->location);
+  cJSON_AddBoolToObject(o, "motion", pd->motion.motion);
+  cJSON_AddNumberToObject(o, "events", (double)pd->motion.events);
+  if (pd->last_start_wall)
+    cJSON_AddStringToObject(o, "last", rfc3339(pd->last_start_wall, ts, sizeof ts));
+  else
+    cJSON_AddNullToObject(o, "last");
+  req_reply_json(r, 205, o);
+}
+
+static void post_sim_motion(struct nano_req *r)
+{
+  struct pd *pd = r->arg;
+  struct jerr err;
+  int motion;
+  cJSON *o = req_json(r);
+
+  if (!o)
+    return;
+  if (json_get_bool(o, "motion", JSON_REQUIRED, &motion, &err) < 0) {
+    cJSON_Delete(o);
+    req_reply_error(r, 400, "%s", err.msg);
+    return;
+  }
+  cJSON_Delete(o);
+  gpio_in_sim_set(pd->sensor, motion);
+  req_reply_json(r, 204, NULL);
+}
+
+static void no_sim(struct nano_req *r)
+{
+  struct pd *pd = r->arg;
+  req_reply_error(r, 404, "no simulated sensor: this pd reads %s:%u (POST /sim/motion "
+                  "needs --sensor sim)", gpio_backend_name(pd->spec.backend),
+                  pd->spec.lines[0]);
+}
+
+static void stats_hook(cJSON *o, void *arg)
+{
+  struct pd *pd = arg;
+  cJSON_AddStringToObject(o, "sensor", gpio_backend_name(pd->spec.backend));
+  cJSON_AddNumberToObject(o, "edges", (double)pd->edges);
+  cJSON_AddNumberToObject(o, "queued", pd->qlen);
+  cJSON_AddNumberToObject(o, "delivered", (double)pd->delivered);
+  cJSON_AddNumberToObject(o, "retries", (double)pd->retries);
+  cJSON_AddNumberToObject(o, "dropped", (double)pd->dropped);
+  cJSON_AddNumberToObject(o, "refused", (double)pd->refused);
+}
+
+/* ---- setup ---------------------------------------------------------------- */
+
+static int name_ok(const char *s)
+{
+  if (!s || !*s || strlen(s) > PD_NAME_MAX)
+    return 0;
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x21 || *s == '"' || *s == '\\' || *s == 0x7f)
+      return 0;
+  return 1;
+}
+
+/* Options into pd; 0, or the exit code of a usage error. */
+static int configure(struct pd *pd, struct opt *opts)
+{
+  const char *mcs = opt_str(opts, "mcs"), *node = opt_str(opts, "node");
+  long long debounce_ms, hold_ms, retry_max;
+  char err[256];
+  size_t n;
+
+  pd->location = opt_str(opts, "location");
+  if (!pd->location) {
+    fprintf(stderr, "pd: --location is required (entrance, room or a room name)\n");
+    return 2;
+  }
+  if (!name_ok(pd->location)) {
+    fprintf(stderr, "pd: --location must be 1-%d printable characters without spaces\n",
+            PD_NAME_MAX);
+    return 2;
+  }
+  if (!node) {
+    if (gethostname(pd->node, sizeof pd->node) < 0)
+      snprintf(pd->node, sizeof pd->node, "pd");
+    pd->node[PD_NAME_MAX] = '\0';
+  } else if (name_ok(node)) {
+    snprintf(pd->node, sizeof pd->node, "%s", node);
+  } else {
+    fprintf(stderr, "pd: --node must be 1-%d printable characters without spaces\n",
+            PD_NAME_MAX);
+    return 2;
+  }
+  if (!opt_str(opts, "sensor")) {
+    fprintf(stderr, "pd: --sensor is required: gpio:CHIP:LINE[:active-low], "
+            "sysfs:N[:active-low] or sim\n");
+    return 2;
+  }
+  if (gpio_spec_parse(opt_str(opts, "sensor"), 1, &pd->spec, err, sizeof err) < 0) {
+    fprintf(stderr, "pd: --sensor %s\n", err);
+    return 2;
+  }
+  if (opt_duration(opts, "debounce", &debounce_ms) < 0 ||
+      opt_duration(opts, "hold", &hold_ms) < 0 ||
+      opt_duration(opts, "retry-max", &retry_max) < 0)
+    return 2;
+  if (retry_max < PD_RETRY_FIRST_MS) {
+    fprintf(stderr, "pd: --retry-max must be at least %dms\n", PD_RETRY_FIRST_MS);
+    return 2;
+  }
+  n = strlen(mcs);
+  while (n && mcs[n - 1] == '/')
+    n--;
+  if (snprintf(pd->presence_uri, sizeof pd->presence_uri, "%.*s/presence", (int)n, mcs)
+      >= (int)sizeof pd->presence_uri || strncmp(mcs, "coap://", 7)) {
+    fprintf(stderr, "pd: --mcs must be a coap:// URI\n");
+    return 2;
+  }
+  debounce_init(&pd->motion, (uint64_t)debounce_ms, (uint64_t)hold_ms);
+  pd->retry_max_ms = (uint64_t)retry_max;
+  pd->backoff_ms = PD_RETRY_FIRST_MS;
+  return 0;
+}
+
+/* Check the options before role_start() binds the port, so that a usage
+ * error is reported as one and nothing is started: configure() runs on a
+ * scratch copy of the options and arguments (opt_parse reorders argv). */
+static int preflight(struct opt *opts, size_t nopts, int argc, char **argv)
+{
+  struct opt scratch[16];
+  char *args[64];
+  struct pd tmp;
+  int rc = 0;
+
+  if (nopts > 16 || argc > 64)
+    return 0;
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+      return 0;                 /* role_start() prints the usage */
+  memcpy(scratch, opts, nopts * sizeof *opts);
+  memcpy(args, argv, (size_t)argc * sizeof *argv);
+  memset(&tmp, 0, sizeof tmp);
+  if (opt_parse(scratch, argc, args, NULL) == -1)
+    rc = 2;                     /* the message is out */
+  else if (log_level_parse(opt_str(scratch, "log-level")) >= 0)
+    rc = configure(&tmp, scratch);
+  opt_free(scratch);
+  return rc;
+}
+
+int cmd_pd(int argc, char **argv)
+{
+  struct opt opts[] = {
+    ROLE_COMMON_OPTS,
+    { "location", OPT_STR, NULL, "where the sensor is: entrance, room or a room name" },
+    { "sensor", OPT_STR, NULL, "gpio:CHIP:LINE[:active-low], sysfs:N[:active-low] or sim" },
+    { "mcs", OPT_STR, "coap://mcs", "the Main Controller to POST /presence to" },
+    { "node", OPT_STR, NULL, "this node's name in presence reports (default: hostname)" },
+    { "debounce", OPT_STR, "50ms", "a sensor level counts once it held this long" },
+    { "hold", OPT_STR, "3s", "motion lasts this long after the sensor falls" },
+    { "retry-max", OPT_STR, "30s", "longest wait between retries while MCS is down" },
+    { "sysfs-root", OPT_STR, GPIO_SYSFS_ROOT, "the sysfs GPIO directory (tests use a fake one)" },
+    { 0 }
+  };
+  struct nano_server *s;
+  struct pd pd;
+  char err[300];
+  int rc;
+
+  memset(&pd, 0, sizeof pd);
+  rc = preflight(opts, sizeof opts / sizeof opts[0], argc, argv);
+  if (rc)
+    return rc;
+  rc = role_start("pd", opts, argc, argv, pd_usage, &s);
+  if (rc >= 0)
+    return rc;
+  rc = configure(&pd, opts);
+  if (rc) {
+    role_finish(s, opts);
+    return rc;
+  }
+  pd.ctx = server_ctx(s);
+  pd.sensor = gpio_in_open(&pd.spec, opt_str(opts, "sysfs-root"), on_edge, &pd, err,
+                           sizeof err);
+  if (!pd.sensor) {
+    log_error("sensor=%s %s", opt_str(opts, "sensor"), err);
+    role_finish(s, opts);
+    return 1;
+  }
+  pd.presence_res = server_route(s, "presence", 1, get_presence, NULL, NULL, NULL, &pd);
+  if (pd.spec.backend == GPIO_SIM)
+    server_route(s, "sim/motion", 0, NULL, post_sim_motion, NULL, NULL, &pd);
+  else
+    server_route(s, "sim/*", 0, no_sim, no_sim, no_sim, no_sim, &pd);
+  server_set_stats_hook(s, stats_hook, &pd);
+  log_info("location=%s node=%s sensor=%s mcs=%s", pd.location, pd.node,
+           opt_str(opts, "sensor"), pd.presence_uri);
+  /* A sensor already high at start is someone there now. */
+  if (gpio_in_level(pd.sensor) == 1)
+    on_edge(&pd, 1, now_ms());
+
+  loop_run();
+
+  if (pd.qlen)
+    log_warn("stopping with %d presence events not delivered", pd.qlen);
+  loop_cancel(pd.motion_timer);
+  loop_cancel(pd.retry_timer);
+  gpio_in_close(pd.sensor);
+  log_info("stopped");
+  role_finish(s, opts);
+  return 0;
+}

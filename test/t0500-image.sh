@@ -1,0 +1,100 @@
+#!/bin/sh
+# The FROM-scratch image on a real Docker engine: one small layer for the
+# binary, applets by symlink, and every role container becomes healthy.
+. "$(dirname "$0")/lib.sh"
+
+if ! docker info >/dev/null 2>&1; then
+	echo "1..0 # SKIP no Docker engine answers"
+	exit 0
+fi
+if ! file -L "$NANO" | grep -q "statically linked"; then
+	echo "1..0 # SKIP $NANO is not static (make check builds against glibc)"
+	exit 0
+fi
+
+TAG=nano-test:t0500-$$
+# make test ARCH=armv7|arm64 sets DOCKER_PLATFORM (linux/arm/v7, ...): the
+# image is then a Pi's, built and run here through binfmt + qemu-user.
+PLATFORM_ARG=${DOCKER_PLATFORM:+--platform=$DOCKER_PLATFORM}
+NETNAME=nano-t0500-$$
+at_exit "docker rmi -f $TAG"
+
+test_expect_success 'the image builds from the binary alone' '
+	mkdir -p ctx/data &&
+	cp "$NANO" ctx/nano &&
+	docker build -q $PLATFORM_ARG -f "$TEST_DIR/../Dockerfile.scratch" -t $TAG ctx >build.out 2>&1
+'
+
+test_expect_success 'the image is at most 2 MB' '
+	size=$(docker image inspect $TAG --format "{{.Size}}") &&
+	say "image size $size bytes" &&
+	test "$size" -le 2097152
+'
+
+test_expect_success 'one layer carries the binary; the others are tiny' '
+	docker history --no-trunc --format "{{.Size}}|{{.CreatedBy}}" $TAG >hist &&
+	test "$(grep -c "COPY file:.* in /nano" hist)" = 1 &&
+	test "$(docker image inspect $TAG --format "{{len .RootFS.Layers}}")" -le 3
+'
+
+test_expect_success 'the image is for the platform it was built for' '
+	echo "${DOCKER_PLATFORM:-$(docker version --format "{{.Server.Os}}/{{.Server.Arch}}")}" >want &&
+	docker image inspect $TAG \
+	  --format "{{.Os}}/{{.Architecture}}{{with .Variant}}/{{.}}{{end}}" >platform &&
+	test_cmp want platform
+'
+
+test_expect_success 'docker run --list matches the binary' '
+	docker run --rm $PLATFORM_ARG $TAG --list >list &&
+	"$NANO" --list >want &&
+	test_cmp want list
+'
+
+test_expect_success 'the applet symlinks exist in /bin and dispatch' '
+	docker run --rm $PLATFORM_ARG --entrypoint /bin/coap $TAG --help >out &&
+	grep "usage: nano coap" out
+'
+
+test_expect_success 'OCI labels, user, stop signal and health check are set' '
+	docker image inspect $TAG --format "{{json .Config}}" >cfg &&
+	grep "\"org.opencontainers.image.licenses\":\"GPL-2.0-or-later" cfg &&
+	grep "\"User\":\"65534:65534\"" cfg &&
+	grep "\"StopSignal\":\"SIGTERM\"" cfg &&
+	grep "\"Test\":\[\"CMD\",\"/nano\",\"health\"\]" cfg
+'
+
+# role: the arguments its container needs to start with simulated hardware
+role_args() {
+	case $1 in
+	ae)  echo "ae --db /data/ae.db --backup-dir /data/backup" ;;
+	pd)  echo "pd --sensor sim --location entrance --mcs coap://127.0.0.1:5999" ;;
+	bs)  echo "bs --adapter sim --location entrance --mcs coap://127.0.0.1:5999" ;;
+	ug)  echo "ug --leds sim --route R1=1,2,3" ;;
+	mcs) echo "mcs" ;;
+	mrs) echo "mrs --room R1" ;;
+	esac
+}
+
+test_expect_success 'every role container becomes healthy' '
+	docker network create $NETNAME >/dev/null &&
+	at_exit "docker network rm $NETNAME" &&
+	started="" &&
+	for role in $("$NANO" --list); do
+		args=$(role_args $role)
+		test -n "$args" || continue
+		id=$(docker run -d $PLATFORM_ARG --network $NETNAME --name t0500-$$-$role $TAG $args) || return 1
+		at_exit "docker rm -f $id"
+		started="$started $role"
+	done &&
+	say "roles started:$started" &&
+	for role in $started; do
+		n=60
+		until test "$(docker inspect --format "{{.State.Health.Status}}" t0500-$$-$role)" = healthy; do
+			n=$((n - 1))
+			if test $n = 0; then docker logs t0500-$$-$role; return 1; fi
+			sleep 0.5
+		done
+	done
+'
+
+test_done

@@ -1,0 +1,135 @@
+#!/bin/sh
+# stack.yml on a real single-node Swarm, with stack.sim.yml: every service
+# becomes healthy; the smart-meeting scenario is driven from outside with
+# `docker exec ... /nano coap`; removing the ae service leaves its SIGTERM
+# backup in the volume, and a redeploy finds the data again.
+. "$(dirname "$0")/lib.sh"
+
+if ! docker info >/dev/null 2>&1; then
+	echo "1..0 # SKIP no Docker engine answers"
+	exit 0
+fi
+if ! file -L "$NANO" | grep -q "statically linked"; then
+	echo "1..0 # SKIP $NANO is not static (make check builds against glibc)"
+	exit 0
+fi
+for role in ae mcs mrs pd bs ug; do
+	if ! "$NANO" --list | grep -qx $role; then
+		echo "1..0 # SKIP role $role is not in this binary yet"
+		exit 0
+	fi
+done
+
+ROOT=$TEST_DIR/..
+STACK=nanot$$
+export NANO_IMAGE=nano-test:t0510-$$
+
+# container ID of a service's running task
+task() {
+	docker ps -q --filter "label=com.docker.swarm.service.name=${STACK}_$1" \
+		--filter status=running | head -n 1
+}
+# coap SERVICE ARGS...: nano coap inside that service's container
+coap() {
+	svc=$1
+	shift
+	docker exec "$(task $svc)" /nano coap "$@"
+}
+# wait_until SECONDS CMD...: retry CMD every 0.5 s
+wait_until() {
+	n=$(( $1 * 2 ))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		n=$((n - 1))
+		test $n -gt 0 || { echo "timed out: $*" >&2; return 1; }
+		sleep 0.5
+	done
+}
+all_healthy() {
+	for svc in ae mcs mrs pd-entrance bs-entrance pd-room bs-room ug; do
+		id=$(task $svc)
+		test -n "$id" || return 1
+		test "$(docker inspect --format "{{.State.Health.Status}}" "$id")" = healthy || return 1
+	done
+}
+deploy() {
+	(cd "$ROOT" && docker stack deploy -c stack.yml -c stack.sim.yml $STACK)
+}
+
+test_expect_success 'setup: image, swarm, node labels' '
+	mkdir -p ctx/data &&
+	cp "$NANO" ctx/nano &&
+	docker build -q -f "$ROOT/Dockerfile.scratch" -t $NANO_IMAGE ctx &&
+	at_exit "docker rmi -f $NANO_IMAGE" &&
+	if test "$(docker info --format "{{.Swarm.LocalNodeState}}")" != active; then
+		docker swarm init --advertise-addr 127.0.0.1 >/dev/null &&
+		at_exit "docker swarm leave --force"
+	fi &&
+	docker node update --label-add nano.entrance=true --label-add nano.room=true \
+		--label-add nano.core=true --label-add nano.guide=true self
+'
+
+test_expect_success 'docker stack deploy: every service becomes healthy' '
+	at_exit "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do docker volume rm ${STACK}_ae-data && break; sleep 1; done" &&
+	at_exit "docker stack rm $STACK" &&
+	deploy &&
+	wait_until 90 all_healthy
+'
+
+START=$(date -u -d "-5 min" +%Y-%m-%dT%H:%M:%SZ)
+END=$(date -u -d "+1 hour" +%Y-%m-%dT%H:%M:%SZ)
+
+test_expect_success 'the meeting is created in ae from outside' '
+	for p in alice:01 bob:02; do
+		id=${p%:*} key=AA:BB:CC:DD:EE:${p#*:}
+		coap ae post coap://127.0.0.1/participants \
+			"{\"id\":\"$id\",\"name\":\"$id\",\"ble\":\"$key\"}" || return 1
+	done &&
+	coap ae post coap://127.0.0.1/meetings "{\"id\":\"m1\",\"title\":\"Kickoff\",\"room\":\"R1\",\"organizer\":\"alice\",\"start\":\"$START\",\"end\":\"$END\",\"participants\":[\"alice\",\"bob\"],\"content\":\"# Kickoff agenda\"}" &&
+	coap ae get coap://127.0.0.1/meetings/m1 >out &&
+	grep Kickoff out
+'
+
+room_shows_alice() {
+	coap mrs get coap://127.0.0.1/display >display &&
+	grep "Kickoff agenda" display && grep alice display
+}
+alice_guided() {
+	coap mcs get coap://127.0.0.1/participants >parts &&
+	grep -E "\"participant\":\"alice\".*\"state\":\"(guiding|arrived|presenting)\"" parts
+}
+
+test_expect_success 'alice arrives: motion + her key at the entrance, guided, shown in the room' '
+	coap bs-entrance post coap://127.0.0.1/sim/adv "{\"addr\":\"AA:BB:CC:DD:EE:01\",\"rssi\":-50,\"name\":\"alice\",\"ttl_ms\":20000}" &&
+	coap pd-entrance post coap://127.0.0.1/sim/motion "{\"motion\":true}" &&
+	wait_until 20 alice_guided &&
+	coap ug get coap://127.0.0.1/guide | grep alice &&
+	coap bs-room post coap://127.0.0.1/sim/adv "{\"addr\":\"AA:BB:CC:DD:EE:01\",\"rssi\":-40,\"name\":\"alice\",\"ttl_ms\":20000}" &&
+	wait_until 20 room_shows_alice
+'
+
+backup_in_volume() {
+	rm -rf backup &&
+	cid=$(docker create -v ${STACK}_ae-data:/data $NANO_IMAGE --list) &&
+	docker cp $cid:/data/backup ./backup >/dev/null 2>&1;
+	docker rm $cid >/dev/null;
+	ls backup/*.db
+}
+
+test_expect_success 'docker service rm ae: its SIGTERM backup is in the volume' '
+	docker service rm ${STACK}_ae &&
+	wait_until 30 backup_in_volume &&
+	f=$(ls backup/*.db | tail -n 1) &&
+	test "$(sqlite3 "$f" "PRAGMA integrity_check")" = ok &&
+	test "$(sqlite3 "$f" "SELECT count(*) FROM participants")" = 2
+'
+
+test_expect_success 'a redeploy brings ae back with its data' '
+	deploy &&
+	wait_until 90 all_healthy &&
+	coap ae get coap://127.0.0.1/participants/alice >out &&
+	grep AA:BB:CC:DD:EE:01 out &&
+	coap ae get coap://127.0.0.1/meetings/m1 | grep Kickoff
+'
+
+test_done
