@@ -1351,11 +1351,6 @@ static void get_content(struct nano_req *r, const char *id)
   if (rc == SQLITE_ROW) {
     uint16_t format = (uint16_t)sqlite3_column_int(s, 1);
     size_t len = (size_t)sqlite3_column_bytes(s, 0);
-    /* libcoap 4.3.1 leaves Content-Format out when it is 0 (text/plain);
-     * say it, so a display knows the markdown is text.  Every block
-     * carries the options of this first response. */
-    if (format == COAP_MEDIATYPE_TEXT_PLAIN && len)
-      coap_add_option(r->response, COAP_OPTION_CONTENT_FORMAT, 0, NULL);
     /* req_reply copies the body; Block2 when it is larger than a datagram. */
     req_reply(r, 205, format, sqlite3_column_blob(s, 0), len);
   } else if (rc == SQLITE_DONE)
