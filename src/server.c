@@ -110,6 +110,11 @@ void req_reply(struct nano_req *r, int code, uint16_t format, const void *data,
     return;
   }
   memcpy(copy, data, len);
+  /* libcoap 4.3.1 leaves Content-Format out when it is 0 (text/plain);
+   * say it, so a client knows the body is text.  Every block carries the
+   * options of this first response. */
+  if (format == COAP_MEDIATYPE_TEXT_PLAIN)
+    coap_add_option(r->response, COAP_OPTION_CONTENT_FORMAT, 0, NULL);
   /* Block2 when the body does not fit one datagram; copy is freed by
    * libcoap through free_large once the last block went out. */
   if (!coap_add_data_large_response(r->resource, r->session, r->request,

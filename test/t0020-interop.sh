@@ -68,6 +68,14 @@ test_expect_success 'coap-client fetches 300,000 bytes block-wise (-b 64)' '
 	cmp big mine
 '
 
+test_expect_success 'every block of a text answer says Content-Format text/plain' '
+	coap-client-notls -v 7 -B 20 -m get -b 1024 $SRV/big >out 2>&1 &&
+	grep "t:ACK c:2.05 .*Block2:[0-9]*/[M_]/1024" out >blocks &&
+	blocks=$(wc -l <blocks) &&
+	test "$blocks" -ge 293 &&
+	test "$(grep -c "Content-Format:text/plain" blocks)" = "$blocks"
+'
+
 test_expect_success 'coap-client POSTs 60 KB block-wise to nano' '
 	printf "{\"n\":2,\"pad\":\"%060000d\"}" 0 >req &&
 	coap-client-notls -B 10 -m post -t json -b 512 -f req $SRV/echo >out &&

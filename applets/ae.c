@@ -1,0 +1,1959 @@
+/* ae.c - the Authentication Engine: participants, meetings, invitations
+ * and the event log in one SQLite file; answers "who is this BLE id, and
+ * may they enter now?" (paper Fig. 3, step d).
+ *
+ * usage: nano ae [--db PATH] [--seed FILE.json] [--early DUR] [--sync normal|full]
+ *                [--backup-dir DIR] [--backup-keep N] [--listen HOST:PORT]
+ *
+ *   POST /auth {"ble":[addr,...],"location":"entrance"}
+ *        -> {"granted":[{"participant","name","meeting","room","ble"}],"denied":[addr]}
+ *   GET|POST /participants, GET|PUT|DELETE /participants/<id>
+ *   GET|POST /meetings, GET|DELETE /meetings/<id>, GET /meetings/<id>/content
+ *   GET /events?since=<id>&limit=<n>, POST /backup
+ *
+ * Every answered write is committed before its answer goes out (WAL;
+ * synchronous=NORMAL survives a crash of the process, FULL also a power
+ * loss).  Every auth decision is one event row; a request answered 4.xx
+ * changes nothing.  SIGTERM: a verified online backup, then exit.  A
+ * missing or corrupt database at start is restored from the newest valid
+ * backup.
+ */
+#include "nano.h"
+#include "role.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ID_MAX        64          /* participant and meeting ids */
+#define NAME_MAX_LEN  256         /* names, titles */
+#define PLACE_MAX     64          /* rooms, buildings, locations */
+#define TIME_MAX      40          /* an RFC 3339 string */
+#define AUTH_MAX_ADDRS 64
+#define MEETING_MAX_INVITEES 1000
+#define AE_MAX_CONTENT (1024 * 1024)
+/* A 1 MiB content inside a JSON string grows by its escapes. */
+#define AE_MAX_BODY   (2 * 1024 * 1024 + 64 * 1024)
+#define EVENTS_DEFAULT_LIMIT 100
+#define EVENTS_MAX_LIMIT 1000
+#define SEED_MAX_BYTES (64L * 1024 * 1024)
+#define BACKUP_NAME_LEN 26        /* "ae-20261127T130000.123Z.db" */
+
+static const char ae_usage[] =
+  "usage: nano ae [--db PATH] [--seed FILE.json] [--early DUR] [--sync normal|full]\n"
+  "               [--backup-dir DIR] [--backup-keep N] [--listen HOST:PORT]\n"
+  "The Authentication Engine: participants, meetings and the event log in SQLite.\n"
+  "POST /auth, /participants, /meetings, /events, /backup (see README).";
+
+/* ---- the schema, migrated forward by PRAGMA user_version ----------- */
+
+/* Each entry moves the schema from version i to i + 1 and sets
+ * user_version itself, so no SQL is ever built from strings. */
+static const char *const migrations[] = {
+  "CREATE TABLE participants("
+  "  id TEXT PRIMARY KEY NOT NULL,"
+  "  name TEXT NOT NULL,"
+  "  ble TEXT NOT NULL UNIQUE,"           /* AA:BB:CC:DD:EE:FF, upper case */
+  "  irk BLOB"                            /* identity resolving key, later */
+  ") STRICT;"
+  "CREATE TABLE meetings("
+  "  id TEXT PRIMARY KEY NOT NULL,"
+  "  title TEXT NOT NULL,"
+  "  room TEXT NOT NULL,"
+  "  building TEXT,"
+  "  organizer TEXT REFERENCES participants(id),"
+  "  start_ms INTEGER NOT NULL,"
+  "  end_ms INTEGER NOT NULL CHECK (end_ms > start_ms),"
+  "  content_format INTEGER NOT NULL DEFAULT 0,"
+  "  content BLOB NOT NULL DEFAULT x''"  /* last: listings never read it */
+  ") STRICT;"
+  "CREATE INDEX meetings_organizer ON meetings(organizer);"
+  "CREATE INDEX meetings_building ON meetings(building);"  /* the building rule */
+  "CREATE INDEX meetings_room ON meetings(room, start_ms);"
+  "CREATE TABLE invitations("
+  "  participant TEXT NOT NULL REFERENCES participants(id) ON DELETE CASCADE,"
+  "  meeting TEXT NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,"
+  "  PRIMARY KEY (participant, meeting)"
+  ") STRICT, WITHOUT ROWID;"
+  "CREATE INDEX invitations_meeting ON invitations(meeting);"
+  /* The log keeps names, not references: it outlives what it names.
+   * No AUTOINCREMENT: events are never deleted from the top, so ids
+   * still only grow, and each commit writes one page less. */
+  "CREATE TABLE events("
+  "  id INTEGER PRIMARY KEY,"
+  "  time_ms INTEGER NOT NULL,"
+  "  kind TEXT NOT NULL,"
+  "  location TEXT, ble TEXT, participant TEXT, meeting TEXT,"
+  "  decision TEXT, detail TEXT"
+  ") STRICT;"
+  "PRAGMA user_version = 1;",
+};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))
+
+/* ---- prepared statements -------------------------------------------- */
+
+enum stmt_id {
+  S_BEGIN, S_COMMIT, S_ROLLBACK,
+  S_P_GET, S_P_LIST, S_P_BY_BLE, S_P_INSERT, S_P_UPSERT, S_P_DELETE, S_P_ORGANIZES,
+  S_M_GET, S_M_LIST, S_M_INSERT, S_M_UPSERT, S_M_DELETE, S_M_CONTENT,
+  S_I_ADD, S_I_CLEAR, S_I_OF_MEETING,
+  S_LOC_IS_BUILDING, S_ROOM_BUILDING, S_AUTH_PICK, S_AUTH_NEXT, S_AUTH_ANY,
+  S_E_ADD, S_E_PAGE, S_COUNTS, S_HEALTH,
+  S_COUNT_OF_STMTS
+};
+
+#define MEETING_COLS "id, title, room, building, organizer, start_ms, end_ms, " \
+                     "content_format, length(content)"
+
+static const char *const stmt_sql[S_COUNT_OF_STMTS] = {
+  [S_BEGIN] = "BEGIN IMMEDIATE",
+  [S_COMMIT] = "COMMIT",
+  [S_ROLLBACK] = "ROLLBACK",
+  [S_P_GET] = "SELECT id, name, ble FROM participants WHERE id = ?1",
+  [S_P_LIST] = "SELECT id, name, ble FROM participants ORDER BY id",
+  [S_P_BY_BLE] = "SELECT id, name FROM participants WHERE ble = ?1",
+  [S_P_INSERT] = "INSERT INTO participants(id, name, ble, irk) VALUES (?1, ?2, ?3, ?4)",
+  /* An upsert keeps the IRK when none is given: GET never shows it, so a
+   * read-modify-PUT must not erase it. */
+  [S_P_UPSERT] = "INSERT INTO participants(id, name, ble, irk) VALUES (?1, ?2, ?3, ?4) "
+                 "ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
+                 "ble = excluded.ble, irk = coalesce(excluded.irk, irk)",
+  [S_P_DELETE] = "DELETE FROM participants WHERE id = ?1",
+  [S_P_ORGANIZES] = "SELECT id FROM meetings WHERE organizer = ?1 ORDER BY id LIMIT 1",
+  [S_M_GET] = "SELECT " MEETING_COLS " FROM meetings WHERE id = ?1",
+  [S_M_LIST] = "SELECT " MEETING_COLS " FROM meetings ORDER BY start_ms, id",
+  [S_M_INSERT] = "INSERT INTO meetings(id, title, room, building, organizer, start_ms, "
+                 "end_ms, content_format, content) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+  [S_M_UPSERT] = "INSERT INTO meetings(id, title, room, building, organizer, start_ms, "
+                 "end_ms, content_format, content) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                 "ON CONFLICT(id) DO UPDATE SET title = excluded.title, room = excluded.room, "
+                 "building = excluded.building, organizer = excluded.organizer, "
+                 "start_ms = excluded.start_ms, end_ms = excluded.end_ms, "
+                 "content_format = excluded.content_format, content = excluded.content",
+  [S_M_DELETE] = "DELETE FROM meetings WHERE id = ?1",
+  [S_M_CONTENT] = "SELECT content, content_format FROM meetings WHERE id = ?1",
+  [S_I_ADD] = "INSERT OR IGNORE INTO invitations(participant, meeting) VALUES (?1, ?2)",
+  [S_I_CLEAR] = "DELETE FROM invitations WHERE meeting = ?1",
+  [S_I_OF_MEETING] = "SELECT participant FROM invitations WHERE meeting = ?1 "
+                     "ORDER BY participant",
+  [S_LOC_IS_BUILDING] = "SELECT 1 FROM meetings WHERE building = ?1 LIMIT 1",
+  [S_ROOM_BUILDING] = "SELECT building FROM meetings WHERE room = ?1 AND building IS NOT NULL "
+                      "ORDER BY start_ms DESC LIMIT 1",
+  /* The building rule (README): meetings on now the participant is
+   * invited to, in the location's building (or without a building); one
+   * in the location's own room first, then the earliest start. */
+  [S_AUTH_PICK] = "SELECT m.id, m.room FROM invitations i JOIN meetings m ON m.id = i.meeting "
+                  "WHERE i.participant = ?1 AND m.start_ms - ?2 <= ?3 AND ?3 < m.end_ms "
+                  "AND (?4 IS NULL OR m.building IS NULL OR m.building = ?4) "
+                  "ORDER BY m.room = ?5 DESC, m.start_ms, m.id LIMIT 1",
+  /* Why not: the next meeting that has not ended. */
+  [S_AUTH_NEXT] = "SELECT m.id, m.start_ms, m.building FROM invitations i "
+                  "JOIN meetings m ON m.id = i.meeting "
+                  "WHERE i.participant = ?1 AND m.end_ms > ?2 "
+                  "ORDER BY m.start_ms, m.id LIMIT 1",
+  [S_AUTH_ANY] = "SELECT 1 FROM invitations WHERE participant = ?1 LIMIT 1",
+  [S_E_ADD] = "INSERT INTO events(time_ms, kind, location, ble, participant, meeting, "
+              "decision, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+  [S_E_PAGE] = "SELECT id, time_ms, kind, location, ble, participant, meeting, decision, "
+               "detail FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+  [S_COUNTS] = "SELECT (SELECT count(*) FROM participants), (SELECT count(*) FROM meetings), "
+               "(SELECT coalesce(max(id), 0) FROM events)",
+  [S_HEALTH] = "SELECT 1",
+};
+
+struct ae {
+  sqlite3 *db;
+  sqlite3_stmt *stmt[S_COUNT_OF_STMTS];
+  const char *db_path;
+  const char *backup_dir;
+  int backup_keep;
+  int sync_full;
+  long long early_ms;
+  uint64_t decisions, granted, denied;
+  char last_backup[PATH_MAX + 64];
+};
+
+/* ---- input validation ----------------------------------------------- */
+
+/* Ids travel in URIs: RFC 3986 unreserved and sub-delims, ':' and '@'
+ * (no '/', '%', '?', '#' or spaces).  SQL metacharacters such as ' ; ( )
+ * = * are fine: every value is bound, never spliced into SQL. */
+static int valid_id(const char *s)
+{
+  size_t n = strlen(s);
+
+  if (!n || n > ID_MAX)
+    return 0;
+  for (; *s; s++)
+    if (!isalnum((unsigned char)*s) && !strchr("-._~!$&'()*+,;=:@", *s))
+      return 0;
+  return 1;
+}
+
+/* "aa:bb:cc:dd:ee:ff" in any case -> "AA:BB:CC:DD:EE:FF"; -1 if not one. */
+static int ble_normalize(const char *in, char out[18])
+{
+  if (strlen(in) != 17)
+    return -1;
+  for (int i = 0; i < 17; i++) {
+    unsigned char c = (unsigned char)in[i];
+    if (i % 3 == 2) {
+      if (c != ':')
+        return -1;
+      out[i] = ':';
+    } else {
+      if (!isxdigit(c))
+        return -1;
+      out[i] = (char)toupper(c);
+    }
+  }
+  out[17] = '\0';
+  return 0;
+}
+
+static int get_id(const cJSON *o, const char *key, int required, const char **out,
+                  struct jerr *err)
+{
+  *out = NULL;
+  if (json_get_string(o, key, required, ID_MAX, out, err) < 0)
+    return -1;
+  if (*out && !valid_id(*out)) {
+    jerr_set(err, "field '%s' must be 1-%d characters of letters, digits and -._~!$&'()*+,;=:@",
+             key, ID_MAX);
+    return -1;
+  }
+  return 0;
+}
+
+/* A required non-empty string of at most max bytes, or an optional one. */
+static int get_text(const cJSON *o, const char *key, int required, size_t max,
+                    const char **out, struct jerr *err)
+{
+  *out = NULL;
+  if (json_get_string(o, key, required, max, out, err) < 0)
+    return -1;
+  if (*out && !**out) {
+    if (!required) {
+      *out = NULL;
+      return 0;
+    }
+    jerr_set(err, "field '%s' must not be empty", key);
+    return -1;
+  }
+  return 0;
+}
+
+static int get_time(const cJSON *o, const char *key, int64_t *ms, struct jerr *err)
+{
+  const char *s;
+
+  if (json_get_string(o, key, JSON_REQUIRED, TIME_MAX, &s, err) < 0)
+    return -1;
+  if (rfc3339_parse(s, ms) < 0) {
+    jerr_set(err, "field '%s' must be an RFC 3339 time like 2026-11-27T13:00:00Z", key);
+    return -1;
+  }
+  return 0;
+}
+
+static int hexval(int c)
+{
+  return isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
+}
+
+/* ---- SQLite helpers -------------------------------------------------- */
+
+/* A statement ready for new bindings. */
+static sqlite3_stmt *stmt(struct ae *ae, enum stmt_id id)
+{
+  sqlite3_stmt *s = ae->stmt[id];
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  return s;
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+  if (v)
+    sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(s, i);
+}
+
+static const char *col_text(sqlite3_stmt *s, int i)
+{
+  return (const char *)sqlite3_column_text(s, i);
+}
+
+/* err says why; returns code, so error paths read "return fail(...)". */
+static int fail(struct jerr *err, int code, const char *fmt, ...)
+  __attribute__((format(printf, 3, 4)));
+static int fail(struct jerr *err, int code, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+/* A database failure: logged in full, answered 5.00 in short. */
+static int db_fail(struct ae *ae, const char *what, struct jerr *err)
+{
+  log_error("db=%s op=%s error=\"%s\"", ae->db_path, what, sqlite3_errmsg(ae->db));
+  jerr_set(err, "database error");
+  return 500;
+}
+
+/* Run a statement that returns no rows; SQLITE_DONE or the error code. */
+static int step_done(sqlite3_stmt *s)
+{
+  int rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  return rc == SQLITE_ROW ? SQLITE_DONE : rc;
+}
+
+/* 1 if the query bound to s has a row (s is reset), 0 if not, -1 on error. */
+static int has_row(sqlite3_stmt *s)
+{
+  int rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int exists(struct ae *ae, enum stmt_id id, const char *key)
+{
+  sqlite3_stmt *s = stmt(ae, id);
+  bind_text(s, 1, key);
+  return has_row(s);
+}
+
+static int txn_begin(struct ae *ae, struct jerr *err)
+{
+  return step_done(stmt(ae, S_BEGIN)) == SQLITE_DONE ? 0 : db_fail(ae, "begin", err);
+}
+
+/* Commit when code is 0 (else roll back); returns code, or 500 when the
+ * commit failed, so that nothing is answered 2.xx that is not stored. */
+static int txn_end(struct ae *ae, int code, struct jerr *err)
+{
+  if (code == 0 && step_done(stmt(ae, S_COMMIT)) == SQLITE_DONE)
+    return 0;
+  if (code == 0)
+    code = db_fail(ae, "commit", err);
+  if (sqlite3_get_autocommit(ae->db) == 0 && step_done(stmt(ae, S_ROLLBACK)) != SQLITE_DONE)
+    log_error("db=%s op=rollback error=\"%s\"", ae->db_path, sqlite3_errmsg(ae->db));
+  return code;
+}
+
+static int event_add(struct ae *ae, const char *kind, const char *location,
+                     const char *ble, const char *participant, const char *meeting,
+                     const char *decision, const char *detail, struct jerr *err)
+{
+  sqlite3_stmt *s = stmt(ae, S_E_ADD);
+
+  sqlite3_bind_int64(s, 1, (sqlite3_int64)wall_ms());
+  bind_text(s, 2, kind);
+  bind_text(s, 3, location);
+  bind_text(s, 4, ble);
+  bind_text(s, 5, participant);
+  bind_text(s, 6, meeting);
+  bind_text(s, 7, decision);
+  bind_text(s, 8, detail);
+  return step_done(s) == SQLITE_DONE ? 0 : db_fail(ae, "event", err);
+}
+
+/* A pragma or check whose only good answer is one row "ok". */
+static int check_ok(sqlite3 *db, const char *sql, char *why, size_t size)
+{
+  sqlite3_stmt *s = NULL;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL), rows = 0, ok = 0;
+
+  if (rc != SQLITE_OK) {
+    snprintf(why, size, "%s", sqlite3_errmsg(db));
+    return -1;
+  }
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    const char *t = col_text(s, 0);
+    if (rows++ == 0) {
+      ok = t && !strcmp(t, "ok");
+      snprintf(why, size, "%s", t ? t : "?");
+    }
+  }
+  if (rc != SQLITE_DONE) {
+    snprintf(why, size, "%s", sqlite3_errmsg(db));
+    ok = 0;
+  }
+  sqlite3_finalize(s);
+  return ok && rows == 1 ? 0 : -1;
+}
+
+static int user_version(sqlite3 *db, int *v)
+{
+  sqlite3_stmt *s = NULL;
+  int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL);
+
+  if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+    *v = sqlite3_column_int(s, 0);
+  sqlite3_finalize(s);
+  return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* ---- files ------------------------------------------------------------ */
+
+static int fsync_path(const char *path, int is_dir)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC | (is_dir ? O_DIRECTORY : 0));
+  int rc;
+
+  if (fd < 0)
+    return -1;
+  rc = fsync(fd);
+  close(fd);
+  return rc;
+}
+
+static void dir_of(const char *path, char *out, size_t size)
+{
+  const char *slash = strrchr(path, '/');
+
+  if (!slash)
+    snprintf(out, size, ".");
+  else if (slash == path)
+    snprintf(out, size, "/");
+  else
+    snprintf(out, size, "%.*s", (int)(slash - path), path);
+}
+
+static int mkdir_p(const char *dir)
+{
+  char buf[PATH_MAX];
+  struct stat st;
+
+  if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+    return -1;
+  for (char *p = buf + 1; *p; p++)
+    if (*p == '/') {
+      *p = '\0';
+      if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+        return -1;
+      *p = '/';
+    }
+  if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+    return -1;
+  return stat(buf, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+}
+
+/* Rename path to path.REASON-TIMESTAMP if it exists (kept for a person
+ * to look at, never deleted). */
+static void move_aside(const char *path, const char *reason, const char *stamp)
+{
+  char to[PATH_MAX + 64];
+
+  if (access(path, F_OK) != 0)
+    return;
+  snprintf(to, sizeof to, "%s.%s-%s", path, reason, stamp);
+  if (rename(path, to) == 0)
+    log_warn("file=%s moved_to=%s", path, to);
+  else
+    log_error("file=%s cannot move aside: %s", path, strerror(errno));
+}
+
+static void move_db_aside(const char *db_path, const char *reason)
+{
+  static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+  char stamp[40], path[PATH_MAX + 16];
+  time_t t = time(NULL);
+  struct tm tm;
+
+  gmtime_r(&t, &tm);
+  strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
+    snprintf(path, sizeof path, "%s%s", db_path, suffixes[i]);
+    move_aside(path, reason, stamp);
+  }
+}
+
+/* ---- backups ----------------------------------------------------------- */
+
+static void backup_name(uint64_t ms, char *buf, size_t size)
+{
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+
+  gmtime_r(&t, &tm);
+  snprintf(buf, size, "ae-%04d%02d%02dT%02d%02d%02d.%03dZ.db", tm.tm_year + 1900,
+           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+static int is_backup_name(const char *name)
+{
+  size_t n = strlen(name);
+  return n == BACKUP_NAME_LEN && !strncmp(name, "ae-", 3) && !strcmp(name + n - 3, ".db");
+}
+
+static int cmp_names_desc(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)b, *(char *const *)a);
+}
+
+/* The backups in dir, newest first (their names sort by time). */
+static int backup_list(const char *dir, char ***out)
+{
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  char **names = NULL;
+  int n = 0, cap = 0;
+
+  *out = NULL;
+  if (!d)
+    return errno == ENOENT ? 0 : -1;
+  while ((e = readdir(d))) {
+    if (!is_backup_name(e->d_name))
+      continue;
+    if (n == cap) {
+      char **more = realloc(names, (size_t)(cap = cap ? cap * 2 : 16) * sizeof *names);
+      if (!more)
+        break;
+      names = more;
+    }
+    if (!(names[n] = strdup(e->d_name)))
+      break;
+    n++;
+  }
+  closedir(d);
+  if (n)
+    qsort(names, (size_t)n, sizeof *names, cmp_names_desc);
+  *out = names;
+  return n;
+}
+
+static void names_free(char **names, int n)
+{
+  for (int i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+}
+
+static void backup_prune(struct ae *ae)
+{
+  char **names, path[PATH_MAX + 32];
+  int n = backup_list(ae->backup_dir, &names);
+
+  for (int i = ae->backup_keep; i < n; i++) {
+    snprintf(path, sizeof path, "%s/%s", ae->backup_dir, names[i]);
+    if (unlink(path) == 0)
+      log_info("backup=%s pruned", path);
+  }
+  names_free(names, n > 0 ? n : 0);
+}
+
+/* Copy src's main database into a new file at path with the online
+ * backup API (readers and the one writer may go on), in rollback-journal
+ * mode so the copy is one self-contained file. */
+static int copy_database(sqlite3 *src, const char *path, char *why, size_t size)
+{
+  sqlite3 *dst = NULL;
+  sqlite3_backup *b;
+  int rc = sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+
+  if (rc != SQLITE_OK) {
+    snprintf(why, size, "open %s: %s", path, dst ? sqlite3_errmsg(dst) : "out of memory");
+    sqlite3_close(dst);
+    return -1;
+  }
+  b = sqlite3_backup_init(dst, "main", src, "main");
+  if (!b) {
+    snprintf(why, size, "backup: %s", sqlite3_errmsg(dst));
+    sqlite3_close(dst);
+    return -1;
+  }
+  rc = sqlite3_backup_step(b, -1);
+  sqlite3_backup_finish(b);
+  if (rc != SQLITE_DONE) {
+    snprintf(why, size, "backup: %s", sqlite3_errstr(rc));
+    sqlite3_close(dst);
+    return -1;
+  }
+  if (sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL) != SQLITE_OK ||
+      check_ok(dst, "PRAGMA integrity_check", why, size) < 0) {
+    if (!*why)
+      snprintf(why, size, "%s", sqlite3_errmsg(dst));
+    sqlite3_close(dst);
+    return -1;
+  }
+  if (sqlite3_close(dst) != SQLITE_OK) {
+    snprintf(why, size, "close failed");
+    return -1;
+  }
+  if (fsync_path(path, 0) < 0) {
+    snprintf(why, size, "fsync %s: %s", path, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+/* An online backup into --backup-dir, verified before it counts: written
+ * under a hidden temporary name, integrity_check'ed, then renamed. */
+static int backup_write(struct ae *ae, char *name, size_t name_size, long long *bytes,
+                        struct jerr *err)
+{
+  char tmp[PATH_MAX + 64], path[PATH_MAX + 64], why[256] = "";
+  uint64_t ms = wall_ms(), t0 = now_ms();
+  struct stat st;
+
+  if (mkdir_p(ae->backup_dir) < 0) {
+    log_error("backup_dir=%s cannot create: %s", ae->backup_dir, strerror(errno));
+    jerr_set(err, "cannot create the backup directory");
+    return 500;
+  }
+  do {
+    backup_name(ms++, name, name_size);
+    snprintf(path, sizeof path, "%s/%s", ae->backup_dir, name);
+  } while (access(path, F_OK) == 0);
+  snprintf(tmp, sizeof tmp, "%s/.%s.tmp", ae->backup_dir, name);
+  unlink(tmp);
+  if (copy_database(ae->db, tmp, why, sizeof why) < 0 || rename(tmp, path) < 0) {
+    log_error("backup=%s failed: %s", path, *why ? why : strerror(errno));
+    unlink(tmp);
+    jerr_set(err, "backup failed");
+    return 500;
+  }
+  fsync_path(ae->backup_dir, 1);
+  *bytes = stat(path, &st) == 0 ? (long long)st.st_size : -1;
+  snprintf(ae->last_backup, sizeof ae->last_backup, "%s", path);
+  log_info("backup=%s bytes=%lld ms=%llu integrity=ok", path, *bytes,
+           (unsigned long long)(now_ms() - t0));
+  backup_prune(ae);
+  return 0;
+}
+
+/* A backup restores only if it is sound and not from a newer nano. */
+static int backup_valid(const char *path, char *why, size_t size)
+{
+  sqlite3 *db = NULL;
+  int v = -1, ok;
+
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    snprintf(why, size, "%s", db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    return -1;
+  }
+  ok = check_ok(db, "PRAGMA integrity_check", why, size) == 0 && user_version(db, &v) == 0;
+  if (ok && (v < 1 || v > SCHEMA_VERSION)) {
+    snprintf(why, size, "schema version %d", v);
+    ok = 0;
+  }
+  sqlite3_close(db);
+  return ok ? 0 : -1;
+}
+
+/* The newest backup in dir that is valid, into path; 0 if found, 1 if
+ * there is none. */
+static int newest_valid_backup(const char *dir, char *path, size_t size)
+{
+  char **names, why[256];
+  int n = backup_list(dir, &names), rc = 1;
+
+  for (int i = 0; i < n && rc == 1; i++) {
+    snprintf(path, size, "%s/%s", dir, names[i]);
+    if (backup_valid(path, why, sizeof why) == 0)
+      rc = 0;
+    else
+      log_warn("backup=%s skipped: not valid (%s)", path, why);
+  }
+  names_free(names, n > 0 ? n : 0);
+  return rc;
+}
+
+/* Copy the backup to db_path through a temporary file and a rename, so
+ * a crash halfway leaves no half database under the real name. */
+static int restore_from(const char *backup, const char *db_path)
+{
+  char tmp[PATH_MAX + 16], why[256] = "", dir[PATH_MAX];
+  sqlite3 *src = NULL;
+  int ok;
+
+  snprintf(tmp, sizeof tmp, "%s.restore", db_path);
+  unlink(tmp);
+  ok = sqlite3_open_v2(backup, &src, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+       copy_database(src, tmp, why, sizeof why) == 0 && rename(tmp, db_path) == 0;
+  sqlite3_close(src);
+  if (!ok) {
+    log_error("backup=%s cannot restore: %s", backup, *why ? why : strerror(errno));
+    unlink(tmp);
+    return -1;
+  }
+  dir_of(db_path, dir, sizeof dir);
+  fsync_path(dir, 1);
+  return 0;
+}
+
+/* ---- opening the database ------------------------------------------- */
+
+enum db_state { DB_MISSING, DB_OK, DB_CORRUPT, DB_NEWER };
+
+/* Look at the file before serving from it.  An empty file counts as
+ * missing: SQLite would take it for a fresh database and lose nothing
+ * visible, while a backup may hold the real data. */
+static enum db_state db_inspect(const char *path, char *why, size_t size)
+{
+  struct stat st;
+  sqlite3 *db = NULL;
+  int v = 0;
+  enum db_state state = DB_OK;
+
+  if (stat(path, &st) < 0 || st.st_size == 0)
+    return DB_MISSING;
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+    snprintf(why, size, "%s", db ? sqlite3_errmsg(db) : "cannot open");
+    state = DB_CORRUPT;
+  } else if (check_ok(db, "PRAGMA quick_check", why, size) < 0 || user_version(db, &v) < 0) {
+    state = DB_CORRUPT;
+  } else if (v > SCHEMA_VERSION) {
+    snprintf(why, size, "schema version %d is newer than this nano's %d", v, SCHEMA_VERSION);
+    state = DB_NEWER;
+  }
+  sqlite3_close(db);
+  return state;
+}
+
+static int migrate(struct ae *ae)
+{
+  int v;
+
+  if (user_version(ae->db, &v) < 0)
+    return -1;
+  for (; v < SCHEMA_VERSION; v++) {
+    char *msg = NULL;
+    if (sqlite3_exec(ae->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(ae->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(ae->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+      log_error("db=%s migration to version %d failed: %s", ae->db_path, v + 1,
+                msg ? msg : "?");
+      sqlite3_free(msg);
+      sqlite3_exec(ae->db, "ROLLBACK", NULL, NULL, NULL);
+      return -1;
+    }
+    log_info("db=%s schema_version=%d migrated", ae->db_path, v + 1);
+  }
+  return 0;
+}
+
+static int db_open(struct ae *ae)
+{
+  char *msg = NULL;
+  const char *setup_sync = ae->sync_full ? "PRAGMA synchronous = FULL"
+                                         : "PRAGMA synchronous = NORMAL";
+
+  if (sqlite3_open_v2(ae->db_path, &ae->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                      NULL) != SQLITE_OK) {
+    log_error("db=%s cannot open: %s", ae->db_path,
+              ae->db ? sqlite3_errmsg(ae->db) : "out of memory");
+    return -1;
+  }
+  sqlite3_extended_result_codes(ae->db, 1);
+  sqlite3_busy_timeout(ae->db, 5000);
+  if (sqlite3_exec(ae->db, "PRAGMA journal_mode = WAL", NULL, NULL, &msg) != SQLITE_OK ||
+      sqlite3_exec(ae->db, "PRAGMA foreign_keys = ON", NULL, NULL, &msg) != SQLITE_OK ||
+      sqlite3_exec(ae->db, setup_sync, NULL, NULL, &msg) != SQLITE_OK ||
+      sqlite3_exec(ae->db, "PRAGMA temp_store = MEMORY", NULL, NULL, &msg) != SQLITE_OK) {
+    log_error("db=%s setup failed: %s", ae->db_path, msg ? msg : "?");
+    sqlite3_free(msg);
+    return -1;
+  }
+  if (migrate(ae) < 0)
+    return -1;
+  for (int i = 0; i < S_COUNT_OF_STMTS; i++)
+    if (sqlite3_prepare_v3(ae->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                           &ae->stmt[i], NULL) != SQLITE_OK) {
+      log_error("db=%s cannot prepare statement %d: %s", ae->db_path, i,
+                sqlite3_errmsg(ae->db));
+      return -1;
+    }
+  return 0;
+}
+
+static void db_close(struct ae *ae)
+{
+  for (int i = 0; i < S_COUNT_OF_STMTS; i++) {
+    sqlite3_finalize(ae->stmt[i]);
+    ae->stmt[i] = NULL;
+  }
+  if (ae->db && sqlite3_close(ae->db) != SQLITE_OK)
+    log_error("db=%s close: %s", ae->db_path, sqlite3_errmsg(ae->db));
+  ae->db = NULL;
+}
+
+/* Open the database, restoring the newest valid backup first when the
+ * file is missing or corrupt (paper Fig. 4: a restarted AE finds its data). */
+static int db_start(struct ae *ae)
+{
+  char why[256] = "", backup[PATH_MAX + 32], dir[PATH_MAX];
+  struct jerr err;
+  enum db_state state;
+  int found;
+
+  dir_of(ae->db_path, dir, sizeof dir);
+  if (mkdir_p(dir) < 0) {
+    log_error("db=%s cannot create directory %s: %s", ae->db_path, dir, strerror(errno));
+    return -1;
+  }
+  state = db_inspect(ae->db_path, why, sizeof why);
+  if (state == DB_NEWER) {
+    log_error("db=%s %s; refusing to start", ae->db_path, why);
+    return -1;
+  }
+  if (state == DB_CORRUPT)
+    log_error("db=%s is corrupt: %s", ae->db_path, why);
+  if (state == DB_OK)
+    return db_open(ae);
+  found = newest_valid_backup(ae->backup_dir, backup, sizeof backup) == 0;
+  if (state == DB_CORRUPT && !found) {
+    /* Left where it is for a person: starting empty would hide the loss. */
+    log_error("db=%s corrupt and no valid backup in %s; refusing to start",
+              ae->db_path, ae->backup_dir);
+    return -1;
+  }
+  /* A stale -wal next to a replaced file would be replayed into it. */
+  move_db_aside(ae->db_path, state == DB_CORRUPT ? "corrupt" : "orphan");
+  if (found) {
+    if (restore_from(backup, ae->db_path) < 0)
+      return -1;
+    log_warn("db=%s RESTORED from backup=%s because the database was %s", ae->db_path,
+             backup, state == DB_CORRUPT ? "corrupt" : "missing");
+  } else {
+    log_info("db=%s new database (no backup in %s)", ae->db_path, ae->backup_dir);
+  }
+  if (db_open(ae) < 0)
+    return -1;
+  if (found && event_add(ae, "restore", NULL, NULL, NULL, NULL, NULL, backup, &err))
+    log_warn("restore not logged as an event");
+  return 0;
+}
+
+/* ---- JSON output ------------------------------------------------------ */
+
+/* Adds that remember a failure, so a reply is never silently partial. */
+struct jout { int oom; };
+
+static void put_str(struct jout *j, cJSON *o, const char *key, const char *v)
+{
+  if (v && !cJSON_AddStringToObject(o, key, v))
+    j->oom = 1;
+}
+
+static void put_num(struct jout *j, cJSON *o, const char *key, double v)
+{
+  if (!cJSON_AddNumberToObject(o, key, v))
+    j->oom = 1;
+}
+
+static void put_time(struct jout *j, cJSON *o, const char *key, int64_t ms)
+{
+  char buf[40];
+  put_str(j, o, key, rfc3339((uint64_t)ms, buf, sizeof buf));
+}
+
+static cJSON *put_item(struct jout *j, cJSON *arr, cJSON *item)
+{
+  if (!item || !cJSON_AddItemToArray(arr, item)) {
+    cJSON_Delete(item);
+    j->oom = 1;
+    return NULL;
+  }
+  return item;
+}
+
+static cJSON *participant_json(struct jout *j, sqlite3_stmt *row)
+{
+  cJSON *o = cJSON_CreateObject();
+
+  if (!o) {
+    j->oom = 1;
+    return NULL;
+  }
+  put_str(j, o, "id", col_text(row, 0));
+  put_str(j, o, "name", col_text(row, 1));
+  put_str(j, o, "ble", col_text(row, 2));
+  return o;
+}
+
+/* row: the MEETING_COLS of one meeting. */
+static cJSON *meeting_json(struct ae *ae, struct jout *j, sqlite3_stmt *row)
+{
+  cJSON *o = cJSON_CreateObject(), *who;
+  sqlite3_stmt *s;
+
+  if (!o) {
+    j->oom = 1;
+    return NULL;
+  }
+  put_str(j, o, "id", col_text(row, 0));
+  put_str(j, o, "title", col_text(row, 1));
+  put_str(j, o, "room", col_text(row, 2));
+  put_str(j, o, "building", col_text(row, 3));
+  put_str(j, o, "organizer", col_text(row, 4));
+  put_time(j, o, "start", sqlite3_column_int64(row, 5));
+  put_time(j, o, "end", sqlite3_column_int64(row, 6));
+  put_num(j, o, "content_format", sqlite3_column_int(row, 7));
+  put_num(j, o, "content_bytes", (double)sqlite3_column_int64(row, 8));
+  if (!(who = cJSON_AddArrayToObject(o, "participants"))) {
+    j->oom = 1;
+    return o;
+  }
+  s = stmt(ae, S_I_OF_MEETING);
+  bind_text(s, 1, col_text(row, 0));
+  while (sqlite3_step(s) == SQLITE_ROW)
+    put_item(j, who, cJSON_CreateString(col_text(s, 0)));
+  sqlite3_reset(s);
+  return o;
+}
+
+static void reply_built(struct nano_req *r, int code, struct jout *j, cJSON *o)
+{
+  if (j->oom || !o) {
+    cJSON_Delete(o);
+    req_reply_error(r, 500, "out of memory");
+    return;
+  }
+  req_reply_json(r, code, o);
+}
+
+/* ---- participants ------------------------------------------------------ */
+
+struct participant {
+  const char *id, *name;
+  char ble[18];
+  uint8_t irk[16];
+  int has_irk;
+};
+
+/* uri_id: the id from the URI (PUT), which the body may repeat. */
+static int participant_parse(const cJSON *o, const char *uri_id, struct participant *p,
+                             struct jerr *err)
+{
+  const char *ble, *irk;
+
+  memset(p, 0, sizeof *p);
+  if (get_id(o, "id", uri_id ? JSON_OPTIONAL : JSON_REQUIRED, &p->id, err) < 0 ||
+      get_text(o, "name", JSON_REQUIRED, NAME_MAX_LEN, &p->name, err) < 0 ||
+      json_get_string(o, "ble", JSON_REQUIRED, 17, &ble, err) < 0)
+    return 400;
+  if (uri_id && p->id && strcmp(p->id, uri_id)) {
+    jerr_set(err, "field 'id' differs from the id in the URI");
+    return 400;
+  }
+  if (uri_id)
+    p->id = uri_id;
+  if (ble_normalize(ble, p->ble) < 0) {
+    jerr_set(err, "field 'ble' must be a BLE address like AA:BB:CC:DD:EE:FF");
+    return 400;
+  }
+  irk = NULL;
+  if (json_get_string(o, "irk", JSON_OPTIONAL, 32, &irk, err) < 0)
+    return 400;
+  if (irk) {
+    for (int i = 0; i < 32; i++)
+      if (!isxdigit((unsigned char)irk[i])) {
+        jerr_set(err, "field 'irk' must be 32 hex digits (16 bytes)");
+        return 400;
+      }
+    for (int i = 0; i < 16; i++)
+      p->irk[i] = (uint8_t)(hexval((unsigned char)irk[2 * i]) << 4 |
+                            hexval((unsigned char)irk[2 * i + 1]));
+    p->has_irk = 1;
+  }
+  return 0;
+}
+
+/* Store p (inside a transaction).  upsert: replace an existing one;
+ * else an existing id is 4.09.  *created says which happened. */
+static int participant_store(struct ae *ae, const struct participant *p, int upsert,
+                             int *created, struct jerr *err)
+{
+  sqlite3_stmt *s = stmt(ae, S_P_BY_BLE);
+  int rc, found;
+
+  bind_text(s, 1, p->ble);
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW && strcmp(col_text(s, 0), p->id)) {
+    jerr_set(err, "BLE address %s belongs to participant '%s'", p->ble, col_text(s, 0));
+    sqlite3_reset(s);
+    return 409;
+  }
+  sqlite3_reset(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return db_fail(ae, "participant ble", err);
+  if ((found = exists(ae, S_P_GET, p->id)) < 0)
+    return db_fail(ae, "participant get", err);
+  if (found && !upsert) {
+    jerr_set(err, "participant '%s' exists", p->id);
+    return 409;
+  }
+  *created = !found;
+  s = stmt(ae, upsert ? S_P_UPSERT : S_P_INSERT);
+  bind_text(s, 1, p->id);
+  bind_text(s, 2, p->name);
+  bind_text(s, 3, p->ble);
+  if (p->has_irk)
+    sqlite3_bind_blob(s, 4, p->irk, sizeof p->irk, SQLITE_STATIC);
+  rc = step_done(s);
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+    jerr_set(err, "participant '%s' conflicts with a stored one", p->id);
+    return 409;
+  }
+  if (rc != SQLITE_DONE)
+    return db_fail(ae, "participant store", err);
+  return event_add(ae, "participant", NULL, p->ble, p->id, NULL, NULL,
+                   *created ? "created" : "updated", err);
+}
+
+static void reply_participant(struct nano_req *r, int code, const struct participant *p)
+{
+  struct jout j = { 0 };
+  cJSON *o = cJSON_CreateObject();
+
+  if (o) {
+    put_str(&j, o, "id", p->id);
+    put_str(&j, o, "name", p->name);
+    put_str(&j, o, "ble", p->ble);
+  }
+  reply_built(r, code, &j, o);
+}
+
+static void write_participant(struct nano_req *r, const char *uri_id)
+{
+  struct ae *ae = r->arg;
+  struct participant p;
+  struct jerr err;
+  int code, created = 0;
+  cJSON *o = req_json(r);
+
+  if (!o)
+    return;
+  code = participant_parse(o, uri_id, &p, &err);
+  if (!code && !(code = txn_begin(ae, &err)))
+    code = txn_end(ae, participant_store(ae, &p, uri_id != NULL, &created, &err), &err);
+  if (code)
+    req_reply_error(r, code, "%s", err.msg);
+  else
+    reply_participant(r, created ? 201 : 204, &p);
+  log_debug("participant=%s code=%d", p.id ? p.id : "?", r->code);
+  cJSON_Delete(o);
+}
+
+static void post_participants(struct nano_req *r)
+{
+  write_participant(r, NULL);
+}
+
+static void get_participants(struct nano_req *r)
+{
+  struct ae *ae = r->arg;
+  struct jout j = { 0 };
+  cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "participants");
+  sqlite3_stmt *s = stmt(ae, S_P_LIST);
+  int rc;
+
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW && arr)
+    put_item(&j, arr, participant_json(&j, s));
+  sqlite3_reset(s);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    struct jerr err;
+    cJSON_Delete(o);
+    req_reply_error(r, db_fail(ae, "participant list", &err), "%s", err.msg);
+    return;
+  }
+  if (!arr)
+    j.oom = 1;
+  reply_built(r, 205, &j, o);
+}
+
+/* Invitations go with the participant; an organizer stays until their
+ * meetings are gone (a meeting keeps its organizer). */
+static void delete_participant(struct nano_req *r, const char *id)
+{
+  struct ae *ae = r->arg;
+  struct jerr err;
+  sqlite3_stmt *s;
+  int rc, code = txn_begin(ae, &err);
+
+  if (!code) {
+    s = stmt(ae, S_P_ORGANIZES);
+    bind_text(s, 1, id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+      code = fail(&err, 409, "participant '%s' organizes meeting '%s'; delete the meeting first",
+                  id, col_text(s, 0));
+    else if (rc != SQLITE_DONE)
+      code = db_fail(ae, "participant organizes", &err);
+    sqlite3_reset(s);
+    if (!code) {
+      s = stmt(ae, S_P_DELETE);
+      bind_text(s, 1, id);
+      rc = step_done(s);
+      if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        code = fail(&err, 409, "participant '%s' is in use", id);
+      else if (rc != SQLITE_DONE)
+        code = db_fail(ae, "participant delete", &err);
+      else if (sqlite3_changes(ae->db) == 0)
+        code = fail(&err, 404, "no participant '%.64s'", id);
+      else
+        code = event_add(ae, "participant", NULL, NULL, id, NULL, NULL, "deleted", &err);
+    }
+    code = txn_end(ae, code, &err);
+  }
+  if (code)
+    req_reply_error(r, code, "%s", err.msg);
+  else
+    req_reply(r, 202, 0, NULL, 0);
+}
+
+static void participant_one(struct nano_req *r)
+{
+  struct ae *ae = r->arg;
+  const char *id = r->tail;
+  struct jerr err;
+  sqlite3_stmt *s;
+  int rc;
+
+  if (r->method == COAP_REQUEST_PUT) {
+    if (!valid_id(id)) {
+      req_reply_error(r, 400, "'%.64s' is not a valid participant id", id);
+      return;
+    }
+    write_participant(r, id);
+    return;
+  }
+  if (r->method == COAP_REQUEST_GET) {
+    struct jout j = { 0 };
+    s = stmt(ae, S_P_GET);
+    bind_text(s, 1, id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+      reply_built(r, 205, &j, participant_json(&j, s));
+    else if (rc == SQLITE_DONE)
+      req_reply_error(r, 404, "no participant '%.64s'", id);
+    else
+      req_reply_error(r, db_fail(ae, "participant get", &err), "%s", err.msg);
+    sqlite3_reset(s);
+    return;
+  }
+  delete_participant(r, id);
+}
+
+/* ---- meetings ------------------------------------------------------- */
+
+struct meeting {
+  const char *id, *title, *room, *building, *organizer;
+  int64_t start, end;
+  const cJSON *invitees;      /* array of ids, or NULL */
+  const char *content;
+  size_t content_len;
+  int content_format;
+  char *owned;                /* content printed from a JSON value */
+};
+
+static int meeting_parse(const cJSON *o, struct meeting *m, struct jerr *err)
+{
+  const cJSON *c, *el;
+
+  memset(m, 0, sizeof *m);
+  if (get_id(o, "id", JSON_REQUIRED, &m->id, err) < 0 ||
+      get_text(o, "title", JSON_REQUIRED, NAME_MAX_LEN, &m->title, err) < 0 ||
+      get_text(o, "room", JSON_REQUIRED, PLACE_MAX, &m->room, err) < 0 ||
+      get_text(o, "building", JSON_OPTIONAL, PLACE_MAX, &m->building, err) < 0 ||
+      get_id(o, "organizer", JSON_OPTIONAL, &m->organizer, err) < 0 ||
+      get_time(o, "start", &m->start, err) < 0 || get_time(o, "end", &m->end, err) < 0 ||
+      json_get_string_array(o, "participants", JSON_OPTIONAL, MEETING_MAX_INVITEES,
+                            ID_MAX, &m->invitees, err) < 0)
+    return 400;
+  if (m->end <= m->start) {
+    jerr_set(err, "field 'end' must be after 'start'");
+    return 400;
+  }
+  cJSON_ArrayForEach(el, m->invitees)
+    if (!valid_id(el->valuestring)) {
+      jerr_set(err, "field 'participants' must hold participant ids");
+      return 400;
+    }
+  /* Content: a string (markdown or plain text, served as text/plain)
+   * or any JSON value (served as application/json). */
+  c = cJSON_GetObjectItemCaseSensitive(o, "content");
+  m->content = "";
+  if (cJSON_IsString(c)) {
+    m->content = c->valuestring;
+  } else if (cJSON_IsObject(c) || cJSON_IsArray(c)) {
+    if (!(m->owned = json_print(c))) {
+      jerr_set(err, "out of memory");
+      return 500;
+    }
+    m->content = m->owned;
+    m->content_format = COAP_MEDIATYPE_APPLICATION_JSON;
+  } else if (c && !cJSON_IsNull(c)) {
+    jerr_set(err, "field 'content' must be a string, an object or an array");
+    return 400;
+  }
+  m->content_len = strlen(m->content);
+  if (m->content_len > AE_MAX_CONTENT) {
+    jerr_set(err, "content of %zu bytes exceeds the limit of %d", m->content_len,
+             AE_MAX_CONTENT);
+    return 413;
+  }
+  return 0;
+}
+
+static int invite(struct ae *ae, const char *participant, const char *meeting,
+                  const char *role, struct jerr *err)
+{
+  sqlite3_stmt *s;
+  int found = exists(ae, S_P_GET, participant);
+
+  if (found < 0)
+    return db_fail(ae, "participant get", err);
+  if (!found) {
+    jerr_set(err, "unknown %s '%s'", role, participant);
+    return 400;
+  }
+  s = stmt(ae, S_I_ADD);
+  bind_text(s, 1, participant);
+  bind_text(s, 2, meeting);
+  return step_done(s) == SQLITE_DONE ? 0 : db_fail(ae, "invite", err);
+}
+
+/* Store m (inside a transaction) with its invitations; the organizer is
+ * invited too (Alice organizes and attends). */
+static int meeting_store(struct ae *ae, const struct meeting *m, int upsert, struct jerr *err)
+{
+  sqlite3_stmt *s;
+  const cJSON *el;
+  int found = exists(ae, S_M_GET, m->id), rc, code;
+
+  if (found < 0)
+    return db_fail(ae, "meeting get", err);
+  if (found && !upsert)
+    return fail(err, 409, "meeting '%s' exists", m->id);
+  if (m->organizer && (rc = exists(ae, S_P_GET, m->organizer)) <= 0)
+    return rc < 0 ? db_fail(ae, "organizer get", err)
+                  : fail(err, 400, "unknown organizer '%s'", m->organizer);
+  s = stmt(ae, upsert ? S_M_UPSERT : S_M_INSERT);
+  bind_text(s, 1, m->id);
+  bind_text(s, 2, m->title);
+  bind_text(s, 3, m->room);
+  bind_text(s, 4, m->building);
+  bind_text(s, 5, m->organizer);
+  sqlite3_bind_int64(s, 6, m->start);
+  sqlite3_bind_int64(s, 7, m->end);
+  sqlite3_bind_int(s, 8, m->content_format);
+  sqlite3_bind_blob64(s, 9, m->content, m->content_len, SQLITE_STATIC);
+  rc = step_done(s);
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+    jerr_set(err, "meeting '%s' conflicts with a stored one", m->id);
+    return 409;
+  }
+  if (rc != SQLITE_DONE)
+    return db_fail(ae, "meeting store", err);
+  s = stmt(ae, S_I_CLEAR);
+  bind_text(s, 1, m->id);
+  if (step_done(s) != SQLITE_DONE)
+    return db_fail(ae, "invitations clear", err);
+  if (m->organizer && (code = invite(ae, m->organizer, m->id, "organizer", err)))
+    return code;
+  cJSON_ArrayForEach(el, m->invitees)
+    if ((code = invite(ae, el->valuestring, m->id, "participant", err)))
+      return code;
+  return event_add(ae, "meeting", NULL, NULL, m->organizer, m->id, NULL,
+                   found ? "updated" : "created", err);
+}
+
+static void reply_meeting(struct nano_req *r, int code, const char *id)
+{
+  struct ae *ae = r->arg;
+  struct jout j = { 0 };
+  struct jerr err;
+  sqlite3_stmt *s = stmt(ae, S_M_GET);
+  int rc;
+
+  bind_text(s, 1, id);
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW)
+    reply_built(r, code, &j, meeting_json(ae, &j, s));
+  else if (rc == SQLITE_DONE)
+    req_reply_error(r, 404, "no meeting '%.64s'", id);
+  else
+    req_reply_error(r, db_fail(ae, "meeting get", &err), "%s", err.msg);
+  sqlite3_reset(s);
+}
+
+static void post_meetings(struct nano_req *r)
+{
+  struct ae *ae = r->arg;
+  struct meeting m;
+  struct jerr err;
+  int code;
+  cJSON *o = req_json(r);
+
+  if (!o)
+    return;
+  code = meeting_parse(o, &m, &err);
+  if (!code && !(code = txn_begin(ae, &err)))
+    code = txn_end(ae, meeting_store(ae, &m, 0, &err), &err);
+  if (code)
+    req_reply_error(r, code, "%s", err.msg);
+  else
+    reply_meeting(r, 201, m.id);
+  free(m.owned);
+  cJSON_Delete(o);
+}
+
+static void get_meetings(struct nano_req *r)
+{
+  struct ae *ae = r->arg;
+  struct jout j = { 0 };
+  cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "meetings");
+  sqlite3_stmt *s = stmt(ae, S_M_LIST);
+  int rc;
+
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW && arr)
+    put_item(&j, arr, meeting_json(ae, &j, s));
+  sqlite3_reset(s);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    struct jerr err;
+    cJSON_Delete(o);
+    req_reply_error(r, db_fail(ae, "meeting list", &err), "%s", err.msg);
+    return;
+  }
+  if (!arr)
+    j.oom = 1;
+  reply_built(r, 205, &j, o);
+}
+
+static void get_content(struct nano_req *r, const char *id)
+{
+  struct ae *ae = r->arg;
+  struct jerr err;
+  sqlite3_stmt *s = stmt(ae, S_M_CONTENT);
+  int rc;
+
+  bind_text(s, 1, id);
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    uint16_t format = (uint16_t)sqlite3_column_int(s, 1);
+    size_t len = (size_t)sqlite3_column_bytes(s, 0);
+    /* req_reply copies the body; Block2 when it is larger than a datagram. */
+    req_reply(r, 205, format, sqlite3_column_blob(s, 0), len);
+  } else if (rc == SQLITE_DONE)
+    req_reply_error(r, 404, "no meeting '%.64s'", id);
+  else
+    req_reply_error(r, db_fail(ae, "meeting content", &err), "%s", err.msg);
+  sqlite3_reset(s);
+}
+
+static void delete_meeting(struct nano_req *r, const char *id)
+{
+  struct ae *ae = r->arg;
+  struct jerr err;
+  sqlite3_stmt *s;
+  int code = txn_begin(ae, &err);
+
+  if (!code) {
+    s = stmt(ae, S_M_DELETE);
+    bind_text(s, 1, id);
+    if (step_done(s) != SQLITE_DONE)
+      code = db_fail(ae, "meeting delete", &err);
+    else if (sqlite3_changes(ae->db) == 0)
+      code = fail(&err, 404, "no meeting '%.64s'", id);
+    else
+      code = event_add(ae, "meeting", NULL, NULL, NULL, id, NULL, "deleted", &err);
+    code = txn_end(ae, code, &err);
+  }
+  if (code)
+    req_reply_error(r, code, "%s", err.msg);
+  else
+    req_reply(r, 202, 0, NULL, 0);
+}
+
+/* meetings/<id> and meetings/<id>/content */
+static void meeting_one(struct nano_req *r)
+{
+  char id[ID_MAX + 1];
+  const char *slash = strchr(r->tail, '/');
+  size_t n = slash ? (size_t)(slash - r->tail) : strlen(r->tail);
+  int content = slash && !strcmp(slash, "/content");
+
+  if (n > ID_MAX || (slash && !content)) {
+    req_reply_error(r, 404, "no resource /%.200s", r->path);
+    return;
+  }
+  memcpy(id, r->tail, n);
+  id[n] = '\0';
+  if (!valid_id(id)) {
+    req_reply_error(r, 404, "no meeting '%.64s' (not a valid id)", id);
+    return;
+  }
+  if (content && r->method != COAP_REQUEST_GET)
+    req_reply_error(r, 405, "method not allowed on /%.200s", r->path);
+  else if (content)
+    get_content(r, id);
+  else if (r->method == COAP_REQUEST_GET)
+    reply_meeting(r, 205, id);
+  else
+    delete_meeting(r, id);
+}
+
+/* ---- auth ----------------------------------------------------------- */
+
+struct auth_req {
+  const char *location;
+  const char *building;       /* the location's building, or NULL */
+  char building_buf[PLACE_MAX + 1];
+  int64_t now;
+  cJSON *granted, *denied;
+  int ngranted, ndenied;
+};
+
+/* The location's building: the location itself when a meeting names it
+ * as its building, else the building of the room it names, else none. */
+static int auth_building(struct ae *ae, struct auth_req *a, struct jerr *err)
+{
+  sqlite3_stmt *s;
+  int rc = exists(ae, S_LOC_IS_BUILDING, a->location);
+
+  if (rc < 0)
+    return db_fail(ae, "building", err);
+  if (rc) {
+    a->building = a->location;
+    return 0;
+  }
+  s = stmt(ae, S_ROOM_BUILDING);
+  bind_text(s, 1, a->location);
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    snprintf(a->building_buf, sizeof a->building_buf, "%s", col_text(s, 0));
+    a->building = a->building_buf;
+  }
+  sqlite3_reset(s);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(ae, "room building", err);
+}
+
+/* Why a known participant is denied, for the event log. */
+static int deny_reason(struct ae *ae, struct auth_req *a, const char *participant,
+                       char *detail, size_t size, struct jerr *err)
+{
+  sqlite3_stmt *s = stmt(ae, S_AUTH_NEXT);
+  char t[40];
+  int rc;
+
+  bind_text(s, 1, participant);
+  sqlite3_bind_int64(s, 2, a->now);
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    int64_t opens = sqlite3_column_int64(s, 1) - ae->early_ms;
+    if (opens > a->now)
+      snprintf(detail, size, "too early: meeting '%s' admits from %s", col_text(s, 0),
+               rfc3339((uint64_t)opens, t, sizeof t));
+    else
+      snprintf(detail, size, "meeting '%s' is in building '%s', not '%s'", col_text(s, 0),
+               col_text(s, 2) ? col_text(s, 2) : "?", a->building ? a->building : "?");
+  }
+  sqlite3_reset(s);
+  if (rc == SQLITE_ROW)
+    return 0;
+  if (rc != SQLITE_DONE)
+    return db_fail(ae, "deny reason", err);
+  rc = exists(ae, S_AUTH_ANY, participant);
+  if (rc < 0)
+    return db_fail(ae, "invitations", err);
+  snprintf(detail, size, "%s", rc ? "meeting ended" : "not invited to any meeting");
+  return 0;
+}
+
+static int auth_granted(struct auth_req *a, const char *ble, const char *participant,
+                        const char *name, const char *meeting, const char *room)
+{
+  struct jout j = { 0 };
+  cJSON *g = cJSON_CreateObject();
+
+  if (!g)
+    return -1;
+  put_str(&j, g, "participant", participant);
+  put_str(&j, g, "name", name);
+  put_str(&j, g, "meeting", meeting);
+  put_str(&j, g, "room", room);
+  put_str(&j, g, "ble", ble);
+  put_item(&j, a->granted, g);
+  return j.oom ? -1 : 0;
+}
+
+/* One decision for one address, logged as one event row. */
+static int auth_decide(struct ae *ae, struct auth_req *a, const char *ble, struct jerr *err)
+{
+  char participant[ID_MAX + 1] = "", name[NAME_MAX_LEN + 1] = "";
+  char meeting[ID_MAX + 1] = "", room[PLACE_MAX + 1] = "", detail[256] = "";
+  sqlite3_stmt *s = stmt(ae, S_P_BY_BLE);
+  int rc, code;
+
+  bind_text(s, 1, ble);
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    snprintf(participant, sizeof participant, "%s", col_text(s, 0));
+    snprintf(name, sizeof name, "%s", col_text(s, 1));
+  }
+  sqlite3_reset(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return db_fail(ae, "auth participant", err);
+  if (rc == SQLITE_DONE) {
+    snprintf(detail, sizeof detail, "unknown address");
+  } else {
+    s = stmt(ae, S_AUTH_PICK);
+    bind_text(s, 1, participant);
+    sqlite3_bind_int64(s, 2, ae->early_ms);
+    sqlite3_bind_int64(s, 3, a->now);
+    bind_text(s, 4, a->building);
+    bind_text(s, 5, a->location);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+      snprintf(meeting, sizeof meeting, "%s", col_text(s, 0));
+      snprintf(room, sizeof room, "%s", col_text(s, 1));
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+      return db_fail(ae, "auth meeting", err);
+    if (rc == SQLITE_DONE && (code = deny_reason(ae, a, participant, detail, sizeof detail, err)))
+      return code;
+  }
+  if (*meeting) {
+    snprintf(detail, sizeof detail, "room %s", room);
+    if (auth_granted(a, ble, participant, name, meeting, room) < 0) {
+      jerr_set(err, "out of memory");
+      return 500;
+    }
+    a->ngranted++;
+  } else {
+    struct jout j = { 0 };
+    put_item(&j, a->denied, cJSON_CreateString(ble));
+    if (j.oom) {
+      jerr_set(err, "out of memory");
+      return 500;
+    }
+    a->ndenied++;
+  }
+  return event_add(ae, "auth", a->location, ble, *participant ? participant : NULL,
+                   *meeting ? meeting : NULL, *meeting ? "granted" : "denied", detail, err);
+}
+
+/* The addresses of the request, checked and upper-cased, each once. */
+static int auth_addresses(const cJSON *list, char addrs[][18], int *n, struct jerr *err)
+{
+  const cJSON *el;
+  char one[18];
+
+  *n = 0;
+  cJSON_ArrayForEach(el, list) {
+    int dup = 0;
+    if (ble_normalize(el->valuestring, one) < 0) {
+      jerr_set(err, "'%.17s' in 'ble' is not a BLE address like AA:BB:CC:DD:EE:FF",
+               el->valuestring);
+      return -1;
+    }
+    for (int i = 0; i < *n && !dup; i++)
+      dup = !strcmp(addrs[i], one);
+    if (!dup)
+      memcpy(addrs[(*n)++], one, sizeof one);
+  }
+  return 0;
+}
+
+static void post_auth(struct nano_req *r)
+{
+  struct ae *ae = r->arg;
+  struct auth_req a = { 0 };
+  struct jerr err;
+  const cJSON *list;
+  char addrs[AUTH_MAX_ADDRS][18];
+  int n, code;
+  uint64_t t0 = now_ms();
+  cJSON *out, *o = req_json(r);
+
+  if (!o)
+    return;
+  if (json_get_string_array(o, "ble", JSON_REQUIRED, AUTH_MAX_ADDRS, 17, &list, &err) < 0 ||
+      get_text(o, "location", JSON_REQUIRED, PLACE_MAX, &a.location, &err) < 0 ||
+      auth_addresses(list, addrs, &n, &err) < 0) {
+    req_reply_error(r, 400, "%s", err.msg);
+    cJSON_Delete(o);
+    return;
+  }
+  out = cJSON_CreateObject();
+  a.granted = cJSON_AddArrayToObject(out, "granted");
+  a.denied = cJSON_AddArrayToObject(out, "denied");
+  a.now = (int64_t)wall_ms();
+  if (!a.granted || !a.denied) {
+    jerr_set(&err, "out of memory");
+    code = 500;
+  } else if (!(code = txn_begin(ae, &err))) {
+    code = auth_building(ae, &a, &err);
+    for (int i = 0; i < n && !code; i++)
+      code = auth_decide(ae, &a, addrs[i], &err);
+    code = txn_end(ae, code, &err);
+  }
+  if (code) {
+    cJSON_Delete(out);
+    req_reply_error(r, code, "%s", err.msg);
+  } else {
+    ae->decisions += (uint64_t)n;
+    ae->granted += (uint64_t)a.ngranted;
+    ae->denied += (uint64_t)a.ndenied;
+    log_info("auth location=%s granted=%d denied=%d ms=%llu", a.location, a.ngranted,
+             a.ndenied, (unsigned long long)(now_ms() - t0));
+    req_reply_json(r, 205, out);
+  }
+  cJSON_Delete(o);
+}
+
+/* ---- events ----------------------------------------------------------- */
+
+/* A query number: digits only, within [min, max]. */
+static int query_number(struct nano_req *r, const char *name, long long def, long long min,
+                        long long max, long long *out)
+{
+  char buf[24], *end;
+  int rc = req_query(r, name, buf, sizeof buf);
+
+  *out = def;
+  if (rc == 0)
+    return 0;
+  if (rc > 0 && buf[0] >= '0' && buf[0] <= '9') {
+    errno = 0;
+    *out = strtoll(buf, &end, 10);
+    if (!errno && !*end && *out >= min && *out <= max)
+      return 0;
+  }
+  req_reply_error(r, 400, "query '%s' must be an integer in [%lld, %lld]", name, min, max);
+  return -1;
+}
+
+static cJSON *event_json(struct jout *j, sqlite3_stmt *row)
+{
+  static const char *const cols[] = { NULL, NULL, "kind", "location", "ble",
+                                      "participant", "meeting", "decision", "detail" };
+  cJSON *e = cJSON_CreateObject();
+
+  if (!e) {
+    j->oom = 1;
+    return NULL;
+  }
+  put_num(j, e, "id", (double)sqlite3_column_int64(row, 0));
+  put_time(j, e, "time", sqlite3_column_int64(row, 1));
+  for (int c = 2; c < 9; c++)
+    put_str(j, e, cols[c], col_text(row, c));
+  return e;
+}
+
+static void get_events(struct nano_req *r)
+{
+  struct ae *ae = r->arg;
+  struct jout j = { 0 };
+  long long since, limit, next;
+  cJSON *o, *arr;
+  sqlite3_stmt *s;
+  int rc, rows = 0;
+
+  if (query_number(r, "since", 0, 0, INT64_MAX / 2, &since) < 0 ||
+      query_number(r, "limit", EVENTS_DEFAULT_LIMIT, 1, EVENTS_MAX_LIMIT, &limit) < 0)
+    return;
+  o = cJSON_CreateObject();
+  arr = cJSON_AddArrayToObject(o, "events");
+  next = since;
+  s = stmt(ae, S_E_PAGE);
+  sqlite3_bind_int64(s, 1, since);
+  sqlite3_bind_int64(s, 2, limit + 1);     /* one more says whether there is more */
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW && arr && rows < limit) {
+    next = sqlite3_column_int64(s, 0);
+    put_item(&j, arr, event_json(&j, s));
+    rows++;
+  }
+  sqlite3_reset(s);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    struct jerr err;
+    cJSON_Delete(o);
+    req_reply_error(r, db_fail(ae, "events", &err), "%s", err.msg);
+    return;
+  }
+  put_num(&j, o, "next", (double)next);
+  if (!cJSON_AddBoolToObject(o, "more", rc == SQLITE_ROW))
+    j.oom = 1;
+  if (!arr)
+    j.oom = 1;
+  reply_built(r, 205, &j, o);
+}
+
+/* ---- backup resource ------------------------------------------------ */
+
+static void post_backup(struct nano_req *r)
+{
+  struct ae *ae = r->arg;
+  struct jerr err;
+  struct jout j = { 0 };
+  char name[64];
+  long long bytes = 0;
+  int code = backup_write(ae, name, sizeof name, &bytes, &err);
+  cJSON *o;
+
+  if (code) {
+    req_reply_error(r, code, "%s", err.msg);
+    return;
+  }
+  if (event_add(ae, "backup", NULL, NULL, NULL, NULL, NULL, name, &err))
+    log_warn("backup=%s not logged as an event", name);
+  o = cJSON_CreateObject();
+  if (o) {
+    put_str(&j, o, "file", name);
+    put_str(&j, o, "path", ae->last_backup);
+    put_num(&j, o, "bytes", (double)bytes);
+  }
+  reply_built(r, 201, &j, o);
+}
+
+/* ---- seed --------------------------------------------------------------- */
+
+static char *read_file(const char *path, size_t *len)
+{
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  long size;
+
+  if (!f)
+    return NULL;
+  if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && size <= SEED_MAX_BYTES &&
+      fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1))) {
+    *len = fread(buf, 1, (size_t)size, f);
+    if (*len != (size_t)size) {
+      free(buf);
+      buf = NULL;
+    }
+  } else if (!errno) {
+    errno = EFBIG;
+  }
+  fclose(f);
+  return buf;
+}
+
+static int seed_items(struct ae *ae, const cJSON *root, const char *key, struct jerr *err,
+                      int *count)
+{
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, key), *el;
+  int i = 0, code = 0, created;
+
+  *count = 0;
+  if (!list)
+    return 0;
+  if (!cJSON_IsArray(list)) {
+    jerr_set(err, "'%s' must be an array", key);
+    return 400;
+  }
+  cJSON_ArrayForEach(el, list) {
+    struct jerr why;
+    if (!cJSON_IsObject(el)) {
+      jerr_set(&why, "not an object");
+      code = 400;
+    } else if (!strcmp(key, "participants")) {
+      struct participant p;
+      if (!(code = participant_parse(el, NULL, &p, &why)))
+        code = participant_store(ae, &p, 1, &created, &why);
+    } else {
+      struct meeting m;
+      if (!(code = meeting_parse(el, &m, &why)))
+        code = meeting_store(ae, &m, 1, &why);
+      free(m.owned);
+    }
+    if (code) {
+      jerr_set(err, "%s[%d]: %s", key, i, why.msg);
+      return code;
+    }
+    i++;
+  }
+  *count = i;
+  return 0;
+}
+
+/* Load participants and meetings, each upserted by id, all or nothing. */
+static int seed_load(struct ae *ae, const char *path)
+{
+  struct jerr err;
+  size_t len = 0;
+  char *text = read_file(path, &len);
+  cJSON *root;
+  int np = 0, nm = 0, code;
+
+  if (!text) {
+    log_error("seed=%s cannot read: %s", path, strerror(errno));
+    return -1;
+  }
+  root = json_parse_object((const uint8_t *)text, len, (size_t)SEED_MAX_BYTES, &err);
+  free(text);
+  if (!root) {
+    log_error("seed=%s %s", path, err.msg);
+    return -1;
+  }
+  if (!(code = txn_begin(ae, &err))) {
+    code = seed_items(ae, root, "participants", &err, &np);
+    if (!code)
+      code = seed_items(ae, root, "meetings", &err, &nm);
+    code = txn_end(ae, code, &err);
+  }
+  cJSON_Delete(root);
+  if (code) {
+    log_error("seed=%s not loaded: %s", path, err.msg);
+    return -1;
+  }
+  log_info("seed=%s participants=%d meetings=%d loaded", path, np, nm);
+  return 0;
+}
+
+/* ---- stats and health --------------------------------------------------- */
+
+static void ae_stats(cJSON *o, void *arg)
+{
+  struct ae *ae = arg;
+  sqlite3_stmt *s = stmt(ae, S_COUNTS);
+
+  if (sqlite3_step(s) == SQLITE_ROW) {
+    cJSON_AddNumberToObject(o, "participants", (double)sqlite3_column_int64(s, 0));
+    cJSON_AddNumberToObject(o, "meetings", (double)sqlite3_column_int64(s, 1));
+    cJSON_AddNumberToObject(o, "last_event", (double)sqlite3_column_int64(s, 2));
+  }
+  sqlite3_reset(s);
+  cJSON_AddNumberToObject(o, "decisions", (double)ae->decisions);
+  cJSON_AddNumberToObject(o, "granted", (double)ae->granted);
+  cJSON_AddNumberToObject(o, "denied", (double)ae->denied);
+  cJSON_AddStringToObject(o, "db", ae->db_path);
+  cJSON_AddStringToObject(o, "sync", ae->sync_full ? "full" : "normal");
+  if (*ae->last_backup)
+    cJSON_AddStringToObject(o, "last_backup", ae->last_backup);
+}
+
+static int ae_health(cJSON *o, void *arg)
+{
+  struct ae *ae = arg;
+  int ok = has_row(stmt(ae, S_HEALTH)) == 1;
+
+  cJSON_AddStringToObject(o, "db", ok ? "ok" : "error");
+  return ok;
+}
+
+/* ---- main -------------------------------------------------------------- */
+
+static int ae_configure(struct ae *ae, struct opt *opts)
+{
+  const char *sync = opt_str(opts, "sync"), *keep = opt_str(opts, "backup-keep");
+  char *end;
+  long n;
+
+  ae->db_path = opt_str(opts, "db");
+  ae->backup_dir = opt_str(opts, "backup-dir");
+  if (!ae->db_path || !*ae->db_path || !ae->backup_dir || !*ae->backup_dir) {
+    fprintf(stderr, "ae: --db and --backup-dir must not be empty\n");
+    return -1;
+  }
+  if (strlen(ae->db_path) > PATH_MAX - 64 || strlen(ae->backup_dir) > PATH_MAX - 64) {
+    fprintf(stderr, "ae: --db or --backup-dir is too long\n");
+    return -1;
+  }
+  if (strcmp(sync, "normal") && strcmp(sync, "full")) {
+    fprintf(stderr, "ae: --sync must be normal or full\n");
+    return -1;
+  }
+  ae->sync_full = !strcmp(sync, "full");
+  errno = 0;
+  n = strtol(keep, &end, 10);
+  if (errno || *end || n < 1 || n > 10000) {
+    fprintf(stderr, "ae: --backup-keep must be a number from 1 to 10000\n");
+    return -1;
+  }
+  ae->backup_keep = (int)n;
+  return opt_duration(opts, "early", &ae->early_ms);
+}
+
+static void ae_routes(struct nano_server *s, struct ae *ae)
+{
+  server_set_max_body(s, AE_MAX_BODY);
+  server_route(s, "auth", 0, NULL, post_auth, NULL, NULL, ae);
+  server_route(s, "participants", 0, get_participants, post_participants, NULL, NULL, ae);
+  server_route(s, "participants/*", 0, participant_one, NULL, participant_one,
+               participant_one, ae);
+  server_route(s, "meetings", 0, get_meetings, post_meetings, NULL, NULL, ae);
+  server_route(s, "meetings/*", 0, meeting_one, NULL, NULL, meeting_one, ae);
+  server_route(s, "events", 0, get_events, NULL, NULL, NULL, ae);
+  server_route(s, "backup", 0, NULL, post_backup, NULL, NULL, ae);
+  server_set_stats_hook(s, ae_stats, ae);
+  server_set_health_hook(s, ae_health, ae);
+}
+
+/* SIGTERM (Swarm stopping the task): the request in progress is done,
+ * the loop has stopped reading; save a verified backup before exiting. */
+static int ae_terminate(struct ae *ae)
+{
+  struct jerr err;
+  char name[64];
+  long long bytes;
+
+  if (backup_write(ae, name, sizeof name, &bytes, &err)) {
+    log_error("backup before exit failed: %s", err.msg);
+    return 1;
+  }
+  if (event_add(ae, "backup", NULL, NULL, NULL, NULL, NULL, name, &err))
+    log_warn("backup=%s not logged as an event", name);
+  log_info("backup=%s written before exit", ae->last_backup);
+  return 0;
+}
+
+int cmd_ae(int argc, char **argv)
+{
+  static struct ae ae;
+  struct opt opts[] = {
+    ROLE_COMMON_OPTS,
+    { "db", OPT_STR, "/data/ae.db", "SQLite database file" },
+    { "seed", OPT_STR, NULL, "JSON {\"participants\":[...],\"meetings\":[...]} to load at start (upsert by id)" },
+    { "early", OPT_STR, "15m", "how long before a meeting's start its participants are admitted" },
+    { "sync", OPT_STR, "normal", "normal: answered writes survive a crash of the process; full: also a power loss (slower)" },
+    { "backup-dir", OPT_STR, "/data/backup", "where POST /backup and SIGTERM write verified backups" },
+    { "backup-keep", OPT_STR, "5", "how many backups to keep" },
+    { 0 }
+  };
+  struct nano_server *s;
+  int rc = role_start("ae", opts, argc, argv, ae_usage, &s);
+
+  if (rc >= 0)
+    return rc;
+  memset(&ae, 0, sizeof ae);
+  if (ae_configure(&ae, opts) < 0) {
+    role_finish(s, opts);
+    return 2;
+  }
+  if (db_start(&ae) < 0 || (opt_str(opts, "seed") && seed_load(&ae, opt_str(opts, "seed")) < 0)) {
+    db_close(&ae);
+    role_finish(s, opts);
+    return 1;
+  }
+  ae_routes(s, &ae);
+  log_info("db=%s sync=%s early_ms=%lld backup_dir=%s ready", ae.db_path,
+           ae.sync_full ? "full" : "normal", ae.early_ms, ae.backup_dir);
+  loop_run();
+  rc = loop_stopped_by_signal() ? ae_terminate(&ae) : 0;
+  db_close(&ae);
+  log_info("stopped");
+  role_finish(s, opts);
+  return rc;
+}
