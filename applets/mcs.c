@@ -11,16 +11,17 @@
  * One track per BLE address seen at the entrance, a state machine:
  *
  *   detected -> scanning -> authenticating -> guiding -> arrived -> presenting
- *                                         \-> denied      \-> expired
+ *                                 denied <-/          \-> expired -/
  *
  * with the wall time of every step (and of the steps that are not states:
  * granted, guidance_on, guidance_off).  Motion at a location starts one
  * scan of that location's bs (motion during a scan queues one more scan,
- * never more); the addresses that begin a visit go to AE in one
+ * never more), and the location is scanned again while it stays busy
+ * (see rescan_due); the addresses that begin a visit go to AE in one
  * POST /auth per 64; every newly granted participant gets one
- * POST ug/guide.  A room sighting of a guided participant stops the
- * guidance (DELETE ug/guide/<id>) and hands them to the room's mrs
- * (POST /present).
+ * POST ug/guide.  A room sighting of a guided participant (or of one whose
+ * guidance expired on the way) stops the guidance (DELETE ug/guide/<id>)
+ * and hands them to the room's mrs (POST /present).
  *
  * A visit: a track that has come to rest (denied, expired, presenting)
  * begins a new visit only after it was not seen at the entrance for
