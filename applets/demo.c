@@ -1147,7 +1147,7 @@ int cmd_demo(int argc, char **argv)
   if (loop_stopped_by_signal()) {
     fprintf(stderr, "demo: interrupted; stopping the roles\n");
     children_stop();
-    D.exit_code = 130;
+    D.exit_code = 128 + loop_stopped_by_signal();   /* 130 on Ctrl-C */
   } else {
     children_stop();
     if (D.collected && D.timeline) {
