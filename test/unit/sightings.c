@@ -239,7 +239,7 @@ static void test_listing(void)
 
 int main(void)
 {
-  plan(86);
+  plan(79);
   test_addresses();
   test_names();
   test_ibeacon();
