@@ -7,6 +7,7 @@
 
 /* Keep sorted by name: --list prints them in this order. */
 const struct applet applets[] = {
+  { "bs",     cmd_bs,     "Bluetooth scanner: BLE devices in range (BlueZ over D-Bus, or sim)" },
   { "coap",   cmd_coap,   "CoAP client: get|post|put|delete|observe URI [PAYLOAD]" },
   { "health", cmd_health, "exit 0 when the role on this host answers GET /health" },
   { NULL, NULL, NULL }

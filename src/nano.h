@@ -34,6 +34,7 @@ const struct applet *applet_find(const char *name);
 const char *applet_name_of(const char *argv0);
 
 /* The entry points, one per file in applets/. */
+int cmd_bs(int argc, char **argv);
 int cmd_coap(int argc, char **argv);
 int cmd_health(int argc, char **argv);
 

@@ -155,19 +155,24 @@ static void drop(struct sightings *c, struct sighting *s)
   *s = c->v[--c->n];
 }
 
-int sightings_remove(struct sightings *c, const char *addr)
-{
-  struct sighting *s = sightings_find(c, addr);
-  if (!s)
-    return 0;
-  drop(c, s);
-  return 1;
-}
-
 static int report_window_open(const struct sightings *c, const struct sighting *s,
                               uint64_t now)
 {
   return !s->ever_reported || now - s->last_report >= c->report_every_ms;
+}
+
+int sightings_remove(struct sightings *c, const char *addr, uint64_t now)
+{
+  struct sighting *s = sightings_find(c, addr);
+  if (!s)
+    return 0;
+  s->gone = 1;
+  s->in_range = 0;
+  s->reported = 0;
+  /* a recent report still limits the next one, as after forgetting */
+  if (report_window_open(c, s, now))
+    drop(c, s);
+  return 1;
 }
 
 /* Make room for one more entry: a gone entry if there is one, else the

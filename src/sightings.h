@@ -99,8 +99,9 @@ struct sighting *sightings_update(struct sightings *c, const struct sight_obs *o
                                   uint64_t now, int *events);
 /* The live (not forgotten) entry for addr, or NULL. */
 struct sighting *sightings_find(struct sightings *c, const char *addr);
-/* Drop addr at once (a simulated device whose time ran out); 1 if it was there. */
-int sightings_remove(struct sightings *c, const char *addr);
+/* Forget addr now (a simulated device whose time ran out); 1 if it was
+ * there.  Like forgetting, a recent report is remembered for its window. */
+int sightings_remove(struct sightings *c, const char *addr, uint64_t now);
 /* Forget devices silent for forget_ms; returns how many were forgotten. */
 size_t sightings_expire(struct sightings *c, uint64_t now);
 /* When the next device will be forgotten if it stays silent; 0 if none. */

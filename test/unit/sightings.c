@@ -232,14 +232,20 @@ static void test_listing(void)
   ok(sightings_find(&c, "AA:BB:CC:DD:EE:01") == NULL, "full: the longest silent is evicted");
   is_int((long long)c.evicted, 1, "and counted");
   is_int((long long)sightings_count(&c), 3, "the cache stays bounded");
-  ok(sightings_remove(&c, "aa:bb:cc:dd:ee:04") == 1, "remove drops at once");
-  ok(sightings_remove(&c, "aa:bb:cc:dd:ee:04") == 0, "and only once");
+  ok(sightings_remove(&c, "aa:bb:cc:dd:ee:04", 4000) == 1, "remove forgets at once");
+  ok(sightings_remove(&c, "aa:bb:cc:dd:ee:04", 4000) == 0, "and only once");
+  s = hear(&c, "AA:BB:CC:DD:EE:02", -40, 4000, &ev);
+  ok(sightings_take_report(&c, s, 4000), "a reported device ...");
+  sightings_remove(&c, "AA:BB:CC:DD:EE:02", 4100);
+  s = hear(&c, "AA:BB:CC:DD:EE:02", -40, 4200, &ev);
+  ok((ev & SIGHT_ADDED) && !sightings_take_report(&c, s, 4200),
+     "... removed and back is not reported again within the window");
   sightings_free(&c);
 }
 
 int main(void)
 {
-  plan(79);
+  plan(81);
   test_addresses();
   test_names();
   test_ibeacon();
