@@ -6,6 +6,7 @@ The fake bluetoothd is python3-dbusmock's bluez5 template
 dbus-daemon whose address is in DBUS_SYSTEM_BUS_ADDRESS.  This script
 changes what it shows, the way a radio would:
 
+  bluez-ctl.py wait                         until org.bluez is on the bus (10 s)
   bluez-ctl.py adapter hci0                 an adapter appears (InterfacesAdded)
   bluez-ctl.py device hci0 ADDR NAME        a device is found (RSSI -79)
   bluez-ctl.py rssi hci0 ADDR DBM           it is heard again (PropertiesChanged RSSI)
@@ -19,6 +20,7 @@ changes what it shows, the way a radio would:
   bluez-ctl.py filter hci0                  print the discovery filter set on the adapter
 """
 import sys
+import time
 import uuid as uuidlib
 
 import dbus
@@ -79,6 +81,13 @@ def forge(bus, pid, addr):
 def main(argv):
     bus = dbus.SystemBus()
     cmd, args = argv[1], argv[2:]
+    if cmd == 'wait':
+        for _ in range(100):
+            if bus.name_has_owner('org.bluez'):
+                return 0
+            time.sleep(0.1)
+        print('org.bluez did not appear', file=sys.stderr)
+        return 1
     root = bus.get_object('org.bluez', '/')
     if cmd == 'adapter':
         root.AddAdapter(args[0], 'nano-test', dbus_interface='org.bluez.Mock')
