@@ -179,9 +179,14 @@ static void on_expire_timer(void *arg)
  * already set is never late; it re-arms itself for the next one. */
 static void expire_arm(struct bs *st)
 {
-  uint64_t next = sightings_next_expiry(&st->cache), now = now_ms();
-  if (st->expire_timer || !next)
+  uint64_t next, now;
+
+  if (st->expire_timer)
+    return;                   /* checked first: this runs for every advertisement */
+  next = sightings_next_expiry(&st->cache);
+  if (!next)
     return;
+  now = now_ms();
   st->expire_timer = loop_after(next > now ? next - now : 0, on_expire_timer, st);
 }
 
@@ -247,9 +252,13 @@ static void on_report_answer(void *arg, int code, const uint8_t *body, size_t le
     report_soon(st, 0);
   } else if (code / 100 == 4) {
     /* MCS understood and refused: sending the same again cannot help */
-    log_error("report refused devices=%zu code=%s body=%.*s", st->inflight_n,
-              client_code_text(code, buf, sizeof buf), (int)(len > 200 ? 200 : len),
-              body ? (const char *)body : "");
+    char text[201], safe[201];
+    size_t n = len < sizeof text - 1 ? len : sizeof text - 1;
+    if (n)
+      memcpy(text, body, n);
+    text[n] = '\0';
+    log_error("report refused devices=%zu code=%s body=\"%s\"", st->inflight_n,
+              client_code_text(code, buf, sizeof buf), log_safe(text, safe, sizeof safe));
     st->report_failures++;
     st->report_dropped += st->inflight_n;
     outbox_drop_first(st, st->inflight_n);

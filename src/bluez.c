@@ -40,6 +40,7 @@
 #define BACKOFF_MAX_MS 30000
 #define MAX_DEVICES 1024      /* D-Bus objects tracked; the cache has its own bound */
 #define MAX_WATCH_FDS 4
+#define MAX_RECEIVED_BYTES (4L << 20)
 #define DISPATCH_BUDGET 256   /* messages per loop turn, so a flood cannot starve CoAP */
 
 struct bz_dev {
@@ -1175,6 +1176,9 @@ static void connect_now(struct bluez *b)
     return;
   }
   dbus_connection_set_exit_on_disconnect(b->conn, FALSE);
+  /* past this much unread input libdbus stops reading the socket, which
+   * bounds our memory if BlueZ sends faster than we dispatch */
+  dbus_connection_set_max_received_size(b->conn, MAX_RECEIVED_BYTES);
   if (!dbus_connection_set_watch_functions(b->conn, add_watch, remove_watch, toggle_watch, b, NULL) ||
       !dbus_connection_set_timeout_functions(b->conn, add_timeout, remove_timeout, toggle_timeout,
                                              b, NULL) ||
