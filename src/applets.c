@@ -8,6 +8,7 @@
 /* Keep sorted by name: --list prints them in this order. */
 const struct applet applets[] = {
   { "ae",     cmd_ae,     "Authentication Engine: participants, meetings, auth decisions in SQLite" },
+  { "bs",     cmd_bs,     "Bluetooth scanner: BLE devices in range (BlueZ over D-Bus, or sim)" },
   { "coap",   cmd_coap,   "CoAP client: get|post|put|delete|observe URI [PAYLOAD]" },
   { "demo",   cmd_demo,   "the paper's meeting scenario: every role as a process on loopback" },
   { "health", cmd_health, "exit 0 when the role on this host answers GET /health" },

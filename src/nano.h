@@ -35,6 +35,7 @@ const char *applet_name_of(const char *argv0);
 
 /* The entry points, one per file in applets/. */
 int cmd_ae(int argc, char **argv);
+int cmd_bs(int argc, char **argv);
 int cmd_coap(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_health(int argc, char **argv);

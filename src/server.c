@@ -29,6 +29,14 @@ struct route {
   void *arg;
 };
 
+/* A request answered later (req_defer); libcoap's coap_async holds a
+ * pointer to it as app data until the second call of the handler. */
+struct defer {
+  void *arg;
+  coap_async_t *async;
+  struct defer *next;
+};
+
 struct nano_server {
   coap_context_t *ctx;
   char role[32];
@@ -44,6 +52,7 @@ struct nano_server {
   void *stats_arg;
   int (*health_hook)(cJSON *, void *);
   void *health_arg;
+  struct defer *defers;       /* deferred, not answered yet */
 };
 
 /* ---- libcoap's log into ours ---------------------------------------- */
@@ -188,6 +197,94 @@ int req_query(struct nano_req *r, const char *name, char *buf, size_t size)
   return 0;
 }
 
+/* ---- deferred answers ------------------------------------------------ */
+
+int req_defer(struct nano_req *r, uint64_t ms, void *arg)
+{
+  struct defer *d;
+  coap_async_t *a;
+  /* 0 would mean "wait forever" to libcoap */
+  coap_tick_t delay = (coap_tick_t)(ms ? ms : 1) * COAP_TICKS_PER_SECOND / 1000;
+
+  if (r->code || r->deferring || r->deferred) {
+    log_error("path=%s req_defer after an answer or a deferral", r->path);
+    return -1;
+  }
+  if (!coap_async_is_supported()) {
+    req_reply_error(r, 500, "this libcoap cannot answer later (no async support)");
+    return -1;
+  }
+  d = calloc(1, sizeof *d);
+  if (!d) {
+    req_reply_error(r, 500, "out of memory");
+    return -1;
+  }
+  /* NULL when a request with the same token is already waiting */
+  a = coap_register_async(r->session, r->request, delay ? delay : 1);
+  if (!a) {
+    free(d);
+    req_reply_error(r, 503, "cannot answer this request later");
+    return -1;
+  }
+  d->arg = arg;
+  d->async = a;
+  d->next = r->srv->defers;
+  r->srv->defers = d;
+  coap_async_set_app_data(a, d);
+  r->deferring = 1;
+  return 0;
+}
+
+int server_deferred(struct nano_server *s)
+{
+  int n = 0;
+  for (struct defer *d = s->defers; d; d = d->next)
+    n++;
+  return n;
+}
+
+void server_answer_deferred(struct nano_server *s)
+{
+  for (struct defer *d = s->defers; d; d = d->next)
+    coap_async_trigger(d->async);
+}
+
+static void defer_unlink(struct nano_server *s, struct defer *d)
+{
+  for (struct defer **pp = &s->defers; *pp; pp = &(*pp)->next)
+    if (*pp == d) {
+      *pp = d->next;
+      return;
+    }
+}
+
+/* libcoap runs the handler again for a deferred request when its time
+ * is up.  A client's retransmission that arrives just after that time,
+ * before libcoap's own call, gets the answer instead; libcoap's call that
+ * follows finds the app data gone and its empty answer is dropped (an
+ * empty NON is never sent). */
+static int defer_resume(struct nano_server *s, coap_session_t *session,
+                        const coap_pdu_t *request, coap_pdu_t *response,
+                        struct nano_req *req)
+{
+  coap_async_t *a = coap_find_async(session, coap_pdu_get_token(request));
+  struct defer *d;
+
+  if (!a)
+    return 0;
+  d = coap_async_get_app_data(a);
+  if (!d) {
+    coap_pdu_set_type(response, COAP_MESSAGE_NON);
+    return -1;
+  }
+  coap_async_set_app_data(a, NULL);
+  defer_unlink(s, d);
+  req->deferred = 1;
+  req->defer_arg = d->arg;
+  free(d);
+  return 1;
+}
+
 /* ---- dispatch -------------------------------------------------------- */
 
 static int method_index(int method)
@@ -230,7 +327,7 @@ static void dispatch(coap_resource_t *resource, coap_session_t *session,
   coap_string_t *uri_path = coap_get_uri_path(request);
   char path[256] = "";
   size_t total = 0, offset = 0;
-  int mi;
+  int mi, rc;
 
   memset(&req, 0, sizeof req);
   if (!rt) {
@@ -248,7 +345,13 @@ static void dispatch(coap_resource_t *resource, coap_session_t *session,
   req.method = coap_pdu_get_code(request);
   req.path = path;
   req.tail = "";
-  s->requests++;
+  rc = defer_resume(s, session, request, response, &req);
+  if (rc < 0) {
+    coap_delete_string(uri_path);
+    return;
+  }
+  if (!rc)
+    s->requests++;          /* a deferred request counts once */
   if (uri_path && uri_path->length < sizeof path) {
     memcpy(path, uri_path->s, uri_path->length);
     path[uri_path->length] = '\0';
@@ -279,6 +382,10 @@ static void dispatch(coap_resource_t *resource, coap_session_t *session,
     return;
   }
   rt->fn[mi](&req);
+  if (req.deferring && !req.code) {
+    log_debug("method=%d path=%s deferred", req.method, path);
+    return;
+  }
   if (!req.code) {
     log_error("path=%s handler gave no answer", path);
     req_reply_error(&req, 500, "no answer");
@@ -535,6 +642,11 @@ void server_free(struct nano_server *s)
   if (!s)
     return;
   coap_free_context(s->ctx);
+  while (s->defers) {
+    struct defer *d = s->defers;
+    s->defers = d->next;
+    free(d);
+  }
   free(s);
 }
 

@@ -31,6 +31,9 @@ struct nano_req {
   size_t body_len;
   void *arg;                  /* given to server_route() */
   int code;                   /* the answer's code once replied, e.g. 205 */
+  int deferred;               /* 1: the second call after req_defer() */
+  void *defer_arg;            /* what was given to req_defer() */
+  int deferring;              /* internal: req_defer() was called */
 };
 
 typedef void (*nano_handler)(struct nano_req *req);
@@ -63,6 +66,26 @@ void req_reply(struct nano_req *r, int code, uint16_t format, const void *data,
 void req_reply_json(struct nano_req *r, int code, cJSON *obj);
 void req_reply_error(struct nano_req *r, int code, const char *fmt, ...)
   __attribute__((format(printf, 3, 4)));
+/* Answer later without blocking the loop: a "separate response" (RFC 7252
+ * 5.2.2) through libcoap's coap_async.  Instead of replying, a handler
+ * calls req_defer(r, ms, arg) and returns; a confirmable request is
+ * acknowledged at once (so the client stops retransmitting), and after ms
+ * milliseconds libcoap runs the same handler again for the same request,
+ * with r->deferred = 1 and r->defer_arg = arg, and that call must reply.
+ * Parse what the answer needs on the first call and keep it in arg: the
+ * second call sees libcoap's copy of the request, which for a block-wise
+ * body holds only its last block.  arg belongs to the caller (free it in
+ * the second call; the server forgets deferred requests still waiting
+ * when it is freed, so keep a list of args to free at exit).  Returns 0,
+ * or -1 after answering 5.00 (out of memory, or a libcoap built without
+ * async support).  Not for Observe registrations. */
+int req_defer(struct nano_req *r, uint64_t ms, void *arg);
+/* Requests deferred and not yet answered. */
+int server_deferred(struct nano_server *s);
+/* Run the second call of every deferred request now instead of at its
+ * time (at shutdown: answer with what there is, then loop_drain()). */
+void server_answer_deferred(struct nano_server *s);
+
 /* The body as a JSON object, or NULL after answering 4.00 with why. */
 cJSON *req_json(struct nano_req *r);
 /* Value of query parameter name ("since" in ?since=4&limit=10) into buf;
