@@ -90,6 +90,19 @@ wait_for_health() {
 	return 1
 }
 
+# wait_until 'CMD' [TRIES]: eval CMD every 50 ms until it succeeds
+# (default 100 tries: 5 s).
+wait_until() {
+	n=${2:-100}
+	while [ "$n" -gt 0 ]; do
+		eval "$1" && return 0
+		sleep 0.05
+		n=$((n - 1))
+	done
+	echo "timed out waiting for: $1" >&2
+	return 1
+}
+
 # test_expect_code CODE CMD...: CMD must exit with CODE.
 test_expect_code() {
 	want=$1
