@@ -8,7 +8,6 @@
 PD=coap://$NET.1
 MCS=$NET.2
 
-# wait_until 'SHELL CONDITION': poll it every 50 ms for up to 5 s.
 presence() { nano coap get $PD/presence; }
 mcs_posts() { grep -c "c:POST .*Uri-Path:presence" mcs.log; }
 
