@@ -1933,15 +1933,19 @@ int cmd_ae(int argc, char **argv)
     { 0 }
   };
   struct nano_server *s;
-  int rc = role_start("ae", opts, argc, argv, ae_usage, &s);
+  int rc = role_options("ae", opts, argc, argv, ae_usage);
 
   if (rc >= 0)
     return rc;
   memset(&ae, 0, sizeof ae);
+  /* before the port is bound: a usage error starts nothing */
   if (ae_configure(&ae, opts) < 0) {
-    role_finish(s, opts);
+    opt_free(opts);
     return 2;
   }
+  rc = role_serve("ae", opts, &s);
+  if (rc >= 0)
+    return rc;
   if (db_start(&ae) < 0 || (opt_str(opts, "seed") && seed_load(&ae, opt_str(opts, "seed")) < 0)) {
     db_close(&ae);
     role_finish(s, opts);

@@ -352,32 +352,6 @@ static int configure(struct pd *pd, struct opt *opts)
   return 0;
 }
 
-/* Check the options before role_start() binds the port, so that a usage
- * error is reported as one and nothing is started: configure() runs on a
- * scratch copy of the options and arguments (opt_parse reorders argv). */
-static int preflight(struct opt *opts, size_t nopts, int argc, char **argv)
-{
-  struct opt scratch[16];
-  char *args[64];
-  struct pd tmp;
-  int rc = 0;
-
-  if (nopts > 16 || argc > 64)
-    return 0;
-  for (int i = 1; i < argc; i++)
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-      return 0;                 /* role_start() prints the usage */
-  memcpy(scratch, opts, nopts * sizeof *opts);
-  memcpy(args, argv, (size_t)argc * sizeof *argv);
-  memset(&tmp, 0, sizeof tmp);
-  if (opt_parse(scratch, argc, args, NULL) == -1)
-    rc = 2;                     /* the message is out */
-  else if (log_level_parse(opt_str(scratch, "log-level")) >= 0)
-    rc = configure(&tmp, scratch);
-  opt_free(scratch);
-  return rc;
-}
-
 int cmd_pd(int argc, char **argv)
 {
   struct opt opts[] = {
@@ -398,17 +372,18 @@ int cmd_pd(int argc, char **argv)
   int rc;
 
   memset(&pd, 0, sizeof pd);
-  rc = preflight(opts, sizeof opts / sizeof opts[0], argc, argv);
-  if (rc)
-    return rc;
-  rc = role_start("pd", opts, argc, argv, pd_usage, &s);
+  rc = role_options("pd", opts, argc, argv, pd_usage);
   if (rc >= 0)
     return rc;
+  /* before the port is bound: a usage error starts nothing */
   rc = configure(&pd, opts);
   if (rc) {
-    role_finish(s, opts);
+    opt_free(opts);
     return rc;
   }
+  rc = role_serve("pd", opts, &s);
+  if (rc >= 0)
+    return rc;
   pd.ctx = server_ctx(s);
   pd.sensor = gpio_in_open(&pd.spec, opt_str(opts, "sysfs-root"), on_edge, &pd, err,
                            sizeof err);

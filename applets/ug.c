@@ -456,32 +456,6 @@ static void all_off(struct ug *ug)
     log_info("leds off");
 }
 
-/* Check the options before role_start() binds the port, so that a usage
- * error is reported as one and nothing is started: configure() runs on a
- * scratch copy of the options and arguments (opt_parse reorders argv). */
-static int preflight(struct opt *opts, size_t nopts, int argc, char **argv)
-{
-  struct opt scratch[16];
-  char *args[64];
-  struct ug tmp;
-  int rc = 0;
-
-  if (nopts > 16 || argc > 64)
-    return 0;
-  for (int i = 1; i < argc; i++)
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-      return 0;                 /* role_start() prints the usage */
-  memcpy(scratch, opts, nopts * sizeof *opts);
-  memcpy(args, argv, (size_t)argc * sizeof *argv);
-  memset(&tmp, 0, sizeof tmp);
-  if (opt_parse(scratch, argc, args, NULL) == -1)
-    rc = 2;                     /* the message is out */
-  else if (log_level_parse(opt_str(scratch, "log-level")) >= 0)
-    rc = configure(&tmp, scratch);
-  opt_free(scratch);
-  return rc;
-}
-
 int cmd_ug(int argc, char **argv)
 {
   struct opt opts[] = {
@@ -502,19 +476,16 @@ int cmd_ug(int argc, char **argv)
     fprintf(stderr, "ug: out of memory\n");
     return 1;
   }
-  rc = preflight(opts, sizeof opts / sizeof opts[0], argc, argv);
-  if (rc) {
-    free(ug);
-    return rc;
+  rc = role_options("ug", opts, argc, argv, ug_usage);
+  if (rc < 0) {
+    /* before the port is bound: a usage error starts nothing */
+    rc = configure(ug, opts);
+    if (rc)
+      opt_free(opts);
+    else
+      rc = role_serve("ug", opts, &s);
   }
-  rc = role_start("ug", opts, argc, argv, ug_usage, &s);
   if (rc >= 0) {
-    free(ug);
-    return rc;
-  }
-  rc = configure(ug, opts);
-  if (rc) {
-    role_finish(s, opts);
     free(ug);
     return rc;
   }

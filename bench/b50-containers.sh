@@ -37,16 +37,7 @@ trap cleanup EXIT INT TERM
 ms() { date +%s%3N; }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "-"}'; }
 
-role_args() {
-	case $1 in
-	ae)  echo "ae --db /data/ae.db --backup-dir /data/backup" ;;
-	pd)  echo "pd --sensor sim --location entrance --mcs coap://127.0.0.1:5999" ;;
-	bs)  echo "bs --adapter sim --location entrance --mcs coap://127.0.0.1:5999" ;;
-	ug)  echo "ug --leds sim --route R1=1,2,3" ;;
-	mcs) echo "mcs" ;;
-	mrs) echo "mrs --room R1" ;;
-	esac
-}
+. "$ROOT/test/sim-roles.sh"
 
 mkdir -p "$TMP/ctx/data" && cp "$NANO" "$TMP/ctx/nano"
 builds=""

@@ -5,6 +5,10 @@
  *   int rc = role_start("pd", opts, argc, argv, usage, &s);
  *   if (rc >= 0) return rc;          (--help: 0, usage/bind error: 2/1)
  *   server_route(s, ...);  ...  loop_run();  role_finish(s, opts);
+ *
+ * A role that checks its own options first (a usage error must exit 2
+ * before any port is bound) calls the two halves itself:
+ *   rc = role_options(...); check opts (return 2); rc = role_serve(...);
  */
 #ifndef NANO_ROLE_H
 #define NANO_ROLE_H
@@ -24,6 +28,13 @@
  * the server cannot start. */
 int role_start(const char *role, struct opt *opts, int argc, char **argv,
                const char *usage, struct nano_server **out);
+/* The first half: options and logging.  -1 to go on, else the exit code
+ * (0 after --help, 2 on a usage error). */
+int role_options(const char *role, struct opt *opts, int argc, char **argv,
+                 const char *usage);
+/* The second half: the server, with client and loop on its context.
+ * -1 to go on with *out set, else 1 (opts are freed then). */
+int role_serve(const char *role, struct opt *opts, struct nano_server **out);
 void role_finish(struct nano_server *s, struct opt *opts);
 
 #endif

@@ -8,7 +8,7 @@
 #   test_done
 #
 # Each test file gets a fresh temp dir (cwd, removed at exit) and its own
-# loopback net $NET (127.0.<file number>.x), so files may run in parallel.
+# loopback net $NET (127.X.<file number>.y), so files may run in parallel.
 # Every process started with start_bg is killed by its pid at exit.
 
 set -u
@@ -16,7 +16,9 @@ set -u
 TEST_DIR=$(cd "$(dirname "$0")" && pwd)
 TEST_NAME=$(basename "$0" .sh)
 TEST_NUM=$(echo "$TEST_NAME" | sed 's/^t0*\([0-9]*\).*/\1/')
-NET="127.$((TEST_NUM / 256 % 256)).$((TEST_NUM % 256))"
+# The second octet varies with the pid, so two suites running at once
+# (two trees, a CI clone) rarely meet; the third is the file's number.
+NET="127.$((10 + ($$ % 100) * 2 + TEST_NUM / 256 % 2)).$((TEST_NUM % 256))"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/nano-$TEST_NAME.XXXXXX")
 export NANO NET TMP
 cd "$TMP" || exit 1
@@ -85,6 +87,19 @@ wait_for_health() {
 		n=$((n - 1))
 	done
 	echo "not healthy: $1" >&2
+	return 1
+}
+
+# wait_until 'CMD' [TRIES]: eval CMD every 50 ms until it succeeds
+# (default 100 tries: 5 s).
+wait_until() {
+	n=${2:-100}
+	while [ "$n" -gt 0 ]; do
+		eval "$1" && return 0
+		sleep 0.05
+		n=$((n - 1))
+	done
+	echo "timed out waiting for: $1" >&2
 	return 1
 }
 

@@ -8,17 +8,6 @@
 PD=coap://$NET.1
 MCS=$NET.2
 
-# wait_until 'SHELL CONDITION': poll it every 50 ms for up to 5 s.
-wait_until() {
-	n=100
-	while [ "$n" -gt 0 ]; do
-		eval "$1" && return 0
-		sleep 0.05
-		n=$((n - 1))
-	done
-	echo "timed out waiting for: $1" >&2
-	return 1
-}
 presence() { nano coap get $PD/presence; }
 mcs_posts() { grep -c "c:POST .*Uri-Path:presence" mcs.log; }
 

@@ -11,16 +11,6 @@
 PD=coap://$NET.1
 MCS=$NET.2
 
-wait_until() {
-	n=${2:-100}
-	while [ "$n" -gt 0 ]; do
-		eval "$1" && return 0
-		sleep 0.05
-		n=$((n - 1))
-	done
-	echo "timed out waiting for: $1" >&2
-	return 1
-}
 stat_of() { nano coap get "$1/stats" | sed "s/.*\"$2\":\([0-9]*\).*/\1/"; }
 motion() { nano coap post "$1/sim/motion" "{\"motion\":$2}"; }
 

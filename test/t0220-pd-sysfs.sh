@@ -10,16 +10,6 @@ PD=coap://$NET.1
 MCS=$NET.2
 G=$TMP/gpio
 
-wait_until() {
-	n=${2:-100}
-	while [ "$n" -gt 0 ]; do
-		eval "$1" && return 0
-		sleep 0.05
-		n=$((n - 1))
-	done
-	echo "timed out waiting for: $1" >&2
-	return 1
-}
 presence() { nano coap get $PD/presence; }
 
 test_expect_success 'a fake sysfs tree with line 4 exported' '

@@ -6,16 +6,6 @@
 
 UG=coap://$NET.1
 
-wait_until() {
-	n=${2:-100}
-	while [ "$n" -gt 0 ]; do
-		eval "$1" && return 0
-		sleep 0.05
-		n=$((n - 1))
-	done
-	echo "timed out waiting for: $1" >&2
-	return 1
-}
 guide() { nano coap -v post $UG/guide "{\"participant\":\"$1\",\"room\":\"$2\"}" 2>code; }
 # The most LEDs lit at once, replaying the "led line=N on|off" log.
 max_lit() {

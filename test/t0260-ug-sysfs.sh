@@ -7,16 +7,6 @@
 UG=coap://$NET.1
 G=$TMP/gpio
 
-wait_until() {
-	n=${2:-100}
-	while [ "$n" -gt 0 ]; do
-		eval "$1" && return 0
-		sleep 0.05
-		n=$((n - 1))
-	done
-	echo "timed out waiting for: $1" >&2
-	return 1
-}
 # A line as the kernel shows it once exported (value 1: ug must clear it).
 fake_line() {
 	mkdir -p "$G/gpio$1" &&

@@ -64,16 +64,7 @@ test_expect_success 'OCI labels, user, stop signal and health check are set' '
 '
 
 # role: the arguments its container needs to start with simulated hardware
-role_args() {
-	case $1 in
-	ae)  echo "ae --db /data/ae.db --backup-dir /data/backup" ;;
-	pd)  echo "pd --sensor sim --location entrance --mcs coap://127.0.0.1:5999" ;;
-	bs)  echo "bs --adapter sim --location entrance --mcs coap://127.0.0.1:5999" ;;
-	ug)  echo "ug --leds sim --route R1=1,2,3" ;;
-	mcs) echo "mcs" ;;
-	mrs) echo "mrs --room R1" ;;
-	esac
-}
+. "$TEST_DIR/sim-roles.sh"
 
 test_expect_success 'every role container becomes healthy' '
 	docker network create $NETNAME >/dev/null &&
@@ -87,6 +78,7 @@ test_expect_success 'every role container becomes healthy' '
 		started="$started $role"
 	done &&
 	say "roles started:$started" &&
+	test -n "$started" &&
 	for role in $started; do
 		n=60
 		until test "$(docker inspect --format "{{.State.Health.Status}}" t0500-$$-$role)" = healthy; do

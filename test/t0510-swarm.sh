@@ -35,16 +35,6 @@ coap() {
 	shift
 	docker exec "$(task $svc)" /nano coap "$@"
 }
-# wait_until SECONDS CMD...: retry CMD every 0.5 s
-wait_until() {
-	n=$(( $1 * 2 ))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		n=$((n - 1))
-		test $n -gt 0 || { echo "timed out: $*" >&2; return 1; }
-		sleep 0.5
-	done
-}
 all_healthy() {
 	for svc in ae mcs mrs pd-entrance bs-entrance pd-room bs-room ug; do
 		id=$(task $svc)
@@ -73,7 +63,7 @@ test_expect_success 'docker stack deploy: every service becomes healthy' '
 	at_exit "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do docker volume rm ${STACK}_ae-data && break; sleep 1; done" &&
 	at_exit "docker stack rm $STACK" &&
 	deploy &&
-	wait_until 90 all_healthy
+	wait_until all_healthy 1800
 '
 
 START=$(date -u -d "-5 min" +%Y-%m-%dT%H:%M:%SZ)
@@ -102,10 +92,10 @@ alice_guided() {
 test_expect_success 'alice arrives: motion + her key at the entrance, guided, shown in the room' '
 	coap bs-entrance post coap://127.0.0.1/sim/adv "{\"addr\":\"AA:BB:CC:DD:EE:01\",\"rssi\":-50,\"name\":\"alice\",\"ttl_ms\":20000}" &&
 	coap pd-entrance post coap://127.0.0.1/sim/motion "{\"motion\":true}" &&
-	wait_until 20 alice_guided &&
+	wait_until alice_guided 400 &&
 	coap ug get coap://127.0.0.1/guide | grep alice &&
 	coap bs-room post coap://127.0.0.1/sim/adv "{\"addr\":\"AA:BB:CC:DD:EE:01\",\"rssi\":-40,\"name\":\"alice\",\"ttl_ms\":20000}" &&
-	wait_until 20 room_shows_alice
+	wait_until room_shows_alice 400
 '
 
 backup_in_volume() {
@@ -118,7 +108,7 @@ backup_in_volume() {
 
 test_expect_success 'docker service rm ae: its SIGTERM backup is in the volume' '
 	docker service rm ${STACK}_ae &&
-	wait_until 30 backup_in_volume &&
+	wait_until backup_in_volume 600 &&
 	f=$(ls backup/*.db | tail -n 1) &&
 	test "$(sqlite3 "$f" "PRAGMA integrity_check")" = ok &&
 	test "$(sqlite3 "$f" "SELECT count(*) FROM participants")" = 2
@@ -126,7 +116,7 @@ test_expect_success 'docker service rm ae: its SIGTERM backup is in the volume' 
 
 test_expect_success 'a redeploy brings ae back with its data' '
 	deploy &&
-	wait_until 90 all_healthy &&
+	wait_until all_healthy 1800 &&
 	coap ae get coap://127.0.0.1/participants/alice >out &&
 	grep AA:BB:CC:DD:EE:01 out &&
 	coap ae get coap://127.0.0.1/meetings/m1 | grep Kickoff
