@@ -5,7 +5,7 @@
  *
  * Starts every role as a child process of this same binary
  * (/proc/self/exe) on loopback addresses NET.1, NET.2, ... (default
- * 127.200.0.x, away from the tests' 127.0.N.x): ae with a fresh database
+ * 127.250.0.x, away from the tests' 127.10-209.N.x): ae with a fresh database
  * in a temp dir seeded with the paper's meeting (Alice organizes; Bob,
  * Carl and David attend; BLE keys AA:BB:CC:DD:EE:01..04; on now in room
  * R1), mcs, ug, one mrs per room, and pd + bs at the entrance and at the
@@ -55,7 +55,7 @@
 
 struct child {
   char label[32];                 /* "ae", "mrs R1", "pd entrance" */
-  char host[40];                  /* "127.200.0.1:5683" */
+  char host[40];                  /* "127.250.0.1:5683" */
   char *argv[32];
   int argc;
   pid_t pid;
@@ -1032,7 +1032,7 @@ static int configure(struct opt *opts)
     unsigned a, b, c;
     char extra;
     if (sscanf(v, "%u.%u.%u%c", &a, &b, &c, &extra) != 3 || a != 127 || b > 255 || c > 255) {
-      fprintf(stderr, "demo: --net must be a loopback prefix such as 127.200.0\n");
+      fprintf(stderr, "demo: --net must be a loopback prefix such as 127.250.0\n");
       return -1;
     }
     snprintf(D.net, sizeof D.net, "%u.%u.%u", a, b, c);
@@ -1071,7 +1071,7 @@ int cmd_demo(int argc, char **argv)
     { "participants", OPT_STR, "0", "N synthetic participants instead of the paper's four" },
     { "rooms", OPT_STR, "1", "synthetic: K meetings, one per room R1..RK, each with its mrs" },
     { "within", OPT_STR, NULL, "all arrivals within this time (default: one every 3 s / speed)" },
-    { "net", OPT_STR, "127.200.0", "loopback prefix: roles listen on NET.1, NET.2, ..." },
+    { "net", OPT_STR, "127.250.0", "loopback prefix: roles listen on NET.1, NET.2, ..." },
     { "port", OPT_STR, "5683", "CoAP port of every role" },
     { "timeout", OPT_STR, "20s", "wait this long after the last expected arrival" },
     { "json", OPT_BOOL, NULL, "print the results as one JSON object" },

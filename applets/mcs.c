@@ -39,6 +39,7 @@
 #include "call.h"
 #include "nano.h"
 #include "role.h"
+#include "uri.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -1329,11 +1330,8 @@ static int room_peers(struct opt *opts, const char *flag, const char *role,
   for (int i = 0; i < o->count; i++) {
     if (!*o->list[i])
       continue;
-    if (split_room_uri(o->list[i], list[*n].room, &uri) < 0) {
-      fprintf(stderr, "mcs: --%s %s: expected [ROOM=]coap://HOST[:PORT]\n", flag,
-              o->list[i]);
-      return -1;
-    }
+    if (split_room_uri(o->list[i], list[*n].room, &uri) < 0)
+      return -1;                /* check_options said why */
     snprintf(name, sizeof name, "%s %s", role, list[*n].room[0] ? list[*n].room : "*");
     if (!(list[*n].peer = make_peer(name, uri)))
       return -1;
@@ -1352,10 +1350,8 @@ static int entrance_sweeps(struct opt *opts)
     struct sweep *sw;
     if (!*o->list[i])
       continue;
-    if (split_room_uri(o->list[i], location, &uri) < 0) {
-      fprintf(stderr, "mcs: --bs %s: expected [LOCATION=]coap://HOST[:PORT]\n", o->list[i]);
-      return -1;
-    }
+    if (split_room_uri(o->list[i], location, &uri) < 0)
+      return -1;                /* check_options said why */
     if (!location[0])
       strcpy(location, "entrance");
     sw = calloc(1, sizeof *sw);
@@ -1387,9 +1383,29 @@ static int number_opt(struct opt *opts, const char *name, long min, long max, lo
   return 0;
 }
 
-static int configure(struct opt *opts)
+/* A peer's URI ("" leaves the peer out), with a NAME= in front where the
+ * flag takes one; 0 if usable, else -1 with a message. */
+static int peer_spec_ok(const char *flag, const char *spec, int named)
 {
-  long tl;
+  char name[ID_MAX + 1], err[160];
+  const char *uri = spec;
+  struct nano_uri u;
+
+  if (!*spec)
+    return 0;
+  if ((named && split_room_uri(spec, name, &uri) < 0) ||
+      uri_parse(uri, &u, err, sizeof err) < 0) {
+    fprintf(stderr, "mcs: --%s %s: expected %scoap://HOST[:PORT]\n", flag, spec,
+            named ? "[NAME=]" : "");
+    return -1;
+  }
+  return 0;
+}
+
+/* Every option, checked before a port is bound: a usage error is exit 2. */
+static int check_options(struct opt *opts)
+{
+  static const char *const named[] = { "bs", "bs-room", "mrs" };
   long long retry_max;
 
   if (opt_duration(opts, "scan", &M.scan_ms) < 0 ||
@@ -1402,26 +1418,42 @@ static int configure(struct opt *opts)
       opt_duration(opts, "timeout", &M.timeout_ms) < 0 ||
       opt_duration(opts, "retry-max", &retry_max) < 0 ||
       number_opt(opts, "max-tracks", 1, 1000000, &M.max_tracks) < 0 ||
-      number_opt(opts, "timeline", 16, 1000000, &tl) < 0)
+      number_opt(opts, "timeline", 16, 1000000, &TL.size) < 0)
     return -1;
   if (M.timeout_ms < 100 || M.expire_ms < 1000 || M.scan_ms > 60000) {
     fprintf(stderr, "mcs: --timeout >= 100ms, --expire >= 1s, --scan <= 60s\n");
     return -1;
   }
   call_set_backoff(retry_max < 250 ? (unsigned)retry_max : 250, (unsigned)retry_max);
-  TL.size = tl;
-  TL.ring = calloc((size_t)tl, sizeof *TL.ring);
-  if (!TL.ring)
-    return -1;
-  M.ae = make_peer("ae", opt_str(opts, "ae"));
-  if (M.ae)
-    peer_set_serial(M.ae, 1);     /* its answers to 64 addresses are block-wise */
-  M.ug = make_peer("ug", opt_str(opts, "ug"));
-  M.pd_room = make_peer("pd-room", opt_str(opts, "pd-room"));
-  if (!M.ae || !M.ug) {
+  if (!*opt_str(opts, "ae") || !*opt_str(opts, "ug")) {
     fprintf(stderr, "mcs: --ae and --ug are required (coap://HOST[:PORT])\n");
     return -1;
   }
+  if (peer_spec_ok("ae", opt_str(opts, "ae"), 0) < 0 ||
+      peer_spec_ok("ug", opt_str(opts, "ug"), 0) < 0 ||
+      peer_spec_ok("pd-room", opt_str(opts, "pd-room"), 0) < 0)
+    return -1;
+  for (size_t f = 0; f < sizeof named / sizeof named[0]; f++) {
+    struct opt *o = opt_find(opts, named[f]);
+    for (int i = 0; i < o->count; i++)
+      if (peer_spec_ok(named[f], o->list[i], 1) < 0)
+        return -1;
+  }
+  return 0;
+}
+
+/* The peers and the timeline, once the server runs (-1: out of memory). */
+static int configure(struct opt *opts)
+{
+  TL.ring = calloc((size_t)TL.size, sizeof *TL.ring);
+  if (!TL.ring)
+    return -1;
+  M.ae = make_peer("ae", opt_str(opts, "ae"));
+  M.ug = make_peer("ug", opt_str(opts, "ug"));
+  M.pd_room = make_peer("pd-room", opt_str(opts, "pd-room"));
+  if (!M.ae || !M.ug)
+    return -1;
+  peer_set_serial(M.ae, 1);       /* its answers to 64 addresses are block-wise */
   if (entrance_sweeps(opts) < 0 ||
       room_peers(opts, "bs-room", "bs", M.bs_room, &M.nbs_room) < 0 ||
       room_peers(opts, "mrs", "mrs", M.mrs, &M.nmrs) < 0)
@@ -1489,15 +1521,23 @@ int cmd_mcs(int argc, char **argv)
     { 0 }
   };
   struct nano_server *s;
-  int rc = role_start("mcs", opts, argc, argv, mcs_usage, &s);
+  int rc = role_options("mcs", opts, argc, argv, mcs_usage);
 
+  if (rc >= 0)
+    return rc;
+  if (check_options(opts) < 0) {
+    opt_free(opts);
+    return 2;
+  }
+  rc = role_serve("mcs", opts, &s);
   if (rc >= 0)
     return rc;
   M.ctx = server_ctx(s);
   if (configure(opts) < 0) {
+    log_error("out of memory");
     teardown();
     role_finish(s, opts);
-    return 2;
+    return 1;
   }
   server_route(s, "presence", 0, NULL, post_presence, NULL, NULL, NULL);
   server_route(s, "ble", 0, NULL, post_ble, NULL, NULL, NULL);

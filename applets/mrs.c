@@ -29,6 +29,7 @@
 #include "call.h"
 #include "nano.h"
 #include "role.h"
+#include "uri.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -548,31 +549,40 @@ int cmd_mrs(int argc, char **argv)
   };
   struct nano_server *s;
   long long timeout, retry_max;
-  const char *room, *mc;
-  char *end;
-  int rc = role_start("mrs", opts, argc, argv, mrs_usage, &s);
+  const char *room, *mc, *ae;
+  char *end, err[160];
+  struct nano_uri u;
+  int rc = role_options("mrs", opts, argc, argv, mrs_usage);
 
   if (rc >= 0)
     return rc;
+  /* Every option before a port is bound: a usage error is exit 2. */
   room = opt_str(opts, "room");
   mc = opt_str(opts, "max-content");
+  ae = opt_str(opts, "ae");
   R.max_content = (size_t)strtoull(mc, &end, 10);
   if (!room || !id_ok(room) || strlen(room) > ID_MAX ||
       opt_duration(opts, "timeout", &timeout) < 0 ||
       opt_duration(opts, "retry-max", &retry_max) < 0 ||
-      *end || !R.max_content || R.max_content > (64u << 20)) {
-    fprintf(stderr, "mrs: --room ROOM is required (an id); --max-content 1..64 MiB\n");
-    role_finish(s, opts);
+      *end || !R.max_content || R.max_content > (64u << 20) ||
+      uri_parse(ae, &u, err, sizeof err) < 0) {
+    fprintf(stderr, "mrs: --room ROOM is required (an id); --max-content 1..64 MiB; "
+            "--ae coap://HOST[:PORT]\n");
+    opt_free(opts);
     return 2;
   }
+  rc = role_serve("mrs", opts, &s);
+  if (rc >= 0)
+    return rc;
   snprintf(R.room, sizeof R.room, "%s", room);
-  R.ae = peer_new(server_ctx(s), "ae", opt_str(opts, "ae"));
+  R.ae = peer_new(server_ctx(s), "ae", ae);
   R.attendees = calloc(MAX_ATTENDEES, sizeof *R.attendees);
   if (!R.ae || !R.attendees) {
+    log_error("out of memory");
     peer_free(R.ae);
     free(R.attendees);
     role_finish(s, opts);
-    return 2;
+    return 1;
   }
   peer_set_timeout(R.ae, (unsigned)timeout);
   peer_set_serial(R.ae, 1);       /* contents are block-wise */

@@ -12,7 +12,7 @@
 # pd's 50 ms debounce is in them; the sensors' own delays are not.
 set -u
 : "${NANO:=./nano}"
-NET=${B40_NET:-127.200.0}
+NET=${B40_NET:-127.250.0}
 TMPD=$(mktemp -d "${TMPDIR:-/tmp}/b40.XXXXXX")
 trap 'rm -rf "$TMPD"' EXIT
 

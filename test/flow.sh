@@ -145,17 +145,6 @@ wait_state() {
 	return 1
 }
 
-# wait_until TRIES CMD...: poll CMD every 100 ms
-wait_until() {
-	n=$1
-	shift
-	until "$@"; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ] || { echo "gave up waiting for: $*" >&2; return 1; }
-		sleep 0.1
-	done
-}
-
 # ae_events FILE: AE's whole event log
 ae_events() {
 	"$NANO" coap get "$AE/events?limit=1000" >"$1"
@@ -192,4 +181,40 @@ peers_up() {
 # decisions_are NAME DECISION N: AE logged exactly N such decisions
 decisions_are() {
 	test "$(auth_decisions "$1" "$2")" = "$3"
+}
+
+# peer_state NAME STATE: mcs's /health says peer NAME ("ae", "bs entrance") is STATE
+peer_state() {
+	"$NANO" coap get $MCS/health >"$TMP/.h" &&
+	test "$(pyjson "$TMP/.h" "d['peers']['$1']['state']")" = "$2"
+}
+
+# peer_parked NAME N: N calls wait for peer NAME at mcs
+peer_parked() {
+	"$NANO" coap get $MCS/health >"$TMP/.h" &&
+	test "$(pyjson "$TMP/.h" "d['peers']['$1']['parked']")" = "$2"
+}
+
+# display_is KEY VALUE: mrs's display has KEY = VALUE (null for none)
+display_is() {
+	"$NANO" coap get $MRS/display >"$TMP/.d" &&
+	test "$(pyjson "$TMP/.d" "d['$1']")" = "$2"
+}
+
+# display_lists NAME: NAME is among the display's attendees
+display_lists() {
+	"$NANO" coap get $MRS/display >"$TMP/.d" &&
+	test "$(pyjson "$TMP/.d" "'$1' in [a['participant'] for a in d['attendees']]")" = true
+}
+
+# present_code PARTICIPANT MEETING: the CoAP code of POST mrs/present
+present_code() {
+	"$NANO" coap -v post $MRS/present "{\"participant\":\"$1\",\"meeting\":\"$2\"}" 2>&1 >/dev/null |
+		head -n 1
+}
+
+# ug_active N: ug guides N participants
+ug_active() {
+	"$NANO" coap get $UG/stats >"$TMP/.s" &&
+	test "$(pyjson "$TMP/.s" "d['active']")" = "$1"
 }

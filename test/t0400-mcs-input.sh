@@ -11,17 +11,22 @@ test_expect_success 'mcs starts with every peer missing' '
 	wait_for_health $MCS
 '
 
-test_expect_success 'usage errors are exit 2' '
-	test_expect_code 2 nano mcs --listen $NET.9:5683 --expire nonsense 2>err &&
+test_expect_success 'usage errors are exit 2, before any port is bound' '
+	test_expect_code 2 nano mcs --listen $NET.2:5683 --expire nonsense 2>err &&
 	grep "bad duration" err &&
-	test_expect_code 2 nano mcs --listen $NET.9:5683 --mrs "R 1=coap://x" 2>err &&
-	grep "ROOM=" err &&
-	test_expect_code 2 nano mcs --listen $NET.9:5683 --ae http://x 2>err &&
-	test_expect_code 2 nano mcs --listen $NET.9:5683 --max-tracks 0 2>err
+	test_expect_code 2 nano mcs --listen $NET.2:5683 --mrs "R 1=coap://x" 2>err &&
+	grep "NAME=" err &&
+	test_expect_code 2 nano mcs --listen $NET.2:5683 --ae http://x 2>err &&
+	grep -- "--ae" err &&
+	test_expect_code 2 nano mcs --listen $NET.2:5683 --ug "" 2>err &&
+	grep "required" err &&
+	test_expect_code 2 nano mcs --listen $NET.2:5683 --max-tracks 0 2>err &&
+	test_expect_code 1 nano mcs --listen $NET.2:5683 2>err &&
+	grep "address already in use" err
 '
 
 test_expect_success '/health is ok and shows every peer, down' '
-	wait_until 50 sh -c "$NANO coap get $MCS/health | grep -q \"\\\"bs entrance\\\":{[^}]*\\\"state\\\":\\\"down\\\"\"" &&
+	wait_until "peer_state \"bs entrance\" down" 100 &&
 	nano coap get $MCS/health >h &&
 	test "$(pyjson h "d[\"status\"]")" = ok &&
 	test "$(pyjson h "sorted(d[\"peers\"])")" = "[\"ae\", \"bs entrance\", \"mrs *\", \"pd-room\", \"ug\"]" &&
@@ -55,7 +60,7 @@ test_expect_success 'a presence is accepted while the bs is down, and its scan w
 	grep "\"scan\":\"started\"" out &&
 	nano coap post $MCS/presence "{\"location\":\"entrance\"}" >out &&
 	grep "\"scan\":\"queued\"" out &&
-	wait_until 30 sh -c "$NANO coap get $MCS/health | grep -q \"\\\"parked\\\":1\""
+	wait_until "peer_parked \"bs entrance\" 1" 60
 '
 
 test_expect_success 'malformed room sightings: 4.00' '

@@ -33,9 +33,14 @@ test_expect_success 'setup: ae with meetings in R1 and R2, mrs for R1' '
 	wait_for_health $AE && wait_for_health $MRS
 '
 
-test_expect_success 'mrs needs --room' '
-	test_expect_code 2 nano mrs --listen $NET.9:5683 2>err &&
-	grep -- "--room" err
+test_expect_success 'usage errors are exit 2, before any port is bound' '
+	test_expect_code 2 nano mrs --listen $NET.10:5683 2>err &&
+	grep -- "--room" err &&
+	test_expect_code 2 nano mrs --listen $NET.10:5683 --room R1 --ae http://x 2>err &&
+	test_expect_code 2 nano mrs --listen $NET.10:5683 --room "R 1" 2>err &&
+	test_expect_code 2 nano mrs --listen $NET.10:5683 --room R1 --max-content 0 2>err &&
+	test_expect_code 1 nano mrs --listen $NET.10:5683 --room R1 2>err &&
+	grep "address already in use" err
 '
 
 test_expect_success 'the display starts blank' '
@@ -51,7 +56,7 @@ test_expect_success 'an observer of /display sees every change' '
 test_expect_success 'Alice (organizer) arrives: m1 is fetched from ae and shown' '
 	nano coap post $MRS/present "{\"participant\":\"alice\",\"meeting\":\"m1\"}" >out &&
 	grep "\"status\":\"pending\"" out &&
-	wait_until 30 sh -c "$NANO coap get $DISPLAY_URI | grep -q \"\\\"meeting\\\":\\\"m1\\\"\"" &&
+	wait_until "display_is meeting m1" 60 &&
 	nano coap get $DISPLAY_URI >d &&
 	test "$(pyjson d "d[\"content\"]")" = "M1 agenda" &&
 	test "$(pyjson d "d[\"title\"]")" = Kickoff &&
@@ -76,7 +81,7 @@ test_expect_success 'David may not see m1: 4.03, and the screen is hidden first'
 test_expect_success 'a meeting in another room is refused (4.09 once ae has answered)' '
 	nano coap post $MRS/present "{\"participant\":\"david\",\"meeting\":\"m2\"}" >out &&
 	grep pending out &&
-	wait_until 30 sh -c "! $NANO coap post $MRS/present \"{\\\"participant\\\":\\\"david\\\",\\\"meeting\\\":\\\"m2\\\"}\" >/dev/null 2>&1" &&
+	wait_until "test \"\$(present_code david m2)\" = 4.09" 60 &&
 	test_expect_code 1 nano coap -v post $MRS/present "{\"participant\":\"david\",\"meeting\":\"m2\"}" >out 2>err &&
 	grep "^4.09" err && grep "another room" out &&
 	grep "participant=david meeting=m2 not shown" mrsR1.log
@@ -92,12 +97,12 @@ test_expect_success 'the observer saw the display change each time' '
 
 test_expect_success 'a meeting ae does not know is refused with 4.04' '
 	nano coap post $MRS/present "{\"participant\":\"alice\",\"meeting\":\"nope\"}" &&
-	wait_until 30 sh -c "$NANO coap -v post $MRS/present \"{\\\"participant\\\":\\\"alice\\\",\\\"meeting\\\":\\\"nope\\\"}\" 2>&1 >/dev/null | grep -q \"^4.04\""
+	wait_until "test \"\$(present_code alice nope)\" = 4.04" 60
 '
 
 test_expect_success 'a large content arrives whole (block-wise from ae, and to the client)' '
 	nano coap post $MRS/present "{\"participant\":\"alice\",\"meeting\":\"m5\"}" &&
-	wait_until 50 sh -c "$NANO coap get $DISPLAY_URI | grep -q \"\\\"meeting\\\":\\\"m5\\\"\"" &&
+	wait_until "display_is meeting m5" 100 &&
 	nano coap get $DISPLAY_URI >d &&
 	test "$(pyjson d "len(d[\"content\"])")" = 200000 &&
 	test "$(pyjson d "d[\"content\"] == \"x\" * 200000")" = true
@@ -105,8 +110,8 @@ test_expect_success 'a large content arrives whole (block-wise from ae, and to t
 
 test_expect_success 'Frank s short meeting is shown, then cleared when it ends' '
 	nano coap post $MRS/present "{\"participant\":\"frank\",\"meeting\":\"m4\"}" &&
-	wait_until 30 sh -c "$NANO coap get $DISPLAY_URI | grep -q \"\\\"meeting\\\":\\\"m4\\\"\"" &&
-	wait_until 80 sh -c "$NANO coap get $DISPLAY_URI | grep -q \"\\\"meeting\\\":null\"" &&
+	wait_until "display_is meeting m4" 60 &&
+	wait_until "display_is meeting null" 160 &&
 	nano coap get $DISPLAY_URI >d &&
 	test "$(pyjson d "[d[\"hidden\"], d[\"attendees\"]]")" = "[false, []]" &&
 	grep "meeting=m4 ended; display cleared" mrsR1.log &&
@@ -122,7 +127,7 @@ test_expect_success 'ae down: the present waits and is shown when ae is back' '
 	nano coap get $DISPLAY_URI >d &&
 	test "$(pyjson d "d[\"meeting\"]")" = null &&
 	start_ae &&
-	wait_until 80 sh -c "$NANO coap get $DISPLAY_URI | grep -q \"\\\"participant\\\":\\\"carl\\\"\"" &&
+	wait_until "display_lists carl" 160 &&
 	grep "peer=ae.*down" mrsR1.log && grep "peer=ae.*up again" mrsR1.log
 '
 

@@ -14,16 +14,16 @@ test_expect_success 'setup: ae, mcs, ug, mrs, pd and bs at the entrance and the 
 test_expect_success 'mcs knows nobody yet and sees every peer up' '
 	nano coap get $MCS/participants >out &&
 	test "$(pyjson out "len(d[\"participants\"])")" = 0 &&
-	wait_until 30 peers_up
+	wait_until "peers_up" 60
 '
 
 test_expect_success '(a-e) Alice at the entrance: detected, scanned, granted, guided' '
 	arrive alice &&
 	wait_state alice guiding &&
-	wait_until 30 guided_at_ug alice R1 &&
+	wait_until "guided_at_ug alice R1" 60 &&
 	track alice >t &&
 	test "$(pyjson t "\" \".join([d[\"meeting\"], d[\"room\"], d[\"name\"]])")" = "m1 R1 Alice" &&
-	wait_until 30 guidance_is alice on &&
+	wait_until "guidance_is alice on" 60 &&
 	track alice >t &&
 	bad=0 && for s in detected scanning authenticating granted guiding guidance_on; do
 		pyjson t "d[\"steps\"][\"$s\"]" >/dev/null || bad=$s

@@ -22,7 +22,7 @@ test_expect_success 'Eve at the door for a while: one decision' '
 test_expect_success 'Eve back after the gap: a new visit, asked (and logged) again' '
 	sleep 3.5 &&
 	adv $BS eve 1500 && motion $PD &&
-	wait_until 30 decisions_are eve denied 2 &&
+	wait_until "decisions_are eve denied 2" 60 &&
 	track eve >t && test "$(pyjson t "[d[\"visit\"], d[\"state\"]]")" = "[2, \"denied\"]"
 '
 
@@ -36,7 +36,7 @@ test_expect_success 'Alice goes through the flow' '
 test_expect_success 'Alice back at the entrance after the gap: granted, not guided again' '
 	sleep 3.5 &&
 	adv $BS alice 1500 && motion $PD &&
-	wait_until 30 decisions_are alice granted 2 &&
+	wait_until "decisions_are alice granted 2" 60 &&
 	wait_state alice presenting &&
 	track alice >t &&
 	test "$(pyjson t "d[\"visit\"]")" = 2 &&
@@ -47,9 +47,9 @@ test_expect_success 'Alice back at the entrance after the gap: granted, not guid
 test_expect_success 'Bob dawdles: his guidance expires and is stopped at ug' '
 	adv $BS bob 1500 && motion $PD &&
 	wait_state bob guiding &&
-	wait_until 30 guided_at_ug bob R1 &&
+	wait_until "guided_at_ug bob R1" 60 &&
 	wait_state bob expired 60 &&
-	wait_until 30 guidance_is bob off &&
+	wait_until "guidance_is bob off" 60 &&
 	! guided_at_ug bob R1
 '
 

@@ -13,13 +13,13 @@ test_expect_success 'setup' '
 test_expect_success 'Alice is guided by the first ug' '
 	arrive alice &&
 	wait_state alice guiding &&
-	wait_until 30 guided_at_ug alice R1 &&
-	wait_until 30 guidance_is alice on
+	wait_until "guided_at_ug alice R1" 60 &&
+	wait_until "guidance_is alice on" 60
 '
 
 test_expect_success 'ug is killed; mcs sees it down' '
 	stop_bg ug KILL &&
-	wait_until 50 sh -c "$NANO coap get $MCS/health | grep -q \"\\\"ug\\\":{[^}]*\\\"state\\\":\\\"down\\\"\""
+	wait_until "peer_state ug down" 100
 '
 
 test_expect_success 'Bob arrives while ug is down: granted, his guidance waits' '
@@ -32,10 +32,10 @@ test_expect_success 'Bob arrives while ug is down: granted, his guidance waits' 
 test_expect_success 'ug restarted: Alice s guidance is sent again, Bob s for the first time' '
 	AS=ug2 start_ug &&
 	wait_for_health $UG &&
-	wait_until 50 guided_at_ug alice R1 &&
-	wait_until 50 guided_at_ug bob R1 &&
-	wait_until 30 guidance_is alice on &&
-	wait_until 30 guidance_is bob on &&
+	wait_until "guided_at_ug alice R1" 100 &&
+	wait_until "guided_at_ug bob R1" 100 &&
+	wait_until "guidance_is alice on" 60 &&
+	wait_until "guidance_is bob on" 60 &&
 	track alice >t && test "$(pyjson t "d[\"resends\"]")" = 1 &&
 	track bob >t && test "$(pyjson t "d[\"resends\"]")" = 0 &&
 	nano coap get "$MCS/timeline?limit=1000" >tl &&
@@ -55,7 +55,7 @@ test_expect_success 'no duplicate guidance: one start each at each ug, none late
 test_expect_success 'both reach the room: guidance stops, both on the display' '
 	reach_room alice && reach_room bob &&
 	wait_state alice presenting && wait_state bob presenting &&
-	wait_until 30 sh -c "$NANO coap get $UG/stats | grep -q \"\\\"active\\\":0\"" &&
+	wait_until "ug_active 0" 60 &&
 	nano coap get $MRS/display >d &&
 	test "$(pyjson d "sorted(a[\"participant\"] for a in d[\"attendees\"])")" = "[\"alice\", \"bob\"]"
 '

@@ -13,7 +13,7 @@ test_expect_success 'setup' '
 test_expect_success 'ae stops (SIGTERM: it saves a backup first)' '
 	stop_bg ae &&
 	test "$ae_status" = 0 &&
-	wait_until 50 sh -c "$NANO coap get $MCS/health | grep -q \"\\\"ae\\\":{[^}]*\\\"state\\\":\\\"down\\\"\""
+	wait_until "peer_state ae down" 100
 '
 
 test_expect_success 'Alice arrives: seen and scanned, the authentication waits' '
@@ -29,7 +29,7 @@ test_expect_success 'ae back (same database): Alice is granted and guided at onc
 	AS=ae2 start_ae &&
 	wait_for_health $AE &&
 	wait_state alice guiding 40 &&
-	wait_until 30 guided_at_ug alice R1 &&
+	wait_until "guided_at_ug alice R1" 60 &&
 	test "$(auth_decisions alice granted)" = 1
 '
 
@@ -52,7 +52,7 @@ test_expect_success 'a frozen ae (SIGSTOP) delays only those waiting on it' '
 	test "$(state_of bob)" = authenticating &&
 	kill -CONT $ae2_pid &&
 	wait_state bob guiding 80 &&
-	wait_until 30 guided_at_ug bob R1 &&
+	wait_until "guided_at_ug bob R1" 60 &&
 	test "$(ug_starts bob ug.log)" = 1
 '
 

@@ -13,7 +13,7 @@ test_expect_success 'setup' '
 test_expect_success 'the entrance bs dies; motion at the entrance: the scan waits' '
 	stop_bg bs KILL &&
 	motion $PD &&
-	wait_until 50 sh -c "$NANO coap get $MCS/health | grep -q \"\\\"bs entrance\\\":{[^}]*\\\"state\\\":\\\"down\\\"\"" &&
+	wait_until "peer_state \"bs entrance\" down" 100 &&
 	test "$(state_of alice)" = none
 '
 
@@ -22,7 +22,7 @@ test_expect_success 'bs back with Alice in range: the waiting scan finds her' '
 	wait_for_health $BS &&
 	adv $BS alice &&
 	wait_state alice guiding 60 &&
-	wait_until 30 guided_at_ug alice R1
+	wait_until "guided_at_ug alice R1" 60
 '
 
 test_expect_success 'the room bs dies while she walks; back, it reports her arrival' '

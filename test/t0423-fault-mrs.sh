@@ -20,7 +20,7 @@ test_expect_success 'setup: Alice and Bob on the display' '
 	wait_state alice guiding && wait_state bob guiding &&
 	reach_room alice && reach_room bob &&
 	wait_state alice presenting && wait_state bob presenting &&
-	wait_until 30 attendees_are alice bob
+	wait_until "attendees_are alice bob" 60
 '
 
 test_expect_success 'mrs killed; Carl reaches the room meanwhile' '
@@ -35,7 +35,7 @@ test_expect_success 'mrs killed; Carl reaches the room meanwhile' '
 test_expect_success 'mrs back: everyone is on the display again' '
 	start_bg mrs2 "$NANO" mrs --listen $NET.10:5683 --room R1 --ae $AE &&
 	wait_for_health $MRS &&
-	wait_until 80 attendees_are alice bob carl &&
+	wait_until "attendees_are alice bob carl" 160 &&
 	wait_state carl presenting &&
 	nano coap get "$MCS/timeline?limit=1000" >tl &&
 	test "$(pyjson tl "sorted(x[\"who\"] for x in d[\"timeline\"] if x[\"event\"] == \"present_again\")")" = "[\"alice\", \"bob\"]"

@@ -36,8 +36,8 @@ test_expect_success 'all four arrive together: each guided to their room' '
 	motion $PD &&
 	wait_state alice guiding && wait_state bob guiding &&
 	wait_state carl guiding && wait_state david guiding &&
-	wait_until 30 guided_at_ug alice R1 && wait_until 30 guided_at_ug bob R1 &&
-	wait_until 30 guided_at_ug carl R2 && wait_until 30 guided_at_ug david R2 &&
+	wait_until "guided_at_ug alice R1" 60 && wait_until "guided_at_ug bob R1" 60 &&
+	wait_until "guided_at_ug carl R2" 60 && wait_until "guided_at_ug david R2" 60 &&
 	track carl >t && test "$(pyjson t "d[\"meeting\"] + \" \" + d[\"room\"]")" = "m2 R2"
 '
 

@@ -19,7 +19,7 @@ test_expect_success 'setup; two observers of /participants' '
 test_expect_success 'Alice goes through the whole flow' '
 	arrive alice &&
 	wait_state alice guiding &&
-	wait_until 30 guidance_is alice on &&
+	wait_until "guidance_is alice on" 60 &&
 	sleep 0.3 &&
 	reach_room alice &&
 	wait_state alice presenting &&
