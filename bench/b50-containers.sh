@@ -92,7 +92,7 @@ if [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" != active ]; then
 	docker swarm init --advertise-addr 127.0.0.1 >/dev/null && SWARM_MINE=1
 fi
 docker node update --label-add nano.entrance=true --label-add nano.room=true \
-	--label-add nano.core=true --label-add nano.guide=true self >/dev/null
+	--label-add nano.core=true --label-add nano.guide=true "$(docker info --format "{{.Swarm.NodeID}}")" >/dev/null
 deploys=""
 for i in $(seq "$RUNS"); do
 	st=nanob$$x$i

@@ -56,7 +56,7 @@ test_expect_success 'setup: image, swarm, node labels' '
 		at_exit "docker swarm leave --force"
 	fi &&
 	docker node update --label-add nano.entrance=true --label-add nano.room=true \
-		--label-add nano.core=true --label-add nano.guide=true self
+		--label-add nano.core=true --label-add nano.guide=true "$(docker info --format "{{.Swarm.NodeID}}")"
 '
 
 test_expect_success 'docker stack deploy: every service becomes healthy' '
