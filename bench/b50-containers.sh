@@ -80,7 +80,7 @@ for role in $("$NANO" --list); do
 	done
 	printf '%-28s %11s ms   %s\n' "$role: run -> answering" "$(echo $up | tr ' ' '\n' | median)" "2-4 s initiation"
 	printf '%-28s %11s ms\n' "$role: run -> healthy" "$(echo $healthy | tr ' ' '\n' | median)"
-	printf '%-28s %11s KB   %s\n' "$role: idle memory" "$(echo $rss | tr ' ' '\n' | median)" "1.5-2.4 MB run size"
+	printf '%-28s %11s KB   %s\n' "$role: idle memory" "$(echo $rss | tr ' ' '\n' | median)" "Table IV \"Run\": 1.5-2.4 MB"
 done
 
 # The whole stack on a single-node Swarm (only with all six roles).
