@@ -103,6 +103,20 @@ wait_until() {
 	return 1
 }
 
+# skip_unless_docker_image: end this file with a TAP skip unless a Docker
+# engine answers and $NANO is static (an image needs no libc of its own;
+# make check's sanitizer build is dynamic).
+skip_unless_docker_image() {
+	if ! docker info >/dev/null 2>&1; then
+		echo "1..0 # SKIP no Docker engine answers"
+		exit 0
+	fi
+	if ! file -L "$NANO" | grep -q "statically linked"; then
+		echo "1..0 # SKIP $NANO is not static (make check builds against glibc)"
+		exit 0
+	fi
+}
+
 # test_expect_code CODE CMD...: CMD must exit with CODE.
 test_expect_code() {
 	want=$1

@@ -3,7 +3,6 @@
 # nothing, a presence is accepted and waits for the bs, /health reports the
 # peers, and nothing crashes it.
 . "$(dirname "$0")/lib.sh"
-FLOW_ROLES=mcs
 . "$TEST_DIR/flow.sh"
 
 test_expect_success 'mcs starts with every peer missing' '

@@ -3,7 +3,6 @@
 # the hide before another meeting, the clear at the meeting's end, large
 # content block-wise, an observed display, and ae being down for a while.
 . "$(dirname "$0")/lib.sh"
-FLOW_ROLES="ae mrs"
 . "$TEST_DIR/flow.sh"
 
 DISPLAY_URI=$MRS/display

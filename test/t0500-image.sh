@@ -3,14 +3,7 @@
 # binary, applets by symlink, and every role container becomes healthy.
 . "$(dirname "$0")/lib.sh"
 
-if ! docker info >/dev/null 2>&1; then
-	echo "1..0 # SKIP no Docker engine answers"
-	exit 0
-fi
-if ! file -L "$NANO" | grep -q "statically linked"; then
-	echo "1..0 # SKIP $NANO is not static (make check builds against glibc)"
-	exit 0
-fi
+skip_unless_docker_image
 
 TAG=nano-test:t0500-$$
 # make test ARCH=armv7|arm64 sets DOCKER_PLATFORM (linux/arm/v7, ...): the

@@ -5,20 +5,7 @@
 # backup in the volume, and a redeploy finds the data again.
 . "$(dirname "$0")/lib.sh"
 
-if ! docker info >/dev/null 2>&1; then
-	echo "1..0 # SKIP no Docker engine answers"
-	exit 0
-fi
-if ! file -L "$NANO" | grep -q "statically linked"; then
-	echo "1..0 # SKIP $NANO is not static (make check builds against glibc)"
-	exit 0
-fi
-for role in ae mcs mrs pd bs ug; do
-	if ! "$NANO" --list | grep -qx $role; then
-		echo "1..0 # SKIP role $role is not in this binary yet"
-		exit 0
-	fi
-done
+skip_unless_docker_image
 
 ROOT=$TEST_DIR/..
 STACK=nanot$$
