@@ -161,6 +161,25 @@ static struct child *child_find(const char *label)
   return NULL;
 }
 
+/* The simulated PIR (pd, at host number first) and BLE scanner (bs, at
+ * first + 1) of one location, both reporting to mcs. */
+static void plan_location(const char *where, int first, const char *mcs)
+{
+  char label[32];
+  struct child *c;
+
+  snprintf(label, sizeof label, "pd %s", where);
+  c = child_add(label, first);
+  arg(c, "pd"); arg(c, "--listen=%s", c->host); arg(c, "--location=%s", where);
+  arg(c, "--sensor=sim"); arg(c, "--mcs=%s", mcs); arg(c, "--node=%s-pir", where);
+  arg(c, "--hold=200ms");
+
+  snprintf(label, sizeof label, "bs %s", where);
+  c = child_add(label, first + 1);
+  arg(c, "bs"); arg(c, "--listen=%s", c->host); arg(c, "--location=%s", where);
+  arg(c, "--adapter=sim"); arg(c, "--mcs=%s", mcs);
+}
+
 /* Every role of the scenario, with the flags that wire them together. */
 static void plan_children(void)
 {
@@ -193,23 +212,8 @@ static void plan_children(void)
   for (int r = 1; r <= D.rooms; r++)
     arg(c, "--route=R%d=1,2,3", r);
 
-  c = child_add("pd entrance", 4);
-  arg(c, "pd"); arg(c, "--listen=%s", c->host); arg(c, "--location=entrance");
-  arg(c, "--sensor=sim"); arg(c, "--mcs=%s", mcs); arg(c, "--node=entrance-pir");
-  arg(c, "--hold=200ms");
-
-  c = child_add("bs entrance", 5);
-  arg(c, "bs"); arg(c, "--listen=%s", c->host); arg(c, "--location=entrance");
-  arg(c, "--adapter=sim"); arg(c, "--mcs=%s", mcs);
-
-  c = child_add("pd room", 6);
-  arg(c, "pd"); arg(c, "--listen=%s", c->host); arg(c, "--location=room");
-  arg(c, "--sensor=sim"); arg(c, "--mcs=%s", mcs); arg(c, "--node=room-pir");
-  arg(c, "--hold=200ms");
-
-  c = child_add("bs room", 7);
-  arg(c, "bs"); arg(c, "--listen=%s", c->host); arg(c, "--location=room");
-  arg(c, "--adapter=sim"); arg(c, "--mcs=%s", mcs);
+  plan_location("entrance", 4, mcs);
+  plan_location("room", 6, mcs);
 
   for (int r = 1; r <= D.rooms; r++) {
     char label[16];
