@@ -7,7 +7,9 @@
 #
 # Environment: CC (default musl-gcc), HOST (configure --host triplet, default
 # empty = native), JOBS (default: nproc), AR (default: ${HOST-}ar),
-# TARGET_CFLAGS (code generation flags for a cross target, e.g. -march=...).
+# TARGET_CFLAGS (code generation flags for a cross target, e.g. -march=...),
+# ONLY (build just these packages; only libcoap3 so far), EXTRA_CFLAGS
+# (added to every compile and link: sanitizers for make check and make fuzz).
 #
 # Cross builds (the Raspberry Pi targets): HOST set and CC empty, e.g.
 #   HOST=arm-linux-gnueabihf TARGET_CFLAGS='-march=armv7-a ...' CC= \
@@ -25,7 +27,8 @@
 # linux-libc-dev-ARCH-cross; qemu-user-static to run the link check.
 #
 # Sources are Debian 12 (bookworm) *source* packages at the exact versions in
-# mk/deps.lock, fetched with a private APT configuration under BUILD_DIR/apt/
+# mk/deps.lock (but a line "NAME VERSION SUITE SHA256": that orig tarball
+# from a newer suite, see fetch_orig), fetched with a private APT configuration under BUILD_DIR/apt/
 # (the system's /etc/apt is only read, never changed).  Everything is installed
 # into BUILD_DIR/prefix; BUILD_DIR/prefix/.deps-ok (the lines of the lock file
 # this build uses: all but musl's for a native build, which uses the host's
@@ -70,11 +73,19 @@ STAMP=$PREFIX/.deps-ok
 # uses the host's musl-gcc, so musl's lock line is not part of its stamp
 # (a native prefix stays valid when only the cross musl is bumped).
 CROSS_MUSL=no
+# ONLY="libcoap3" builds just those packages (the glibc and fuzzing builds
+# of libcoap, whose other libraries come from Debian's -dev packages), and
+# EXTRA_CFLAGS (sanitizers, coverage) goes into every compile and link.
+# Both, with CC, are part of the stamp, so a change rebuilds.
+CC_ID="${CC:-musl-gcc} ${EXTRA_CFLAGS:-}"
 if [ -n "${HOST:-}" ] && [ -z "${CC:-}" ]; then CROSS_MUSL=yes; fi
 
 # lock_for_build -> the lock lines this build uses (the stamp's content)
 lock_for_build() {
-    if [ "$CROSS_MUSL" = yes ]; then cat "$LOCK"; else grep -v '^musl ' "$LOCK"; fi
+    if [ -n "${ONLY:-}" ]; then
+        for _n in $ONLY; do awk -v n="$_n" '$1 == n' "$LOCK"; done
+        echo "cc $CC_ID"
+    elif [ "$CROSS_MUSL" = yes ]; then cat "$LOCK"; else grep -v '^musl ' "$LOCK"; fi
 }
 
 # Fast path: nothing to do when the prefix was completed for this very lock.
@@ -107,7 +118,7 @@ BUILD_CC=gcc            # host compiler, only for sqlite's amalgamation tools
 # third-party configure/make runs.
 unset CFLAGS CPPFLAGS LDFLAGS LIBS MAKEFLAGS MFLAGS MAKEOVERRIDES GNUMAKEFLAGS \
       MAKELEVEL PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR 2>/dev/null || true
-DEPS_CFLAGS="-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables"
+DEPS_CFLAGS="-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables${EXTRA_CFLAGS:+ $EXTRA_CFLAGS}"
 DEPS_CPPFLAGS="-isystem $B/kinc"
 # pkg-config must only ever see our prefix, never the host's glibc .pc files.
 export PKG_CONFIG_LIBDIR="$PREFIX/lib/pkgconfig"
@@ -149,7 +160,7 @@ configure_autotools() {
     run "$_name" "$_obj" "$_src/configure" \
         ${HOST:+--host="$HOST" --build="$($BUILD_CC -dumpmachine)"} --prefix="$PREFIX" \
         --disable-shared --enable-static --disable-dependency-tracking \
-        CC="$CC" CFLAGS="$DEPS_CFLAGS" CPPFLAGS="$DEPS_CPPFLAGS" LDFLAGS= "$@"
+        CC="$CC" CFLAGS="$DEPS_CFLAGS" CPPFLAGS="$DEPS_CPPFLAGS" LDFLAGS="${EXTRA_CFLAGS:-}" "$@"
 }
 
 # regen_if_patched LOGNAME SRCDIR: Debian patches applied by dpkg-source get a
@@ -273,6 +284,88 @@ fetch_source() {
     touch "$B/stamp/$name-$ver.extracted"
 }
 
+# A package whose lock line reads "NAME VERSION SUITE SHA256" is not taken
+# from bookworm with apt-get source but from the orig tarball of a newer
+# Debian suite (libcoap3 4.3.5 from sid: bookworm serves only 4.3.1, and
+# sid's .dsc does not download here although its orig tarball does).
+# lock_field NAME N -> field N of NAME's lock line (empty when absent)
+lock_field() { awk -v n="$1" -v f="$2" '$1 == n { print $f }' "$LOCK"; }
+
+# pool_uri -> the Debian mirror the machine's debian.sources names first
+pool_uri() {
+    awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null
+}
+
+# verify_in_signed_index NAME FILE SHA256 SUITE: the suite's InRelease,
+# checked with gpgv against the machine's Debian archive keyring, gives the
+# sha256 of main/source/Sources.xz, which lists FILE with its sha256.  A
+# suite that has moved on to a newer version no longer lists FILE: then the
+# pin alone vouches for the tarball (it was checked this way when written)
+# and we say so.  Any mismatch is fatal.
+verify_in_signed_index() {
+    _name=$1 _file=$2 _sha=$3 _suite=$4
+    _d=$B/apt/index-$_suite; _mirror=$(pool_uri)
+    mkdir -p "$_d"
+    command -v gpgv >/dev/null 2>&1 && [ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || {
+        log "$_name: no gpgv or debian-archive-keyring: the sha256 pin alone vouches for $_file"
+        return 0; }
+    if ! curl -fsSL --retry 2 -o "$_d/InRelease" "$_mirror/dists/$_suite/InRelease" ||
+       ! curl -fsSL --retry 2 -o "$_d/Sources.xz" "$_mirror/dists/$_suite/main/source/Sources.xz"; then
+        log "$_name: cannot fetch $_suite's Sources index: the sha256 pin alone vouches for $_file"
+        return 0
+    fi
+    gpgv --keyring /usr/share/keyrings/debian-archive-keyring.gpg "$_d/InRelease" \
+        >"$_d/gpgv.log" 2>&1 || die "$_name: $_suite's InRelease has no valid Debian signature ($_d/gpgv.log)"
+    _want=$(awk '$3 == "main/source/Sources.xz" && length($1) == 64 { print $1; exit }' "$_d/InRelease")
+    _got=$(sha256sum "$_d/Sources.xz" | cut -d' ' -f1)
+    [ -n "$_want" ] && [ "$_want" = "$_got" ] ||
+        die "$_name: $_suite's Sources.xz does not match its signed InRelease"
+    _listed=$(xz -dc "$_d/Sources.xz" | awk -v f="$_file" '
+        /^Checksums-Sha256:/ { in_sha = 1; next }
+        /^[^ ]/ { in_sha = 0 }
+        in_sha && $3 == f { print $1; exit }')
+    if [ -z "$_listed" ]; then
+        log "$_name: $_suite's signed index no longer lists $_file; the sha256 pin vouches for it"
+    elif [ "$_listed" = "$_sha" ]; then
+        log "$_name: $_file matches $_suite's signed Sources index"
+    else
+        die "$_name: $_file is listed in $_suite's signed index with sha256 $_listed, the lock pins $_sha"
+    fi
+}
+
+# fetch_orig NAME: download NAME's pinned orig tarball from the mirror's
+# pool, check its sha256 against the lock and the suite's signed index, and
+# extract it into src/NAME-VERSION.
+fetch_orig() {
+    name=$1; ver=$(lock_version "$name")
+    suite=$(lock_field "$name" 3); sha=$(lock_field "$name" 4)
+    dir=$B/src/$name-$ver
+    [ -f "$B/stamp/$name-$ver.extracted" ] && [ -d "$dir" ] && return 0
+    command -v curl >/dev/null 2>&1 || die "curl not found (apt-get install curl)"
+    case $name in lib?*) pool=${name%"${name#????}"} ;; *) pool=${name%"${name#?}"} ;; esac
+    file=${name}_${ver}.orig.tar.bz2
+    url=$(pool_uri)/pool/main/$pool/$name/$file
+    mkdir -p "$B/apt/dl"
+    tarball=$B/apt/dl/$file
+    if [ ! -f "$tarball" ] || [ "$(sha256sum "$tarball" | cut -d' ' -f1)" != "$sha" ]; then
+        log "$name: fetching $url"
+        curl -fsSL --retry 3 -o "$tarball.part" "$url" ||
+            die "$name $ver: cannot download $url.
+  mk/deps.lock pins $file from Debian $suite (sha256 $sha).
+  If $suite's pool dropped it, pick the version it serves now, put its orig
+  tarball's sha256 (from $suite's signed Sources index) into mk/deps.lock,
+  and rebuild and re-test."
+        mv "$tarball.part" "$tarball"
+    fi
+    got=$(sha256sum "$tarball" | cut -d' ' -f1)
+    [ "$got" = "$sha" ] || die "$name: $file has sha256 $got, mk/deps.lock pins $sha"
+    verify_in_signed_index "$name" "$file" "$sha" "$suite"
+    rm -rf "$dir" "$dir.tmp"; mkdir -p "$dir.tmp"
+    run "fetch-$name" "$dir.tmp" tar xjf "$tarball"
+    mv "$dir.tmp"/* "$dir" && rmdir "$dir.tmp"
+    touch "$B/stamp/$name-$ver.extracted"
+}
+
 # built NAME -> true if NAME at the locked version is already installed
 built() { [ -f "$B/stamp/$1-$(lock_version "$1").built" ]; }
 mark_built() { touch "$B/stamp/$1-$(lock_version "$1").built"; }
@@ -364,14 +457,25 @@ check_host_musl() {
 
 build_libcoap() {
     built libcoap3 && return 0
-    fetch_source libcoap3
+    fetch_orig libcoap3
     src=$B/src/libcoap3-$(lock_version libcoap3); obj=$B/bld/libcoap
+    # The orig tarball has no generated configure (Debian runs autoreconf).
+    [ -x "$src/configure" ] || { log "libcoap: autoreconf -fi"; run libcoap "$src" autoreconf -fi; }
     log "libcoap: configure (no DTLS, epoll)"
-    # No TLS library: nano talks plain CoAP (UDP/TCP) on a local network.
+    # No TLS library: nano talks plain CoAP over UDP on a local network.
+    # Off as well: what nano never uses and an attacker could reach (TCP,
+    # WebSockets, Q-Block, OSCORE, the proxy code) or that only costs
+    # (locking for threads nano does not have).  Async (separate responses)
+    # stays: req_defer() needs it.
     configure_autotools libcoap "$src" "$obj" \
         --disable-dtls --disable-documentation --disable-doxygen \
         --disable-manpages --disable-examples --disable-examples-source \
-        --disable-tests --disable-gcov --with-epoll
+        --disable-tests --disable-gcov --with-epoll \
+        --disable-tcp --disable-websockets --disable-q-block --disable-oscore \
+        --disable-proxy-code --disable-observe-persist --disable-af-unix-support \
+        --disable-thread-safe --disable-thread-recursive-lock-detection \
+        --enable-async --enable-server-mode --enable-client-mode \
+        ${LIBCOAP_CONFIGURE:-}
     log "libcoap: make -j$JOBS"
     run libcoap "$obj" make -j"$JOBS"
     run libcoap "$obj" make install
@@ -566,12 +670,24 @@ if [ "$CROSS_MUSL" = yes ]; then
 else
     command -v "${CC%% *}" >/dev/null 2>&1 || die "compiler '$CC' not found (apt-get install musl-tools)"
 fi
-for t in apt-get dpkg-source dpkg-parsechangelog autoreconf make tclsh "$BUILD_CC"; do
+for t in apt-get dpkg-source dpkg-parsechangelog autoreconf make tclsh curl "$BUILD_CC"; do
     command -v "$t" >/dev/null 2>&1 || die "'$t' not found (see 'Needs' at the top of mk/deps.sh)"
 done
 
 rm -f "$STAMP"
 setup_kinc
+if [ -n "${ONLY:-}" ]; then
+    for n in $ONLY; do
+        case $n in
+        libcoap3) build_libcoap ;;
+        *) die "ONLY=$n: only libcoap3 can be built alone" ;;
+        esac
+    done
+    [ -f "$PREFIX/lib/libcoap-3-notls.a" ] || die "verify: no $PREFIX/lib/libcoap-3-notls.a"
+    lock_for_build >"$STAMP"
+    log "done in $(( $(date +%s) - T0 ))s, prefix: $PREFIX"
+    exit 0
+fi
 if [ "$CROSS_MUSL" = yes ]; then build_musl; else check_host_musl; fi
 build_cjson
 build_sqlite
