@@ -9,6 +9,7 @@
 #include "client.h"
 #include "loop.h"
 #include "nano.h"
+#include "server.h"
 #include "uri.h"
 
 #include <errno.h>
@@ -94,7 +95,15 @@ static coap_session_t *peer_session(coap_context_t *ctx, const struct nano_uri *
     *err = why;
     return NULL;
   }
+  /* A session takes the context's block mode when it is made.  A role's
+   * context serves block-wise uploads itself (server.c bounds them, so
+   * no COAP_BLOCK_SINGLE_BODY there); answers to our own requests are
+   * reassembled by libcoap, from peers we chose to ask.  libcoap 4.3.5
+   * cannot tell a context's mode, so it is set back to the server's; a
+   * context without a server makes no server sessions to care. */
+  coap_context_set_block_mode(ctx, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
   slot->session = coap_new_client_session(ctx, NULL, &addr, COAP_PROTO_UDP);
+  coap_context_set_block_mode(ctx, SERVER_BLOCK_MODE);
   if (!slot->session) {
     *err = "cannot create a CoAP session";
     return NULL;
@@ -221,6 +230,10 @@ static void on_nack(coap_session_t *session, const coap_pdu_t *sent,
   (void)mid;
   if (!sent)
     return;
+  if (coap_session_get_type(session) == COAP_SESSION_TYPE_SERVER) {
+    server_nack(session, sent);     /* a notification to an observer */
+    return;
+  }
   p = pending_by_token(session, coap_pdu_get_token(sent));
   if (!p)
     return;
@@ -239,7 +252,7 @@ coap_context_t *client_context_new(void)
   coap_context_t *ctx;
 
   coap_startup();
-  coap_set_log_level(log_level() >= NLOG_DEBUG ? LOG_DEBUG : LOG_ERR);
+  coap_set_log_level(log_level() >= NLOG_DEBUG ? COAP_LOG_DEBUG : COAP_LOG_ERR);
   ctx = coap_new_context(NULL);
   if (!ctx)
     return NULL;

@@ -1,12 +1,27 @@
 /* server.c - a role's CoAP server on libcoap (see server.h).
  *
- * libcoap owns the sockets, parsing, deduplication, block-wise transfer
- * (RFC 7959, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY: a handler
- * sees whole bodies) and observe (RFC 7641).  This file adds routing to
- * plain C handlers, JSON answers with {"error"} on failure, limits on
- * what a request may carry, and the resources every role has.
+ * libcoap owns the sockets, parsing, deduplication, block-wise answers
+ * (RFC 7959 Block2) and observe (RFC 7641).  This file adds routing to
+ * plain C handlers, JSON answers with {"error"} on failure, the bounds of
+ * what the network may cost a role (struct server_limits), and the
+ * resources every role has.
+ *
+ * Uploads (Block1) are reassembled here, not by libcoap: its
+ * COAP_BLOCK_SINGLE_BODY mode gathers a whole body before anyone may look
+ * at it, and trusts Size1 for the buffer (4 GiB on a datagram's word).
+ * Here a body is refused with 4.13 as soon as Size1 or the bytes received
+ * pass --max-body, at most --max-uploads are in progress, and one left
+ * unfinished is dropped after --upload-timeout.  A handler still sees
+ * only whole bodies.
+ *
+ * Observe registrations are counted per resource and per role; past a
+ * cap the answer is 5.03 (and libcoap drops the registration).  Every
+ * notification is confirmable and every observer is notified again each
+ * --observe-refresh, so one that is gone fails to acknowledge and is
+ * forgotten, and its session with it.
  */
 #include "server.h"
+#include "loop.h"
 #include "nano.h"
 #include "uri.h"
 
@@ -19,12 +34,15 @@
 #include <unistd.h>
 
 #define MAX_ROUTES 48
+#define MAX_UPLOADS 64          /* ceiling of --max-uploads */
+#define BOUND_LOG_MS 60000      /* a bound hit is logged once a minute */
 
 struct route {
   struct nano_server *srv;
   char path[128];             /* without the trailing slash and star */
   int prefix;                 /* 1: matches path + "/" + tail;
                                  -1: the dispatcher of all prefix routes */
+  int observable;
   nano_handler fn[4];         /* GET, POST, PUT, DELETE */
   void *arg;
 };
@@ -37,11 +55,45 @@ struct defer {
   struct defer *next;
 };
 
+/* A block-wise upload being gathered, keyed by the peer's session, the
+ * path and the Request-Tag (RFC 9175) as RFC 7959 says. */
+struct upload {
+  coap_session_t *session;    /* referenced while it lasts; NULL: free */
+  char path[256];
+  uint8_t rtag[8];
+  size_t rtag_len;
+  uint8_t *buf;
+  size_t len, cap;
+  uint64_t last_ms;
+};
+
+/* An Observe registration libcoap holds; ours only counts them. */
+struct observer {
+  coap_session_t *session;    /* NULL: a free slot */
+  coap_resource_t *resource;
+  uint8_t token[8];
+  size_t token_len;
+};
+
+/* A bound that is hit is logged once a minute, with how often since. */
+struct bound_log {
+  uint64_t next_ms;
+  unsigned long skipped;
+};
+
 struct nano_server {
   coap_context_t *ctx;
   char role[32];
   char rt[48];                /* "\"nano.ROLE\"" as link-format wants it */
   size_t max_body;
+  int max_body_set;           /* by --max-body: the role's default yields */
+  struct server_limits lim;
+  struct upload uploads[MAX_UPLOADS];
+  struct loop_timer *upload_timer;
+  struct observer *observers; /* lim.max_observers slots */
+  struct loop_timer *refresh_timer;
+  uint64_t refused_body, refused_uploads, refused_observers;
+  struct bound_log log_body, log_uploads, log_observers;
   uint64_t started_ms;
   uint64_t requests, by_class[6];
   struct route routes[MAX_ROUTES];
@@ -66,15 +118,15 @@ static void coap_log_to_ours(coap_log_t level, const char *message)
   n = strlen(line);
   while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
     line[--n] = '\0';
-  log_msg(level <= LOG_ERR ? NLOG_ERROR : level <= LOG_WARNING ? NLOG_WARN :
+  log_msg(level <= COAP_LOG_ERR ? NLOG_ERROR : level <= COAP_LOG_WARN ? NLOG_WARN :
           NLOG_DEBUG, "libcoap: %s", line);
 }
 
 static void coap_log_setup(void)
 {
   coap_set_log_handler(coap_log_to_ours);
-  coap_set_log_level(log_level() >= NLOG_DEBUG ? LOG_DEBUG :
-                     log_level() >= NLOG_WARN ? LOG_WARNING : LOG_ERR);
+  coap_set_log_level(log_level() >= NLOG_DEBUG ? COAP_LOG_DEBUG :
+                     log_level() >= NLOG_WARN ? COAP_LOG_WARN : COAP_LOG_ERR);
 }
 
 /* ---- replies ----------------------------------------------------------- */
@@ -104,9 +156,9 @@ void req_reply(struct nano_req *r, int code, uint16_t format, const void *data,
   if (!len)
     return;
   if (code / 100 != 2) {
-    /* Error bodies are short; adding them plainly keeps error answers off
-     * libcoap 4.3.1's large-response path, which mishandles an error
-     * answer to an Observe request. */
+    /* Error bodies are short and go in one datagram; libcoap's
+     * large-response path would also make an error answer to an
+     * Observe request a registration. */
     uint8_t buf[4];
     coap_add_option(r->response, COAP_OPTION_CONTENT_FORMAT,
                     coap_encode_var_safe(buf, sizeof buf, format), buf);
@@ -119,19 +171,27 @@ void req_reply(struct nano_req *r, int code, uint16_t format, const void *data,
     return;
   }
   memcpy(copy, data, len);
-  /* libcoap 4.3.1 leaves Content-Format out when it is 0 (text/plain);
-   * say it, so a client knows the body is text.  Every block carries the
-   * options of this first response. */
-  if (format == COAP_MEDIATYPE_TEXT_PLAIN)
-    coap_add_option(r->response, COAP_OPTION_CONTENT_FORMAT, 0, NULL);
-  /* Block2 when the body does not fit one datagram; copy is freed by
-   * libcoap through free_large once the last block went out. */
+  /* Block2 when the body does not fit one datagram.  copy belongs to
+   * libcoap from here on, also when the call fails: it has released it
+   * through free_large already (and set the answer's code, 4.00 for a
+   * block past the end), so freeing it here would free it twice. */
   if (!coap_add_data_large_response(r->resource, r->session, r->request,
                                     r->response, r->query, format, -1, 0, len,
                                     copy, free_large, copy)) {
-    free(copy);
-    coap_pdu_set_code(r->response, COAP_RESPONSE_CODE(500));
+    int got = coap_pdu_get_code(r->response);
+    r->srv->by_class[2]--;
+    r->code = 0;
+    count_reply(r, got ? (got >> 5) * 100 + (got & 0x1f) : 500);
+    if (!got)
+      coap_pdu_set_code(r->response, COAP_RESPONSE_CODE(500));
   }
+}
+
+void req_set_max_age(struct nano_req *r, unsigned secs)
+{
+  uint8_t buf[4];
+  coap_add_option(r->response, COAP_OPTION_MAXAGE,
+                  coap_encode_var_safe(buf, sizeof buf, secs), buf);
 }
 
 void req_reply_json(struct nano_req *r, int code, cJSON *obj)
@@ -195,6 +255,365 @@ int req_query(struct nano_req *r, const char *name, char *buf, size_t size)
     q = stop + 1;
   }
   return 0;
+}
+
+/* ---- bounds ------------------------------------------------------------ */
+
+static void log_bound(struct bound_log *b, const char *fmt, ...)
+  __attribute__((format(printf, 2, 3)));
+
+static void log_bound(struct bound_log *b, const char *fmt, ...)
+{
+  char msg[300];
+  uint64_t now = now_ms();
+  va_list ap;
+
+  if (now < b->next_ms) {
+    b->skipped++;
+    return;
+  }
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (b->skipped)
+    log_warn("%s (and %lu more times in the last minute)", msg, b->skipped);
+  else
+    log_warn("%s", msg);
+  b->next_ms = now + BOUND_LOG_MS;
+  b->skipped = 0;
+}
+
+static unsigned secs_of(uint64_t ms)
+{
+  return (unsigned)((ms + 999) / 1000);
+}
+
+/* ---- uploads (Block1) ---------------------------------------------------- */
+
+static void upload_drop(struct upload *u)
+{
+  if (!u->session)
+    return;
+  coap_session_release(u->session);
+  free(u->buf);
+  memset(u, 0, sizeof *u);
+}
+
+static int uploads_expire(struct nano_server *s)
+{
+  uint64_t now = now_ms();
+  int left = 0;
+
+  for (int i = 0; i < MAX_UPLOADS; i++) {
+    struct upload *u = &s->uploads[i];
+    if (!u->session)
+      continue;
+    if (now - u->last_ms >= s->lim.upload_timeout_ms) {
+      log_bound(&s->log_uploads, "path=%s unfinished upload of %zu bytes dropped "
+                "after %u s", u->path, u->len, secs_of(s->lim.upload_timeout_ms));
+      upload_drop(u);
+    } else {
+      left++;
+    }
+  }
+  return left;
+}
+
+static void upload_timer_fn(void *arg)
+{
+  struct nano_server *s = arg;
+
+  s->upload_timer = NULL;
+  if (uploads_expire(s))
+    s->upload_timer = loop_after(s->lim.upload_timeout_ms / 2 + 1, upload_timer_fn, s);
+}
+
+static struct upload *upload_find(struct nano_server *s, coap_session_t *session,
+                                  const char *path, const uint8_t *rtag,
+                                  size_t rtag_len)
+{
+  for (int i = 0; i < MAX_UPLOADS; i++) {
+    struct upload *u = &s->uploads[i];
+    if (u->session == session && u->rtag_len == rtag_len &&
+        !memcmp(u->rtag, rtag, rtag_len) && !strcmp(u->path, path))
+      return u;
+  }
+  return NULL;
+}
+
+static struct upload *upload_new(struct nano_server *s, coap_session_t *session,
+                                 const char *path, const uint8_t *rtag,
+                                 size_t rtag_len)
+{
+  struct upload *slot = NULL;
+  int busy = 0;
+
+  uploads_expire(s);
+  for (int i = 0; i < MAX_UPLOADS; i++) {
+    if (s->uploads[i].session)
+      busy++;
+    else if (!slot)
+      slot = &s->uploads[i];
+  }
+  if (busy >= s->lim.max_uploads || !slot)
+    return NULL;
+  slot->session = coap_session_reference(session);
+  snprintf(slot->path, sizeof slot->path, "%s", path);
+  memcpy(slot->rtag, rtag, rtag_len);
+  slot->rtag_len = rtag_len;
+  slot->last_ms = now_ms();
+  if (!s->upload_timer)
+    s->upload_timer = loop_after(s->lim.upload_timeout_ms / 2 + 1, upload_timer_fn, s);
+  return slot;
+}
+
+static void refuse_too_large(struct nano_req *r, unsigned long long size)
+{
+  struct nano_server *s = r->srv;
+  uint8_t buf[8];
+
+  s->refused_body++;
+  log_bound(&s->log_body, "path=%s body of %llu bytes refused: --max-body is %zu",
+            r->path, size, s->max_body);
+  /* RFC 7959 2.9.3: Size1 in a 4.13 tells the largest body taken. */
+  coap_add_option(r->response, COAP_OPTION_SIZE1,
+                  coap_encode_var_safe8(buf, sizeof buf, s->max_body), buf);
+  req_reply_error(r, 413, "body of %llu bytes exceeds the limit of %zu",
+                  size, s->max_body);
+}
+
+static int append(struct upload *u, const uint8_t *data, size_t len, size_t hint,
+                  size_t max)
+{
+  size_t want = u->len + len;
+
+  if (want > u->cap) {
+    size_t cap = u->cap ? u->cap * 2 : 1024;
+    if (hint > cap)
+      cap = hint;
+    if (cap < want)
+      cap = want;
+    if (cap > max)
+      cap = max;
+    uint8_t *b = realloc(u->buf, cap);
+    if (!b)
+      return -1;
+    u->buf = b;
+    u->cap = cap;
+  }
+  if (len)
+    memcpy(u->buf + u->len, data, len);
+  u->len = want;
+  return 0;
+}
+
+/* Gather a request's body.  Returns 1 with r->body set (and *done the
+ * upload to drop after the handler, if any), or 0 after answering:
+ * 2.31 Continue for a block that is not the last one, or an error. */
+static int gather_body(struct nano_req *r, struct upload **done)
+{
+  struct nano_server *s = r->srv;
+  const uint8_t *data = NULL, *rtag = NULL;
+  size_t len = 0, offset = 0, total = 0, rtag_len = 0, size1 = 0;
+  coap_opt_iterator_t it;
+  coap_opt_t *opt;
+  coap_block_b_t b;
+  struct upload *u;
+
+  *done = NULL;
+  coap_get_data_large(r->request, &len, &data, &offset, &total);
+  opt = coap_check_option(r->request, COAP_OPTION_RTAG, &it);
+  if (opt && coap_opt_length(opt) <= sizeof u->rtag) {
+    rtag = coap_opt_value(opt);
+    rtag_len = coap_opt_length(opt);
+  }
+  u = upload_find(s, r->session, r->path, rtag ? rtag : (const uint8_t *)"", rtag_len);
+  if (!coap_get_block_b(r->session, r->request, COAP_OPTION_BLOCK1, &b) ||
+      (b.num == 0 && !b.m)) {
+    /* The whole body in this datagram; it ends any upload it restarts. */
+    if (u)
+      upload_drop(u);
+    if (len > s->max_body) {
+      refuse_too_large(r, len);
+      return 0;
+    }
+    r->body = data;
+    r->body_len = len;
+    return 1;
+  }
+  opt = coap_check_option(r->request, COAP_OPTION_SIZE1, &it);
+  if (opt)
+    size1 = coap_decode_var_bytes8(coap_opt_value(opt), coap_opt_length(opt));
+  offset = (size_t)b.num << (b.szx + 4);
+  if (size1 > s->max_body || offset > s->max_body || len > s->max_body - offset) {
+    if (u)
+      upload_drop(u);
+    refuse_too_large(r, size1 > offset + len ? size1 : (unsigned long long)offset + len);
+    return 0;
+  }
+  if (b.num == 0) {
+    if (u)
+      upload_drop(u);
+    u = upload_new(s, r->session, r->path, rtag ? rtag : (const uint8_t *)"", rtag_len);
+    if (!u) {
+      s->refused_uploads++;
+      log_bound(&s->log_uploads, "path=%s upload refused: %d already in progress "
+                "(--max-uploads)", r->path, s->lim.max_uploads);
+      req_set_max_age(r, secs_of(s->lim.upload_timeout_ms));
+      req_reply_error(r, 503, "too many uploads in progress, try again later");
+      return 0;
+    }
+  } else if (!u || u->len != offset) {
+    /* Out of order, a block missed, or an upload we dropped. */
+    size_t have = u ? u->len : 0;
+    if (u)
+      upload_drop(u);
+    req_reply_error(r, 408, "incomplete block-wise body: block %u at byte %zu, "
+                    "%zu bytes received before; start again at block 0",
+                    (unsigned)b.num, offset, have);
+    return 0;
+  }
+  if (append(u, data, len, size1, s->max_body) < 0) {
+    upload_drop(u);
+    req_reply_error(r, 500, "out of memory");
+    return 0;
+  }
+  u->last_ms = now_ms();
+  if (b.m) {
+    /* libcoap has put the Block1 option into the answer already. */
+    req_reply(r, 231, 0, NULL, 0);
+    return 0;
+  }
+  r->body = u->buf;
+  r->body_len = u->len;
+  *done = u;
+  return 1;
+}
+
+/* ---- observers --------------------------------------------------------- */
+
+static void observer_count(struct nano_server *s, coap_resource_t *res, int *of_res,
+                           int *all)
+{
+  *of_res = *all = 0;
+  for (int i = 0; i < s->lim.max_observers; i++)
+    if (s->observers[i].session) {
+      (*all)++;
+      if (s->observers[i].resource == res)
+        (*of_res)++;
+    }
+}
+
+static struct observer *observer_find(struct nano_server *s, coap_session_t *session,
+                                      coap_resource_t *res)
+{
+  for (int i = 0; i < s->lim.max_observers; i++)
+    if (s->observers[i].session == session && s->observers[i].resource == res)
+      return &s->observers[i];
+  return NULL;
+}
+
+static void observer_forget_session(struct nano_server *s, coap_session_t *session)
+{
+  for (int i = 0; i < s->lim.max_observers; i++)
+    if (s->observers[i].session == session)
+      memset(&s->observers[i], 0, sizeof s->observers[i]);
+}
+
+/* A GET with Observe: 0 registers (libcoap has added the registration
+ * before calling us, and drops it again when we answer 5.03), 1 ends one.
+ * libcoap also calls the handler for each notification with the stored
+ * request, whose Observe is 0: that finds its own entry.  Returns 0
+ * after answering 5.03. */
+static int observe_admit(struct nano_req *r, struct route *rt)
+{
+  struct nano_server *s = r->srv;
+  coap_opt_iterator_t it;
+  coap_opt_t *opt;
+  coap_bin_const_t tok;
+  struct observer *o;
+  int of_res, all;
+
+  if (r->method != COAP_REQUEST_GET || !rt->observable || !s->observers)
+    return 1;
+  opt = coap_check_option(r->request, COAP_OPTION_OBSERVE, &it);
+  if (!opt)
+    return 1;
+  o = observer_find(s, r->session, r->resource);
+  if (coap_decode_var_bytes(coap_opt_value(opt), coap_opt_length(opt)) != COAP_OBSERVE_ESTABLISH) {
+    if (o)
+      memset(o, 0, sizeof *o);
+    return 1;
+  }
+  tok = coap_pdu_get_token(r->request);
+  if (!o) {
+    observer_count(s, r->resource, &of_res, &all);
+    if (all >= s->lim.max_observers || of_res >= s->lim.max_observers_resource) {
+      s->refused_observers++;
+      log_bound(&s->log_observers, "path=%s observe refused: %d on it, %d in all "
+                "(--max-observers-resource %d, --max-observers %d)", r->path, of_res,
+                all, s->lim.max_observers_resource, s->lim.max_observers);
+      req_set_max_age(r, secs_of(s->lim.observe_refresh_ms));
+      req_reply_error(r, 503, "too many observers, try again later");
+      return 0;
+    }
+    for (int i = 0; i < s->lim.max_observers && !o; i++)
+      if (!s->observers[i].session)
+        o = &s->observers[i];
+    o->session = r->session;
+    o->resource = r->resource;
+    /* A dead observer shows when a notification is not acknowledged:
+     * two retransmissions (about 14 s) instead of four (about 45 s). */
+    coap_session_set_max_retransmit(r->session, 2);
+  }
+  o->token_len = tok.length <= sizeof o->token ? tok.length : 0;
+  memcpy(o->token, tok.s, o->token_len);
+  return 1;
+}
+
+void server_nack(coap_session_t *session, const coap_pdu_t *sent)
+{
+  struct nano_server *s = coap_context_get_app_data(coap_session_get_context(session));
+  coap_bin_const_t tok = coap_pdu_get_token(sent);
+
+  if (!s || !s->observers)
+    return;
+  for (int i = 0; i < s->lim.max_observers; i++) {
+    struct observer *o = &s->observers[i];
+    if (o->session == session && o->token_len == tok.length &&
+        !memcmp(o->token, tok.s, tok.length)) {
+      log_debug("observer gone (a notification was not acknowledged)");
+      memset(o, 0, sizeof *o);
+    }
+  }
+}
+
+static int on_event(coap_session_t *session, const coap_event_t event)
+{
+  struct nano_server *s = coap_context_get_app_data(coap_session_get_context(session));
+
+  if (s && event == COAP_EVENT_SERVER_SESSION_DEL && s->observers)
+    observer_forget_session(s, session);
+  return 0;
+}
+
+static void refresh_timer_fn(void *arg)
+{
+  struct nano_server *s = arg;
+
+  /* Each observed resource notifies its observers again (confirmable):
+   * one that is gone does not acknowledge and libcoap drops it. */
+  for (int i = 0; i < s->lim.max_observers; i++) {
+    coap_resource_t *res = s->observers[i].resource;
+    int seen = 0;
+    if (!s->observers[i].session)
+      continue;
+    for (int j = 0; j < i && !seen; j++)
+      seen = s->observers[j].session && s->observers[j].resource == res;
+    if (!seen)
+      coap_resource_notify_observers(res, NULL);
+  }
+  s->refresh_timer = loop_after(s->lim.observe_refresh_ms, refresh_timer_fn, s);
 }
 
 /* ---- deferred answers ------------------------------------------------ */
@@ -327,6 +746,7 @@ static void dispatch(coap_resource_t *resource, coap_session_t *session,
   coap_string_t *uri_path = coap_get_uri_path(request);
   char path[256] = "";
   size_t total = 0, offset = 0;
+  struct upload *upload = NULL;
   int mi, rc;
 
   memset(&req, 0, sizeof req);
@@ -371,26 +791,29 @@ static void dispatch(coap_resource_t *resource, coap_session_t *session,
     req_reply_error(&req, 405, "method not allowed on /%s", path);
     return;
   }
-  if (coap_get_data_large(request, &req.body_len, &req.body, &offset, &total) &&
-      (offset != 0 || req.body_len != total)) {
-    req_reply_error(&req, 408, "incomplete block-wise body");
+  if (req.deferred) {
+    /* libcoap's copy of the request: the handler took what it needed
+     * on its first call. */
+    coap_get_data_large(request, &req.body_len, &req.body, &offset, &total);
+  } else if (!gather_body(&req, &upload)) {
+    log_debug("method=%d path=%s code=%d", req.method, path, req.code);
     return;
   }
-  if (req.body_len > s->max_body) {
-    req_reply_error(&req, 413, "payload of %zu bytes exceeds the limit of %zu",
-                    req.body_len, s->max_body);
-    return;
-  }
+  if (!observe_admit(&req, rt))
+    goto done;
   rt->fn[mi](&req);
   if (req.deferring && !req.code) {
     log_debug("method=%d path=%s deferred", req.method, path);
-    return;
+    goto done;
   }
   if (!req.code) {
     log_error("path=%s handler gave no answer", path);
     req_reply_error(&req, 500, "no answer");
   }
   log_debug("method=%d path=%s code=%d", req.method, path, req.code);
+done:
+  if (upload)
+    upload_drop(upload);
 }
 
 /* ---- routes ------------------------------------------------------------ */
@@ -460,8 +883,12 @@ coap_resource_t *server_route(struct nano_server *s, const char *path, int obser
   for (int i = 0; i < 4; i++)
     if (fns[i])
       coap_register_request_handler(r, methods[i], dispatch);
-  if (observable)
+  if (observable) {
     coap_resource_set_get_observable(r, 1);   /* libcoap adds ;obs */
+    /* Confirmable notifications: an observer that is gone shows. */
+    coap_resource_set_mode(r, COAP_RESOURCE_FLAGS_NOTIFY_CON);
+    rt->observable = 1;
+  }
   coap_resource_set_userdata(r, rt);
   coap_add_resource(s->ctx, r);
   s->nroutes++;
@@ -531,6 +958,18 @@ static void get_stats(struct nano_req *r)
   cJSON_AddNumberToObject(o, "responses_5xx", (double)s->by_class[5]);
   cJSON_AddNumberToObject(o, "rss_kb", (double)proc_status_kb("VmRSS"));
   cJSON_AddNumberToObject(o, "peak_rss_kb", (double)proc_status_kb("VmHWM"));
+  {
+    int uploads = 0, observers = 0;
+    for (int i = 0; i < MAX_UPLOADS; i++)
+      uploads += s->uploads[i].session != NULL;
+    for (int i = 0; s->observers && i < s->lim.max_observers; i++)
+      observers += s->observers[i].session != NULL;
+    cJSON_AddNumberToObject(o, "uploads", uploads);
+    cJSON_AddNumberToObject(o, "observers", observers);
+    cJSON_AddNumberToObject(o, "refused_body", (double)s->refused_body);
+    cJSON_AddNumberToObject(o, "refused_uploads", (double)s->refused_uploads);
+    cJSON_AddNumberToObject(o, "refused_observers", (double)s->refused_observers);
+  }
   if (s->stats_hook)
     s->stats_hook(o, s->stats_arg);
   req_reply_json(r, 205, o);
@@ -617,6 +1056,13 @@ struct nano_server *server_new(const char *role, const char *listen_spec)
   snprintf(s->rt, sizeof s->rt, "\"nano.%s\"", role);
   s->max_body = SERVER_DEFAULT_MAX_BODY;
   s->started_ms = now_ms();
+  {
+    struct server_limits def = SERVER_LIMITS_DEFAULT;
+    if (server_set_limits(s, &def) < 0) {
+      free(s);
+      return NULL;
+    }
+  }
   coap_startup();
   coap_log_setup();
   s->ctx = coap_new_context(NULL);
@@ -624,7 +1070,9 @@ struct nano_server *server_new(const char *role, const char *listen_spec)
     free(s);
     return NULL;
   }
-  coap_context_set_block_mode(s->ctx, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
+  coap_context_set_block_mode(s->ctx, SERVER_BLOCK_MODE);
+  coap_context_set_app_data(s->ctx, s);
+  coap_register_event_handler(s->ctx, on_event);
   /* Bound the per-peer state a flood of new source ports can create. */
   coap_context_set_max_idle_sessions(s->ctx, 256);
   if (listen_all(s, listen_spec) < 0) {
@@ -641,7 +1089,14 @@ void server_free(struct nano_server *s)
 {
   if (!s)
     return;
+  for (int i = 0; i < MAX_UPLOADS; i++)
+    upload_drop(&s->uploads[i]);
+  if (s->upload_timer)
+    loop_cancel(s->upload_timer);
+  if (s->refresh_timer)
+    loop_cancel(s->refresh_timer);
   coap_free_context(s->ctx);
+  free(s->observers);
   while (s->defers) {
     struct defer *d = s->defers;
     s->defers = d->next;
@@ -657,7 +1112,36 @@ coap_context_t *server_ctx(struct nano_server *s)
 
 void server_set_max_body(struct nano_server *s, size_t max)
 {
-  s->max_body = max;
+  if (!s->max_body_set)
+    s->max_body = max;
+}
+
+int server_set_limits(struct nano_server *s, const struct server_limits *l)
+{
+  struct observer *obs = NULL;
+
+  if (l->max_observers > 0) {
+    obs = calloc((size_t)l->max_observers, sizeof *obs);
+    if (!obs)
+      return -1;
+  }
+  /* Registrations made so far are forgotten by the count, not by
+   * libcoap: set the limits before serving. */
+  free(s->observers);
+  s->observers = obs;
+  s->lim = *l;
+  if (s->lim.max_uploads > MAX_UPLOADS)
+    s->lim.max_uploads = MAX_UPLOADS;
+  if (l->max_body) {
+    s->max_body = l->max_body;
+    s->max_body_set = 1;
+  }
+  if (s->refresh_timer)
+    loop_cancel(s->refresh_timer);
+  s->refresh_timer = NULL;
+  if (obs && l->observe_refresh_ms)
+    s->refresh_timer = loop_after(l->observe_refresh_ms, refresh_timer_fn, s);
+  return 0;
 }
 
 void server_set_stats_hook(struct nano_server *s, void (*hook)(cJSON *, void *),

@@ -17,6 +17,10 @@
 
 struct nano_server;
 
+/* The block mode of a role's context: libcoap does Block2 and the
+ * Block1 handshake, server.c reassembles uploads within its bounds. */
+#define SERVER_BLOCK_MODE COAP_BLOCK_USE_LIBCOAP
+
 struct nano_req {
   struct nano_server *srv;
   coap_resource_t *resource;
@@ -40,13 +44,29 @@ typedef void (*nano_handler)(struct nano_req *req);
 
 #define SERVER_DEFAULT_MAX_BODY (64 * 1024)
 
+/* What one role lets its network cost it.  Each is a flag of every role
+ * (role.h: ROLE_LIMIT_OPTS); 0 in max_body keeps the role's own default
+ * (server_set_max_body).  See the README's "Bounds" section. */
+struct server_limits {
+  size_t max_body;            /* largest request body, bytes (4.13 past it) */
+  int max_uploads;            /* block-wise uploads in progress at once */
+  uint64_t upload_timeout_ms; /* an unfinished upload is dropped after it */
+  int max_observers;          /* Observe registrations of the role */
+  int max_observers_resource; /* ... and of one resource */
+  uint64_t observe_refresh_ms;/* confirmable re-notification of every
+                                 observer, so dead ones are found */
+};
+#define SERVER_LIMITS_DEFAULT { 0, 4, 10000, 64, 32, 60000 }
+
 /* Listen on spec ("HOST:PORT[,HOST:PORT...]", NULL for the default
  * [::]:5683, which is dual-stack, or 0.0.0.0:5683 without IPv6).  NULL
  * with a message logged when an address cannot be bound. */
 struct nano_server *server_new(const char *role, const char *listen_spec);
 void server_free(struct nano_server *s);
 coap_context_t *server_ctx(struct nano_server *s);
+/* The role's default largest body; a --max-body given by the user wins. */
 void server_set_max_body(struct nano_server *s, size_t max);
+int server_set_limits(struct nano_server *s, const struct server_limits *l);
 /* Extra fields for GET /stats and GET /health; hook adds to obj. */
 void server_set_stats_hook(struct nano_server *s, void (*hook)(cJSON *obj, void *arg),
                            void *arg);
@@ -58,6 +78,9 @@ coap_resource_t *server_route(struct nano_server *s, const char *path, int obser
                               nano_handler del, void *arg);
 /* Tell observers of an observable route that its state changed. */
 void server_notify(coap_resource_t *r);
+/* A confirmable message of a server session failed (client.c's nack
+ * handler passes them on): an observer that is gone is forgotten. */
+void server_nack(coap_session_t *session, const coap_pdu_t *sent);
 
 /* Answers; each request gets exactly one.  code is decimal: 205, 404... */
 void req_reply(struct nano_req *r, int code, uint16_t format, const void *data,
@@ -85,6 +108,10 @@ int server_deferred(struct nano_server *s);
 /* Run the second call of every deferred request now instead of at its
  * time (at shutdown: answer with what there is, then loop_drain()). */
 void server_answer_deferred(struct nano_server *s);
+
+/* Add Max-Age (seconds) to the answer: when to ask again after a 5.03 or
+ * 4.29.  Call before req_reply*(). */
+void req_set_max_age(struct nano_req *r, unsigned secs);
 
 /* The body as a JSON object, or NULL after answering 4.00 with why. */
 cJSON *req_json(struct nano_req *r);
