@@ -93,7 +93,7 @@ struct nano_server {
   struct observer *observers; /* lim.max_observers slots */
   struct loop_timer *refresh_timer;
   uint64_t refused_body, refused_uploads, refused_observers;
-  struct bound_log log_body, log_uploads, log_observers;
+  struct bound_log log_body, log_uploads, log_dropped, log_observers;
   uint64_t started_ms;
   uint64_t requests, by_class[6];
   struct route routes[MAX_ROUTES];
@@ -309,7 +309,7 @@ static int uploads_expire(struct nano_server *s)
     if (!u->session)
       continue;
     if (now - u->last_ms >= s->lim.upload_timeout_ms) {
-      log_bound(&s->log_uploads, "path=%s unfinished upload of %zu bytes dropped "
+      log_bound(&s->log_dropped, "path=%s unfinished upload of %zu bytes dropped "
                 "after %u s", u->path, u->len, secs_of(s->lim.upload_timeout_ms));
       upload_drop(u);
     } else {

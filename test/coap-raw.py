@@ -28,7 +28,8 @@ import time
 
 CON, NON, ACK, RST = 0, 1, 2, 3
 GET, POST = 1, 2
-OBSERVE, URI_PATH, CONTENT_FORMAT, BLOCK2, BLOCK1, SIZE1, RTAG = 6, 11, 12, 23, 27, 60, 292
+OBSERVE, URI_PATH, CONTENT_FORMAT, MAX_AGE = 6, 11, 12, 14
+BLOCK2, BLOCK1, SIZE1, RTAG = 23, 27, 60, 292
 
 
 def uint_bytes(v):
@@ -170,6 +171,8 @@ def main(argv):
             if not ans or ans[1] != "2.31":
                 if ans and SIZE1 in ans[4]:
                     print("size1=%d" % int.from_bytes(ans[4][SIZE1][0], "big"))
+                if ans and MAX_AGE in ans[4]:
+                    print("max_age=%d" % int.from_bytes(ans[4][MAX_AGE][0], "big"))
                 return 0
     elif cmd == "observe":
         path, count = rest[0], int(rest[1])
