@@ -36,6 +36,7 @@
 #define MAX_ROUTES 48
 #define MAX_UPLOADS 64          /* ceiling of --max-uploads */
 #define BOUND_LOG_MS 60000      /* a bound hit is logged once a minute */
+#define MAX_DEFERRED 256        /* requests waiting for a later answer */
 
 struct route {
   struct nano_server *srv;
@@ -93,7 +94,7 @@ struct nano_server {
   struct observer *observers; /* lim.max_observers slots */
   struct loop_timer *refresh_timer;
   uint64_t refused_body, refused_uploads, refused_observers;
-  struct bound_log log_body, log_uploads, log_dropped, log_observers;
+  struct bound_log log_body, log_uploads, log_dropped, log_observers, log_deferred;
   uint64_t started_ms;
   uint64_t requests, by_class[6];
   struct route routes[MAX_ROUTES];
@@ -631,6 +632,15 @@ int req_defer(struct nano_req *r, uint64_t ms, void *arg)
   }
   if (!coap_async_is_supported()) {
     req_reply_error(r, 500, "this libcoap cannot answer later (no async support)");
+    return -1;
+  }
+  /* Each waiting request holds its arg and libcoap's copy of it: a
+   * flood of them must not grow the role without bound. */
+  if (server_deferred(r->srv) >= MAX_DEFERRED) {
+    log_bound(&r->srv->log_deferred, "path=%s request refused: %d already wait "
+              "for an answer", r->path, MAX_DEFERRED);
+    req_set_max_age(r, 1);
+    req_reply_error(r, 503, "too many requests waiting, try again later");
     return -1;
   }
   d = calloc(1, sizeof *d);

@@ -101,7 +101,8 @@ void req_reply_error(struct nano_req *r, int code, const char *fmt, ...)
  * the second call; the server forgets deferred requests still waiting
  * when it is freed, so keep a list of args to free at exit).  Returns 0,
  * or -1 after answering 5.00 (out of memory, or a libcoap built without
- * async support).  Not for Observe registrations. */
+ * async support), or -1 after 5.03 when 256 requests wait already.
+ * Not for Observe registrations. */
 int req_defer(struct nano_req *r, uint64_t ms, void *arg);
 /* Requests deferred and not yet answered. */
 int server_deferred(struct nano_server *s);
