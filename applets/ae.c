@@ -4,7 +4,7 @@
  *
  * usage: nano ae [--db PATH] [--seed FILE.json] [--early DUR] [--sync normal|full]
  *                [--events-keep ROWS|AGE] [--backup-dir DIR] [--backup-keep N]
- *                [--listen HOST:PORT]
+ *                [--backup-interval DUR] [--listen HOST:PORT]
  *
  *   POST /auth {"ble":[addr,...],"location":"entrance"}
  *        -> {"granted":[{"participant","name","meeting","room","ble"}],"denied":[addr]}
@@ -16,9 +16,10 @@
  * synchronous=NORMAL survives a crash of the process, FULL also a power
  * loss).  Every auth decision is one event row; a request answered 4.xx
  * changes nothing.  The event log keeps --events-keep rows (or an age),
- * trimmed by each write that adds to it.  SIGTERM: a verified online
- * backup, then exit.  A missing or corrupt database at start is restored
- * from the newest valid backup.
+ * trimmed by each write that adds to it.  POST /backup runs at most once
+ * per --backup-interval.  SIGTERM: a verified online backup, then exit.
+ * A missing or corrupt database at start is restored from the newest
+ * valid backup.
  */
 #include "nano.h"
 #include "role.h"
@@ -71,7 +72,7 @@
 static const char ae_usage[] =
   "usage: nano ae [--db PATH] [--seed FILE.json] [--early DUR] [--sync normal|full]\n"
   "               [--events-keep ROWS|AGE] [--backup-dir DIR] [--backup-keep N]\n"
-  "               [--listen HOST:PORT]\n"
+  "               [--backup-interval DUR] [--listen HOST:PORT]\n"
   "The Authentication Engine: participants, meetings and the event log in SQLite.\n"
   "POST /auth, /participants, /meetings, /events, /backup (see README).";
 
@@ -212,6 +213,10 @@ struct ae {
   long long events_keep_ms;     /* --events-keep as an age, or 0 */
   long long events_added;       /* rows added in the open transaction */
   uint64_t events_pruned;
+  long long backup_interval_ms; /* 0: POST /backup is not limited */
+  uint64_t backup_at;           /* now_ms() of the last POST /backup */
+  int backup_started;           /* backup_at is set */
+  unsigned backup_refused;      /* 4.29s since backup_at */
   uint64_t decisions, granted, denied;
   char last_backup[PATH_MAX + 64];
 };
@@ -1828,6 +1833,37 @@ static void get_events(struct nano_req *r)
 
 /* ---- backup resource ------------------------------------------------ */
 
+/* At most one POST /backup per --backup-interval: each copy stalls the
+ * loop (1.5 s for 150 MB) and leaves a file, so a client calling it in a
+ * loop would keep ae from answering anything else.  Within the interval
+ * the answer is 4.29 Too Many Requests (RFC 8516) with Max-Age, the
+ * seconds until the next is allowed.  The first refusal of an interval
+ * is logged; the others are counted into the next backup's log line.
+ * Failed backups count too: they cost the same copy.  Returns 1 when
+ * refused (answered). */
+static int backup_refuse(struct nano_req *r, struct ae *ae)
+{
+  uint64_t now = now_ms(), next;
+  unsigned secs;
+  uint8_t buf[4];
+
+  if (!ae->backup_interval_ms || !ae->backup_started)
+    return 0;
+  next = ae->backup_at + (uint64_t)ae->backup_interval_ms;
+  if (now >= next)
+    return 0;
+  secs = (unsigned)((next - now + 999) / 1000);
+  if (ae->backup_refused++ == 0)
+    log_warn("backup refused: the last one started %llu ms ago, --backup-interval is %lld ms; "
+             "next allowed in %u s (refusals until then are not logged)",
+             (unsigned long long)(now - ae->backup_at), ae->backup_interval_ms, secs);
+  coap_add_option(r->response, COAP_OPTION_MAXAGE,
+                  coap_encode_var_safe(buf, sizeof buf, secs), buf);
+  req_reply_error(r, 429, "a backup was made %llu s ago; the next is allowed in %u s",
+                  (unsigned long long)((now - ae->backup_at) / 1000), secs);
+  return 1;
+}
+
 static void post_backup(struct nano_req *r)
 {
   struct ae *ae = r->arg;
@@ -1835,9 +1871,17 @@ static void post_backup(struct nano_req *r)
   struct jout j = { 0 };
   char name[64];
   long long bytes = 0;
-  int code = backup_write(ae, name, sizeof name, &bytes, &err);
+  int code;
   cJSON *o;
 
+  if (backup_refuse(r, ae))
+    return;
+  if (ae->backup_refused)
+    log_info("backup requests refused=%u in the last interval", ae->backup_refused);
+  ae->backup_refused = 0;
+  ae->backup_at = now_ms();
+  ae->backup_started = 1;
+  code = backup_write(ae, name, sizeof name, &bytes, &err);
   if (code) {
     req_reply_error(r, code, "%s", err.msg);
     return;
@@ -2047,6 +2091,8 @@ static int ae_configure(struct ae *ae, struct opt *opts)
             EVENTS_KEEP_MAX_DAYS);
     return -1;
   }
+  if (opt_duration(opts, "backup-interval", &ae->backup_interval_ms) < 0)
+    return -1;
   return opt_duration(opts, "early", &ae->early_ms);
 }
 
@@ -2094,6 +2140,7 @@ int cmd_ae(int argc, char **argv)
     { "sync", OPT_STR, "normal", "normal: answered writes survive a crash of the process; full: also a power loss (slower)" },
     { "backup-dir", OPT_STR, "/data/backup", "where POST /backup and SIGTERM write verified backups" },
     { "backup-keep", OPT_STR, "5", "how many backups to keep" },
+    { "backup-interval", OPT_STR, "60s", "POST /backup at most once per this; sooner is 4.29 (0: no limit)" },
     { "events-keep", OPT_STR, EVENTS_KEEP_DEFAULT, "event log retention: newest ROWS, or an AGE like 30d, 12h, 90m" },
     { 0 }
   };
@@ -2118,9 +2165,9 @@ int cmd_ae(int argc, char **argv)
     return 1;
   }
   ae_routes(s, &ae);
-  log_info("db=%s sync=%s early_ms=%lld events_keep=%s backup_dir=%s ready", ae.db_path,
-           ae.sync_full ? "full" : "normal", ae.early_ms, opt_str(opts, "events-keep"),
-           ae.backup_dir);
+  log_info("db=%s sync=%s early_ms=%lld events_keep=%s backup_dir=%s backup_interval_ms=%lld "
+           "ready", ae.db_path, ae.sync_full ? "full" : "normal", ae.early_ms,
+           opt_str(opts, "events-keep"), ae.backup_dir, ae.backup_interval_ms);
   loop_run();
   rc = loop_stopped_by_signal() ? ae_terminate(&ae) : 0;
   db_close(&ae);
