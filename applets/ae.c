@@ -3,7 +3,8 @@
  * may they enter now?" (paper Fig. 3, step d).
  *
  * usage: nano ae [--db PATH] [--seed FILE.json] [--early DUR] [--sync normal|full]
- *                [--backup-dir DIR] [--backup-keep N] [--listen HOST:PORT]
+ *                [--events-keep ROWS|AGE] [--backup-dir DIR] [--backup-keep N]
+ *                [--backup-interval DUR] [--listen HOST:PORT]
  *
  *   POST /auth {"ble":[addr,...],"location":"entrance"}
  *        -> {"granted":[{"participant","name","meeting","room","ble"}],"denied":[addr]}
@@ -14,9 +15,11 @@
  * Every answered write is committed before its answer goes out (WAL;
  * synchronous=NORMAL survives a crash of the process, FULL also a power
  * loss).  Every auth decision is one event row; a request answered 4.xx
- * changes nothing.  SIGTERM: a verified online backup, then exit.  A
- * missing or corrupt database at start is restored from the newest valid
- * backup.
+ * changes nothing.  The event log keeps --events-keep rows (or an age),
+ * trimmed by each write that adds to it.  POST /backup runs at most once
+ * per --backup-interval.  SIGTERM: a verified online backup, then exit.
+ * A missing or corrupt database at start is restored from the newest
+ * valid backup.
  */
 #include "nano.h"
 #include "role.h"
@@ -47,10 +50,29 @@
 #define EVENTS_MAX_LIMIT 1000
 #define SEED_MAX_BYTES (64L * 1024 * 1024)
 #define BACKUP_NAME_LEN 26        /* "ae-20261127T130000.123Z.db" */
+/* The event log's default bound.  A row costs about 75 bytes on disk
+ * (measured: 2.78 million rows in 204 MB), so 100000 rows are ~7.5 MB of
+ * database: months of a busy door (a few hundred decisions a day), ample
+ * for a reader of GET /events that follows "next", and a flood of
+ * /auth (3500 requests/s of 40 unknown addresses here) cannot push the
+ * file past that, where without a bound it grew by 10 MB a second. */
+#define EVENTS_KEEP_DEFAULT "100000"
+#define EVENTS_KEEP_MAX_ROWS 1000000000LL
+#define EVENTS_KEEP_MAX_DAYS 3650
+/* How many rows beyond its own a write may trim: a backlog (a lower
+ * --events-keep at restart, an age limit after a quiet night) is worked
+ * off in steps rather than in one long stall of the loop. */
+#define EVENTS_PRUNE_STEP 1000
+#define EVENTS_PRUNE_START_STEP 10000
+/* The -wal file is checkpointed and reused every ~1000 pages (4 MB);
+ * after a larger transaction, or a reader that held a checkpoint back,
+ * it is cut back to this size instead of staying at its peak. */
+#define WAL_SIZE_LIMIT "8388608"
 
 static const char ae_usage[] =
   "usage: nano ae [--db PATH] [--seed FILE.json] [--early DUR] [--sync normal|full]\n"
-  "               [--backup-dir DIR] [--backup-keep N] [--listen HOST:PORT]\n"
+  "               [--events-keep ROWS|AGE] [--backup-dir DIR] [--backup-keep N]\n"
+  "               [--backup-interval DUR] [--listen HOST:PORT]\n"
   "The Authentication Engine: participants, meetings and the event log in SQLite.\n"
   "POST /auth, /participants, /meetings, /events, /backup (see README).";
 
@@ -86,8 +108,9 @@ static const char *const migrations[] = {
   ") STRICT, WITHOUT ROWID;"
   "CREATE INDEX invitations_meeting ON invitations(meeting);"
   /* The log keeps names, not references: it outlives what it names.
-   * No AUTOINCREMENT: events are never deleted from the top, so ids
-   * still only grow, and each commit writes one page less. */
+   * No AUTOINCREMENT: events are never deleted from the top (retention
+   * trims the oldest and always keeps the newest), so ids still only
+   * grow, and each commit writes one page less. */
   "CREATE TABLE events("
   "  id INTEGER PRIMARY KEY,"
   "  time_ms INTEGER NOT NULL,"
@@ -107,7 +130,7 @@ enum stmt_id {
   S_M_GET, S_M_LIST, S_M_INSERT, S_M_UPSERT, S_M_DELETE, S_M_CONTENT,
   S_I_ADD, S_I_CLEAR, S_I_OF_MEETING,
   S_LOC_IS_BUILDING, S_ROOM_BUILDING, S_AUTH_PICK, S_AUTH_NEXT, S_AUTH_ANY,
-  S_E_ADD, S_E_PAGE, S_COUNTS, S_HEALTH,
+  S_E_ADD, S_E_PAGE, S_E_BOUNDS, S_E_FIRST_NEWER, S_E_PRUNE, S_COUNTS, S_HEALTH,
   S_COUNT_OF_STMTS
 };
 
@@ -165,8 +188,16 @@ static const char *const stmt_sql[S_COUNT_OF_STMTS] = {
               "decision, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
   [S_E_PAGE] = "SELECT id, time_ms, kind, location, ble, participant, meeting, decision, "
                "detail FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+  /* Retention works on id ranges of the rowid b-tree: min() and max()
+   * are one descent each (as two subqueries; min(id), max(id) in one
+   * SELECT would scan), the age test reads only the ids it may delete. */
+  [S_E_BOUNDS] = "SELECT (SELECT min(id) FROM events), (SELECT max(id) FROM events)",
+  [S_E_FIRST_NEWER] = "SELECT id FROM events WHERE id BETWEEN ?1 AND ?2 AND time_ms >= ?3 "
+                      "ORDER BY id LIMIT 1",
+  [S_E_PRUNE] = "DELETE FROM events WHERE id <= ?1",
   [S_COUNTS] = "SELECT (SELECT count(*) FROM participants), (SELECT count(*) FROM meetings), "
-               "(SELECT coalesce(max(id), 0) FROM events)",
+               "(SELECT coalesce(max(id), 0) FROM events), "
+               "(SELECT coalesce(min(id), 0) FROM events)",
   [S_HEALTH] = "SELECT 1",
 };
 
@@ -178,6 +209,14 @@ struct ae {
   int backup_keep;
   int sync_full;
   long long early_ms;
+  long long events_keep_rows;   /* --events-keep as a row count, or 0 */
+  long long events_keep_ms;     /* --events-keep as an age, or 0 */
+  long long events_added;       /* rows added in the open transaction */
+  uint64_t events_pruned;
+  long long backup_interval_ms; /* 0: POST /backup is not limited */
+  uint64_t backup_at;           /* now_ms() of the last POST /backup */
+  int backup_started;           /* backup_at is set */
+  unsigned backup_refused;      /* 4.29s since backup_at */
   uint64_t decisions, granted, denied;
   char last_backup[PATH_MAX + 64];
 };
@@ -338,15 +377,75 @@ static int exists(struct ae *ae, enum stmt_id id, const char *key)
   return has_row(s);
 }
 
+/* Delete the oldest events beyond --events-keep, at most limit rows;
+ * returns how many went, or -1 after logging a database error.  Only
+ * ids are compared: the oldest rows are the first keys of the table's
+ * rowid b-tree, so this reads the rows it deletes and a few pages more,
+ * never the whole log, and needs no index.  The newest row always stays,
+ * so ids keep growing and a reader's since= keeps its meaning.  An age
+ * limit takes ids for time order (a clock stepped back keeps some rows
+ * longer, never deletes a newer one early). */
+static long long events_prune(struct ae *ae, long long limit)
+{
+  sqlite3_stmt *s = stmt(ae, S_E_BOUNDS);
+  long long lo, hi, cut;
+  int rc = sqlite3_step(s);
+
+  if (rc != SQLITE_ROW) {
+    sqlite3_reset(s);
+    goto fail;
+  }
+  if (sqlite3_column_type(s, 0) == SQLITE_NULL) {    /* no events */
+    sqlite3_reset(s);
+    return 0;
+  }
+  lo = sqlite3_column_int64(s, 0);
+  hi = sqlite3_column_int64(s, 1);
+  sqlite3_reset(s);
+  cut = hi - 1 < lo + limit - 1 ? hi - 1 : lo + limit - 1;   /* the last id that may go */
+  if (ae->events_keep_rows && hi - ae->events_keep_rows < cut)
+    cut = hi - ae->events_keep_rows;
+  if (ae->events_keep_ms && cut >= lo) {
+    s = stmt(ae, S_E_FIRST_NEWER);
+    sqlite3_bind_int64(s, 1, lo);
+    sqlite3_bind_int64(s, 2, cut);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)wall_ms() - ae->events_keep_ms);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+      cut = sqlite3_column_int64(s, 0) - 1;
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+      goto fail;
+  }
+  if (cut < lo)
+    return 0;
+  s = stmt(ae, S_E_PRUNE);
+  sqlite3_bind_int64(s, 1, cut);
+  if (step_done(s) != SQLITE_DONE)
+    goto fail;
+  ae->events_pruned += (uint64_t)sqlite3_changes(ae->db);
+  return sqlite3_changes(ae->db);
+fail:
+  log_error("db=%s op=events_prune error=\"%s\"", ae->db_path, sqlite3_errmsg(ae->db));
+  return -1;
+}
+
 static int txn_begin(struct ae *ae, struct jerr *err)
 {
+  ae->events_added = 0;
   return step_done(stmt(ae, S_BEGIN)) == SQLITE_DONE ? 0 : db_fail(ae, "begin", err);
 }
 
 /* Commit when code is 0 (else roll back); returns code, or 500 when the
- * commit failed, so that nothing is answered 2.xx that is not stored. */
+ * commit failed, so that nothing is answered 2.xx that is not stored.
+ * A write that added events trims the log in the same commit; a failed
+ * trim is logged and rolled back on its own (SQLite undoes the one
+ * statement), and the write still counts. */
 static int txn_end(struct ae *ae, int code, struct jerr *err)
 {
+  if (code == 0 && ae->events_added)
+    events_prune(ae, ae->events_added + EVENTS_PRUNE_STEP);
+  ae->events_added = 0;
   if (code == 0 && step_done(stmt(ae, S_COMMIT)) == SQLITE_DONE)
     return 0;
   if (code == 0)
@@ -370,7 +469,15 @@ static int event_add(struct ae *ae, const char *kind, const char *location,
   bind_text(s, 6, meeting);
   bind_text(s, 7, decision);
   bind_text(s, 8, detail);
-  return step_done(s) == SQLITE_DONE ? 0 : db_fail(ae, "event", err);
+  if (step_done(s) != SQLITE_DONE)
+    return db_fail(ae, "event", err);
+  ae->events_added++;
+  /* outside a transaction (a backup, a restore): trimmed at once */
+  if (sqlite3_get_autocommit(ae->db)) {
+    events_prune(ae, ae->events_added + EVENTS_PRUNE_STEP);
+    ae->events_added = 0;
+  }
+  return 0;
 }
 
 /* A pragma or check whose only good answer is one row "ok". */
@@ -767,7 +874,9 @@ static int db_open(struct ae *ae)
   if (sqlite3_exec(ae->db, "PRAGMA journal_mode = WAL", NULL, NULL, &msg) != SQLITE_OK ||
       sqlite3_exec(ae->db, "PRAGMA foreign_keys = ON", NULL, NULL, &msg) != SQLITE_OK ||
       sqlite3_exec(ae->db, setup_sync, NULL, NULL, &msg) != SQLITE_OK ||
-      sqlite3_exec(ae->db, "PRAGMA temp_store = MEMORY", NULL, NULL, &msg) != SQLITE_OK) {
+      sqlite3_exec(ae->db, "PRAGMA temp_store = MEMORY", NULL, NULL, &msg) != SQLITE_OK ||
+      sqlite3_exec(ae->db, "PRAGMA journal_size_limit = " WAL_SIZE_LIMIT, NULL, NULL,
+                   &msg) != SQLITE_OK) {
     log_error("db=%s setup failed: %s", ae->db_path, msg ? msg : "?");
     sqlite3_free(msg);
     return -1;
@@ -793,6 +902,29 @@ static void db_close(struct ae *ae)
   if (ae->db && sqlite3_close(ae->db) != SQLITE_OK)
     log_error("db=%s close: %s", ae->db_path, sqlite3_errmsg(ae->db));
   ae->db = NULL;
+}
+
+/* Bring the log within --events-keep before serving (a database from
+ * before retention, or a bound lowered since): in steps of their own
+ * transactions, so the -wal stays small while millions of rows go. */
+static int events_prune_backlog(struct ae *ae)
+{
+  struct jerr err;
+  uint64_t t0 = now_ms(), before = ae->events_pruned;
+  long long n;
+
+  do {
+    if (txn_begin(ae, &err))
+      return -1;
+    n = events_prune(ae, EVENTS_PRUNE_START_STEP);
+    if (txn_end(ae, n < 0 ? 500 : 0, &err))
+      return -1;
+  } while (n == EVENTS_PRUNE_START_STEP);
+  if (ae->events_pruned > before)
+    log_info("db=%s events_pruned=%llu ms=%llu (--events-keep)", ae->db_path,
+             (unsigned long long)(ae->events_pruned - before),
+             (unsigned long long)(now_ms() - t0));
+  return 0;
 }
 
 /* Open the database, restoring the newest valid backup first when the
@@ -1701,6 +1833,37 @@ static void get_events(struct nano_req *r)
 
 /* ---- backup resource ------------------------------------------------ */
 
+/* At most one POST /backup per --backup-interval: each copy stalls the
+ * loop (1.5 s for 150 MB) and leaves a file, so a client calling it in a
+ * loop would keep ae from answering anything else.  Within the interval
+ * the answer is 4.29 Too Many Requests (RFC 8516) with Max-Age, the
+ * seconds until the next is allowed.  The first refusal of an interval
+ * is logged; the others are counted into the next backup's log line.
+ * Failed backups count too: they cost the same copy.  Returns 1 when
+ * refused (answered). */
+static int backup_refuse(struct nano_req *r, struct ae *ae)
+{
+  uint64_t now = now_ms(), next;
+  unsigned secs;
+  uint8_t buf[4];
+
+  if (!ae->backup_interval_ms || !ae->backup_started)
+    return 0;
+  next = ae->backup_at + (uint64_t)ae->backup_interval_ms;
+  if (now >= next)
+    return 0;
+  secs = (unsigned)((next - now + 999) / 1000);
+  if (ae->backup_refused++ == 0)
+    log_warn("backup refused: the last one started %llu ms ago, --backup-interval is %lld ms; "
+             "next allowed in %u s (refusals until then are not logged)",
+             (unsigned long long)(now - ae->backup_at), ae->backup_interval_ms, secs);
+  coap_add_option(r->response, COAP_OPTION_MAXAGE,
+                  coap_encode_var_safe(buf, sizeof buf, secs), buf);
+  req_reply_error(r, 429, "a backup was made %llu s ago; the next is allowed in %u s",
+                  (unsigned long long)((now - ae->backup_at) / 1000), secs);
+  return 1;
+}
+
 static void post_backup(struct nano_req *r)
 {
   struct ae *ae = r->arg;
@@ -1708,9 +1871,17 @@ static void post_backup(struct nano_req *r)
   struct jout j = { 0 };
   char name[64];
   long long bytes = 0;
-  int code = backup_write(ae, name, sizeof name, &bytes, &err);
+  int code;
   cJSON *o;
 
+  if (backup_refuse(r, ae))
+    return;
+  if (ae->backup_refused)
+    log_info("backup requests refused=%u in the last interval", ae->backup_refused);
+  ae->backup_refused = 0;
+  ae->backup_at = now_ms();
+  ae->backup_started = 1;
+  code = backup_write(ae, name, sizeof name, &bytes, &err);
   if (code) {
     req_reply_error(r, code, "%s", err.msg);
     return;
@@ -1833,8 +2004,10 @@ static void ae_stats(cJSON *o, void *arg)
     cJSON_AddNumberToObject(o, "participants", (double)sqlite3_column_int64(s, 0));
     cJSON_AddNumberToObject(o, "meetings", (double)sqlite3_column_int64(s, 1));
     cJSON_AddNumberToObject(o, "last_event", (double)sqlite3_column_int64(s, 2));
+    cJSON_AddNumberToObject(o, "first_event", (double)sqlite3_column_int64(s, 3));
   }
   sqlite3_reset(s);
+  cJSON_AddNumberToObject(o, "events_pruned", (double)ae->events_pruned);
   cJSON_AddNumberToObject(o, "decisions", (double)ae->decisions);
   cJSON_AddNumberToObject(o, "granted", (double)ae->granted);
   cJSON_AddNumberToObject(o, "denied", (double)ae->denied);
@@ -1854,6 +2027,35 @@ static int ae_health(cJSON *o, void *arg)
 }
 
 /* ---- main -------------------------------------------------------------- */
+
+/* --events-keep: digits alone are a row count ("100000"); with a unit,
+ * an age: d (days, here) or s, m, h, ms (the common duration parser). */
+static int events_keep_parse(const char *v, struct ae *ae)
+{
+  size_t n = v ? strlen(v) : 0;
+  char *end;
+  long long x;
+
+  ae->events_keep_rows = ae->events_keep_ms = 0;
+  if (!n || !isdigit((unsigned char)v[0]))
+    return -1;
+  errno = 0;
+  x = strtoll(v, &end, 10);
+  if (errno)
+    return -1;
+  if (!*end) {
+    ae->events_keep_rows = x;
+    return x >= 1 && x <= EVENTS_KEEP_MAX_ROWS ? 0 : -1;
+  }
+  if (!strcmp(end, "d")) {
+    if (x < 1 || x > EVENTS_KEEP_MAX_DAYS)
+      return -1;
+    ae->events_keep_ms = x * 24 * 3600 * 1000;
+    return 0;
+  }
+  ae->events_keep_ms = parse_duration_ms(v);
+  return ae->events_keep_ms > 0 ? 0 : -1;
+}
 
 static int ae_configure(struct ae *ae, struct opt *opts)
 {
@@ -1883,6 +2085,14 @@ static int ae_configure(struct ae *ae, struct opt *opts)
     return -1;
   }
   ae->backup_keep = (int)n;
+  if (events_keep_parse(opt_str(opts, "events-keep"), ae) < 0) {
+    fprintf(stderr, "ae: --events-keep must be a row count (1 to %lld) or an age "
+            "like 30d, 12h, 90m (at most %d days)\n", EVENTS_KEEP_MAX_ROWS,
+            EVENTS_KEEP_MAX_DAYS);
+    return -1;
+  }
+  if (opt_duration(opts, "backup-interval", &ae->backup_interval_ms) < 0)
+    return -1;
   return opt_duration(opts, "early", &ae->early_ms);
 }
 
@@ -1930,6 +2140,8 @@ int cmd_ae(int argc, char **argv)
     { "sync", OPT_STR, "normal", "normal: answered writes survive a crash of the process; full: also a power loss (slower)" },
     { "backup-dir", OPT_STR, "/data/backup", "where POST /backup and SIGTERM write verified backups" },
     { "backup-keep", OPT_STR, "5", "how many backups to keep" },
+    { "backup-interval", OPT_STR, "60s", "POST /backup at most once per this; sooner is 4.29 (0: no limit)" },
+    { "events-keep", OPT_STR, EVENTS_KEEP_DEFAULT, "event log retention: newest ROWS, or an AGE like 30d, 12h, 90m" },
     { 0 }
   };
   struct nano_server *s;
@@ -1946,14 +2158,16 @@ int cmd_ae(int argc, char **argv)
   rc = role_serve("ae", opts, &s);
   if (rc >= 0)
     return rc;
-  if (db_start(&ae) < 0 || (opt_str(opts, "seed") && seed_load(&ae, opt_str(opts, "seed")) < 0)) {
+  if (db_start(&ae) < 0 || (opt_str(opts, "seed") && seed_load(&ae, opt_str(opts, "seed")) < 0) ||
+      events_prune_backlog(&ae) < 0) {
     db_close(&ae);
     role_finish(s, opts);
     return 1;
   }
   ae_routes(s, &ae);
-  log_info("db=%s sync=%s early_ms=%lld backup_dir=%s ready", ae.db_path,
-           ae.sync_full ? "full" : "normal", ae.early_ms, ae.backup_dir);
+  log_info("db=%s sync=%s early_ms=%lld events_keep=%s backup_dir=%s backup_interval_ms=%lld "
+           "ready", ae.db_path, ae.sync_full ? "full" : "normal", ae.early_ms,
+           opt_str(opts, "events-keep"), ae.backup_dir, ae.backup_interval_ms);
   loop_run();
   rc = loop_stopped_by_signal() ? ae_terminate(&ae) : 0;
   db_close(&ae);

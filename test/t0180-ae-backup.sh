@@ -6,8 +6,10 @@
 
 AE=coap://$NET.1
 
+# Backups one after another here: no --backup-interval (t0185 tests it).
 start_ae() {
-	start_bg ae "$NANO" ae --db $TMP/data/ae.db --backup-dir $TMP/bk --listen $NET.1:5683 "$@" &&
+	start_bg ae "$NANO" ae --db $TMP/data/ae.db --backup-dir $TMP/bk --backup-interval 0 \
+		--listen $NET.1:5683 "$@" &&
 	wait_for_health $AE
 }
 person() {
