@@ -83,8 +83,9 @@ payloads() {
 
 start_ae() {
 	rm -rf "$DIR/db"
+	# every decision stays in the log: the table below counts them
 	"$NANO" ae --db "$DIR/db/ae.db" --backup-dir "$DIR/db/bk" --seed "$DIR/seed.json" \
-		--sync "$1" --listen $HOST:5683 --log-level warn 2>>"$DIR/ae.log" &
+		--sync "$1" --events-keep 1000000000 --listen $HOST:5683 --log-level warn 2>>"$DIR/ae.log" &
 	AE_PID=$!
 	n=100
 	until "$NANO" coap -t 0.5 get $AE/health >/dev/null 2>&1; do
