@@ -3,6 +3,9 @@
 
   coap-raw.py HOST PORT block2 PATH NUM SZX
       GET PATH with Block2 NUM/SZX; prints the answer's code ("4.00").
+  coap-raw.py HOST PORT proxy-uri VALUE
+      GET with only a Proxy-Uri option of VALUE (libcoap 4.3.1 read past
+      its buffer splitting a short one, OSV-2022-150); prints the code.
   coap-raw.py HOST PORT block1-restart PATH
       POST PATH Block1 num 0 M=1 (1,024 bytes, no Size1), then Block1 num 0
       M=0 with the same token; prints both codes.
@@ -29,7 +32,7 @@ import time
 CON, NON, ACK, RST = 0, 1, 2, 3
 GET, POST = 1, 2
 OBSERVE, URI_PATH, CONTENT_FORMAT, MAX_AGE = 6, 11, 12, 14
-BLOCK2, BLOCK1, SIZE1, RTAG = 23, 27, 60, 292
+BLOCK2, BLOCK1, PROXY_URI, SIZE1, RTAG = 23, 27, 35, 60, 292
 
 
 def uint_bytes(v):
@@ -133,6 +136,8 @@ def main(argv):
     if cmd == "block2":
         path, num, szx = rest[0], int(rest[1]), int(rest[2])
         print(code_of(p.ask(GET, path_opts(path) + [(BLOCK2, block_val(num, 0, szx))])))
+    elif cmd == "proxy-uri":
+        print(code_of(p.ask(GET, [(PROXY_URI, rest[0].encode())])))
     elif cmd == "block1-restart":
         path, token = rest[0], os.urandom(4)
         body = b"x" * 1024
