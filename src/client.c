@@ -362,9 +362,9 @@ unsigned client_request(coap_context_t *ctx, int method, const char *uri,
       return 0;
     }
     memcpy(copy, body, len);
-    /* Block1 when needed; copy is freed once the transfer is over. */
+    /* Block1 when needed; copy is freed once the transfer is over, and
+     * also when the call fails: libcoap releases it on every path. */
     if (!coap_add_data_large_request(session, pdu, len, copy, free_body, copy)) {
-      free(copy);
       coap_delete_pdu(pdu);
       free(p);
       *err = "cannot add the payload";
