@@ -2129,6 +2129,16 @@ static int ae_terminate(struct ae *ae)
   return 0;
 }
 
+/* Who may do what on ae (with keys; nano ae --help shows it): mcs asks
+ * for decisions, a room's mrs reads its meetings, the building's admins
+ * do everything. */
+static const struct access_rule ae_access[] = {
+  { "POST", "auth", "mcs" },
+  { "GET", "meetings/*", "mrs mrs-*" },
+  { "*", "*", "admin admin-*" },
+  { NULL, NULL, NULL }
+};
+
 int cmd_ae(int argc, char **argv)
 {
   static struct ae ae;
@@ -2145,7 +2155,10 @@ int cmd_ae(int argc, char **argv)
     { 0 }
   };
   struct nano_server *s;
-  int rc = role_options("ae", opts, argc, argv, ae_usage);
+  int rc;
+
+  role_set_access(ae_access);
+  rc = role_options("ae", opts, argc, argv, ae_usage);
 
   if (rc >= 0)
     return rc;

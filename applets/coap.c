@@ -1,8 +1,13 @@
 /* coap.c - a CoAP client in the same binary (what the paper needed npm's
  * coap-cli and a Python subprocess for).
  *
- * usage: nano coap [-t SECS] [-n COUNT] [-v] get|post|put|delete URI [PAYLOAD|-]
- *        nano coap [-t SECS] [-n COUNT] observe URI
+ * usage: nano coap [-t SECS] [-n COUNT] [-v] [-u ID -k HEXKEY | -u ID -K FILE]
+ *                  get|post|put|delete|observe URI [PAYLOAD|-]
+ *
+ * coaps:// URIs go over DTLS with the pre-shared key of identity -u: the
+ * key given with -k (as libcoap's coap-client takes it, but in hex), or
+ * the identity's line of the keys file -K (NANO_KEYS when neither is
+ * given; without -u, the file's first line).
  *
  * The answer's body goes to stdout (observe: one notification a line);
  * with -v its code goes to stderr.
@@ -13,6 +18,7 @@
  * exit 0 if any notification came), -n notifications arrived, or SIGINT.
  */
 #include "client.h"
+#include "keys.h"
 #include "loop.h"
 #include "nano.h"
 
@@ -24,8 +30,11 @@
 #define MAX_STDIN_BODY (8 * 1024 * 1024)
 
 static const char coap_usage[] =
-  "usage: nano coap [-t SECS] [-n COUNT] [-v] get|post|put|delete URI [PAYLOAD|-]\n"
-  "       nano coap [-t SECS] [-n COUNT] observe URI\n"
+  "usage: nano coap [-t SECS] [-n COUNT] [-v] [-u ID -k HEXKEY | [-u ID] -K FILE]\n"
+  "                 get|post|put|delete URI [PAYLOAD|-]\n"
+  "       nano coap [options] observe URI\n"
+  "coaps:// URIs use DTLS with identity ID's pre-shared key (-k, or the keys\n"
+  "file -K or NANO_KEYS)\n"
   "exit: 0 on 2.xx, 1 on 4.xx/5.xx, 2 on usage, 3 on timeout or unreachable";
 
 struct coap_run {
@@ -105,6 +114,45 @@ static int read_stdin(char **out, size_t *len)
   return 0;
 }
 
+/* -u/-k/-K (or NANO_KEYS) into me; me->key_len 0 when none was given. */
+static int credentials(const char *identity, const char *hexkey, const char *keyfile,
+                       struct psk *me)
+{
+  struct keyring kr;
+  const struct psk *k;
+  char err[300];
+
+  memset(me, 0, sizeof *me);
+  if (hexkey && keyfile) {
+    fprintf(stderr, "coap: -k and -K together: give one\n");
+    return -1;
+  }
+  if (hexkey) {
+    if (!identity) {
+      fprintf(stderr, "coap: -k needs -u IDENTITY\n");
+      return -1;
+    }
+    if (psk_parse(identity, hexkey, me, err, sizeof err) < 0) {
+      fprintf(stderr, "coap: %s\n", err);
+      return -1;
+    }
+    return 0;
+  }
+  if (!keyfile && !(keyfile = getenv("NANO_KEYS")))
+    return identity ? (fprintf(stderr, "coap: -u needs -k HEXKEY or -K FILE\n"), -1) : 0;
+  if (keyring_load(keyfile, &kr, err, sizeof err) < 0) {
+    fprintf(stderr, "coap: %s\n", err);
+    return -1;
+  }
+  k = identity ? keyring_find(&kr, identity, strlen(identity)) : &kr.keys[0];
+  if (!k)
+    fprintf(stderr, "coap: '%s' has no line in %s\n", identity, keyfile);
+  else
+    *me = *k;
+  keyring_free(&kr);
+  return k ? 0 : -1;
+}
+
 static int method_of(const char *name)
 {
   if (!strcmp(name, "get") || !strcmp(name, "observe")) return COAP_REQUEST_GET;
@@ -124,13 +172,24 @@ int cmd_coap(int argc, char **argv)
   double secs = -1;
   int opt, method;
   coap_context_t *ctx;
+  const char *identity = NULL, *hexkey = NULL, *keyfile = NULL;
+  struct psk me;
 
   if (argc > 1 && !strcmp(argv[1], "--help")) {
     puts(coap_usage);
     return 0;
   }
-  while ((opt = getopt(argc, argv, "+t:n:vh")) != -1) {
+  while ((opt = getopt(argc, argv, "+t:n:vhu:k:K:")) != -1) {
     switch (opt) {
+    case 'u':
+      identity = optarg;
+      break;
+    case 'k':
+      hexkey = optarg;
+      break;
+    case 'K':
+      keyfile = optarg;
+      break;
     case 't':
       secs = strtod(optarg, NULL);
       if (secs <= 0 || secs > 86400) {
@@ -158,6 +217,10 @@ int cmd_coap(int argc, char **argv)
     fprintf(stderr, "%s\n", coap_usage);
     return 2;
   }
+  if (credentials(identity, hexkey, keyfile, &me) < 0)
+    return 2;
+  client_set_psk(me.key_len ? &me : NULL, 0);
+  memset(&me, 0, sizeof me);
   run.observe = !strcmp(argv[0], "observe");
   if (run.observe && argc != 2) {
     fprintf(stderr, "%s\n", coap_usage);

@@ -38,6 +38,9 @@ static void default_uri(char *uri, size_t size)
     if (hostport_parse(first, host, sizeof host, &port, err, sizeof err) < 0)
       port = 5683, host[0] = '\0';
   }
+  /* A role with keys serves DTLS on 5684 and GET /health plain on 5683 */
+  if (port == 5684)
+    port = 5683;
   if (!*host || !strcmp(host, "0.0.0.0") || !strcmp(host, "::"))
     snprintf(uri, size, "coap://127.0.0.1:%u/health", port);
   else if (strchr(host, ':'))

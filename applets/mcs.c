@@ -1497,6 +1497,15 @@ static const char mcs_usage[] =
   "The main controller: motion -> scan -> auth -> guidance -> arrival -> display.\n"
   "A peer given as an empty string is not deployed.";
 
+/* Who may do what on mcs (with keys; nano mcs --help shows it): the pd
+ * and bs of a location report for that location only (post_presence and
+ * post_ble check that the location is the caller's). */
+static const struct access_rule mcs_access[] = {
+  { "POST", "presence", "pd-*" },
+  { "POST", "ble", "bs-*" },
+  { NULL, NULL, NULL }
+};
+
 int cmd_mcs(int argc, char **argv)
 {
   struct opt opts[] = {
@@ -1521,7 +1530,10 @@ int cmd_mcs(int argc, char **argv)
     { 0 }
   };
   struct nano_server *s;
-  int rc = role_options("mcs", opts, argc, argv, mcs_usage);
+  int rc;
+
+  role_set_access(mcs_access);
+  rc = role_options("mcs", opts, argc, argv, mcs_usage);
 
   if (rc >= 0)
     return rc;

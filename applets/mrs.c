@@ -536,6 +536,12 @@ static const char mrs_usage[] =
   "usage: nano mrs --room ROOM [--ae URI] [options]\n"
   "The meeting room service: what the display in ROOM shows (GET /display).";
 
+/* Who may do what on mrs (with keys; nano mrs --help shows it). */
+static const struct access_rule mrs_access[] = {
+  { "POST", "present", "mcs" },
+  { NULL, NULL, NULL }
+};
+
 int cmd_mrs(int argc, char **argv)
 {
   struct opt opts[] = {
@@ -552,7 +558,10 @@ int cmd_mrs(int argc, char **argv)
   const char *room, *mc, *ae;
   char *end, err[160];
   struct nano_uri u;
-  int rc = role_options("mrs", opts, argc, argv, mrs_usage);
+  int rc;
+
+  role_set_access(mrs_access);
+  rc = role_options("mrs", opts, argc, argv, mrs_usage);
 
   if (rc >= 0)
     return rc;

@@ -352,6 +352,14 @@ static int configure(struct pd *pd, struct opt *opts)
   return 0;
 }
 
+/* Who may do what on pd (with keys; nano pd --help shows it); the
+ * simulated sensor's input is the building admin's. */
+static const struct access_rule pd_access[] = {
+  { "GET", "presence", "mcs" },
+  { "*", "sim/*", "admin admin-*" },
+  { NULL, NULL, NULL }
+};
+
 int cmd_pd(int argc, char **argv)
 {
   struct opt opts[] = {
@@ -372,6 +380,7 @@ int cmd_pd(int argc, char **argv)
   int rc;
 
   memset(&pd, 0, sizeof pd);
+  role_set_access(pd_access);
   rc = role_options("pd", opts, argc, argv, pd_usage);
   if (rc >= 0)
     return rc;

@@ -456,6 +456,13 @@ static void all_off(struct ug *ug)
     log_info("leds off");
 }
 
+/* Who may do what on ug (with keys; nano ug --help shows it). */
+static const struct access_rule ug_access[] = {
+  { "GET POST", "guide", "mcs" },
+  { "GET DELETE", "guide/*", "mcs" },
+  { NULL, NULL, NULL }
+};
+
 int cmd_ug(int argc, char **argv)
 {
   struct opt opts[] = {
@@ -476,6 +483,7 @@ int cmd_ug(int argc, char **argv)
     fprintf(stderr, "ug: out of memory\n");
     return 1;
   }
+  role_set_access(ug_access);
   rc = role_options("ug", opts, argc, argv, ug_usage);
   if (rc < 0) {
     /* before the port is bound: a usage error starts nothing */

@@ -7,6 +7,7 @@
  * loop; an answer arriving after its deadline is refused with RST.
  */
 #include "client.h"
+#include "keys.h"
 #include "loop.h"
 #include "nano.h"
 #include "server.h"
@@ -41,6 +42,36 @@ static struct pending *pendings;
 static struct peer peers[MAX_PEERS];
 static unsigned next_id = 1;
 
+/* Who we are on DTLS links (client_set_psk), and whether the scheme of a
+ * URI decides (tools) or the role's mode does (every link of a role with
+ * keys is DTLS, of one without is plain). */
+static struct psk client_psk;
+static int have_psk, role_mode;
+
+void client_set_psk(const struct psk *me, int role)
+{
+  memset(&client_psk, 0, sizeof client_psk);
+  have_psk = me != NULL;
+  if (me)
+    client_psk = *me;
+  role_mode = role;
+}
+
+/* The scheme a request really uses; a role maps the default port with it
+ * (coap://ae is coaps://ae:5684 for a role with keys). */
+static int use_dtls(struct nano_uri *u, const char **err)
+{
+  int dtls = role_mode ? have_psk : u->secure;
+
+  if (dtls && !have_psk) {
+    *err = "coaps:// needs an identity and a key (-u ID -k HEXKEY, or -K FILE)";
+    return -1;
+  }
+  if (!u->port_given)
+    u->port = dtls ? COAPS_DEFAULT_PORT : COAP_DEFAULT_PORT;
+  return dtls;
+}
+
 const char *client_code_text(int code, char *buf, size_t size)
 {
   switch (code) {
@@ -74,7 +105,7 @@ static void peer_drop(const char *key)
 }
 
 static coap_session_t *peer_session(coap_context_t *ctx, const struct nano_uri *u,
-                                    const char *key, const char **err)
+                                    int dtls, const char *key, const char **err)
 {
   static char why[300];
   struct peer *slot = NULL;
@@ -102,7 +133,19 @@ static coap_session_t *peer_session(coap_context_t *ctx, const struct nano_uri *
    * cannot tell a context's mode, so it is set back to the server's; a
    * context without a server makes no server sessions to care. */
   coap_context_set_block_mode(ctx, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
-  slot->session = coap_new_client_session(ctx, NULL, &addr, COAP_PROTO_UDP);
+  if (dtls) {
+    coap_dtls_cpsk_t setup;
+    memset(&setup, 0, sizeof setup);
+    setup.version = COAP_DTLS_CPSK_SETUP_VERSION;
+    setup.psk_info.identity.s = (const uint8_t *)client_psk.identity;
+    setup.psk_info.identity.length = strlen(client_psk.identity);
+    setup.psk_info.key.s = client_psk.key;
+    setup.psk_info.key.length = client_psk.key_len;
+    slot->session = coap_new_client_session_psk2(ctx, NULL, &addr, COAP_PROTO_DTLS,
+                                                 &setup);
+  } else {
+    slot->session = coap_new_client_session(ctx, NULL, &addr, COAP_PROTO_UDP);
+  }
   coap_context_set_block_mode(ctx, SERVER_BLOCK_MODE);
   if (!slot->session) {
     *err = "cannot create a CoAP session";
@@ -312,6 +355,7 @@ unsigned client_request(coap_context_t *ctx, int method, const char *uri,
   coap_pdu_t *pdu;
   uint8_t buf[4];
   char key[300];
+  int dtls;
 
   if (!o)
     o = &defaults;
@@ -319,8 +363,11 @@ unsigned client_request(coap_context_t *ctx, int method, const char *uri,
     *err = why;
     return 0;
   }
-  snprintf(key, sizeof key, "%s:%u", u.host, u.port);
-  session = peer_session(ctx, &u, key, err);
+  dtls = use_dtls(&u, err);
+  if (dtls < 0)
+    return 0;
+  snprintf(key, sizeof key, "%s:%u%s", u.host, u.port, dtls ? "/dtls" : "");
+  session = peer_session(ctx, &u, dtls, key, err);
   if (!session)
     return 0;
   p = calloc(1, sizeof *p);

@@ -29,6 +29,12 @@ struct client_opts {
   int accept;                 /* Accept option, or -1 for none */
 };
 
+struct psk;
+/* Who this process is on DTLS links.  role: every link of a role is DTLS
+ * when it has a key (coap:// URIs go to port 5684) and plain when it has
+ * none (--insecure; coaps:// URIs go to 5683); for a tool (role 0) the
+ * URI's scheme decides, and coaps:// needs a key. */
+void client_set_psk(const struct psk *me, int role);
 /* Register the response handlers on ctx (once per context). */
 void client_init(coap_context_t *ctx);
 /* A client-only context on its own loop, for tools (coap, health). */

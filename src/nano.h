@@ -39,6 +39,7 @@ int cmd_bs(int argc, char **argv);
 int cmd_coap(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_health(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
 int cmd_mcs(int argc, char **argv);
 int cmd_mrs(int argc, char **argv);
 int cmd_pd(int argc, char **argv);

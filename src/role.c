@@ -1,14 +1,87 @@
 /* role.c - the start and end every role shares (see role.h). */
 #include "role.h"
+#include "keys.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* The bounds of ROLE_COMMON_OPTS, checked by role_options before any
  * port is bound and given to the server by role_serve. */
 static struct server_limits role_limits = SERVER_LIMITS_DEFAULT;
+
+/* Keys and identity (--keys, --identity, --insecure) and the access
+ * table, also checked before any port is bound. */
+#define DEFAULT_KEYS "/run/secrets/nano-keys"
+static const struct access_rule *role_access;
+static struct keyring role_keys;
+static char role_id[KEY_ID_MAX + 1];
+
+void role_set_access(const struct access_rule *rules)
+{
+  role_access = rules;
+}
+
+const char *role_identity(void)
+{
+  return role_keys.n ? role_id : NULL;
+}
+
+/* The default identity: the role, with its location or room (pd-entrance,
+ * bs-R1, mrs-R1), as the stack names its services. */
+static void default_identity(const char *role, struct opt *opts)
+{
+  const char *where = opt_find(opts, "location") ? opt_str(opts, "location") :
+                      opt_find(opts, "room") ? opt_str(opts, "room") : NULL;
+
+  if (where && *where)
+    snprintf(role_id, sizeof role_id, "%s-%s", role, where);
+  else
+    snprintf(role_id, sizeof role_id, "%s", role);
+}
+
+static int keys_from_opts(const char *role, struct opt *opts)
+{
+  const char *path = opt_str(opts, "keys"), *id = opt_str(opts, "identity");
+  int insecure = opt_bool(opts, "insecure");
+  char err[300];
+  const struct psk *me;
+
+  if (!path && !insecure && access(DEFAULT_KEYS, R_OK) == 0)
+    path = DEFAULT_KEYS;
+  if (path && insecure) {
+    fprintf(stderr, "%s: --insecure and a keys file (%s) together: choose one\n", role, path);
+    return -1;
+  }
+  if (insecure) {
+    client_set_psk(NULL, 1);
+    return 0;
+  }
+  if (!path) {
+    fprintf(stderr, "%s: no keys: give --keys FILE (or NANO_KEYS, or a secret at %s), "
+            "or --insecure for plain CoAP (nano keys new makes keys)\n", role, DEFAULT_KEYS);
+    return -1;
+  }
+  if (keyring_load(path, &role_keys, err, sizeof err) < 0) {
+    fprintf(stderr, "%s: %s\n", role, err);
+    return -1;
+  }
+  if (id)
+    snprintf(role_id, sizeof role_id, "%s", id);
+  else
+    default_identity(role, opts);
+  me = keyring_find(&role_keys, role_id, strlen(role_id));
+  if (!me) {
+    fprintf(stderr, "%s: identity '%s' has no line in %s (its own key signs its calls)\n",
+            role, role_id, path);
+    keyring_free(&role_keys);
+    return -1;
+  }
+  client_set_psk(me, 1);
+  return 0;
+}
 
 /* "4096", "64k", "1M" -> bytes in [min, max]; -1 when malformed. */
 static long long parse_size(const char *s, long long min, long long max)
@@ -82,6 +155,8 @@ int role_options(const char *role, struct opt *opts, int argc, char **argv,
   if (npos == -2 || npos < 0 || npos > 0) {
     if (npos > 0)
       fprintf(stderr, "%s: unexpected argument '%s' (try --help)\n", role, argv[1]);
+    if (npos == -2 && opt_find(opts, "keys"))
+      access_print(stdout, role_access);
     opt_free(opts);
     return npos == -2 ? 0 : 2;
   }
@@ -95,21 +170,32 @@ int role_options(const char *role, struct opt *opts, int argc, char **argv,
     opt_free(opts);
     return 2;
   }
+  if (opt_find(opts, "keys") && keys_from_opts(role, opts) < 0) {
+    opt_free(opts);
+    return 2;
+  }
   log_init(role, level);
   return -1;
 }
 
 int role_serve(const char *role, struct opt *opts, struct nano_server **out)
 {
-  *out = server_new(role, opt_str(opts, "listen"));
+  *out = server_new_keys(role, opt_str(opts, "listen"), &role_keys);
   if (!*out || server_set_limits(*out, &role_limits) < 0) {
     server_free(*out);
+    keyring_free(&role_keys);
     opt_free(opts);
     return 1;
   }
+  server_set_access(*out, role_access);
   client_init(server_ctx(*out));
   loop_init(server_ctx(*out));
   log_info("version=%s pid=%d started", NANO_VERSION, (int)getpid());
+  if (role_keys.n)
+    log_info("identity=%s keys=%d dtls", role_id, role_keys.n);
+  else
+    log_warn("insecure: plain CoAP without identities; anyone on the network may "
+             "use every resource of this role");
   return -1;
 }
 
@@ -127,6 +213,7 @@ int role_start(const char *role, struct opt *opts, int argc, char **argv,
 void role_finish(struct nano_server *s, struct opt *opts)
 {
   server_free(s);
+  keyring_free(&role_keys);
   coap_cleanup();
   opt_free(opts);
 }

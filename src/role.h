@@ -21,12 +21,21 @@
 #define ROLE_COMMON_OPTS \
   { "listen", OPT_STR, NULL, "HOST:PORT[,HOST:PORT] to serve CoAP on (default [::]:5683, or 0.0.0.0:5683 without IPv6)" }, \
   { "log-level", OPT_STR, "info", "error|warn|info|debug" }, \
+  { "keys", OPT_STR, NULL, "keys file, IDENTITY HEXKEY lines: DTLS on 5684 (default /run/secrets/nano-keys when it exists)" }, \
+  { "identity", OPT_STR, NULL, "this role's DTLS identity (default ROLE, pd/bs: ROLE-LOCATION, mrs: mrs-ROOM)" }, \
+  { "insecure", OPT_BOOL, NULL, "plain CoAP without keys or identities (logged as a warning)" }, \
   { "max-body", OPT_STR, NULL, "largest request body, bytes (k, M: 64k, 1M; default: the role's own), 4.13 past it" }, \
   { "max-uploads", OPT_STR, "4", "block-wise uploads in progress at once (at most 64), 5.03 past it" }, \
   { "upload-timeout", OPT_STR, "10s", "an unfinished block-wise upload is dropped after this" }, \
   { "max-observers", OPT_STR, "64", "Observe registrations of the role, 5.03 past it" }, \
   { "max-observers-resource", OPT_STR, "32", "Observe registrations of one resource" }, \
   { "observe-refresh", OPT_STR, "60s", "every observer is notified (confirmable) this often, so the gone are dropped" }
+
+/* The role's access table (server.h), shown by --help and given to its
+ * server; call before role_options/role_start. */
+void role_set_access(const struct access_rule *rules);
+/* The DTLS identity the role runs as, or NULL when --insecure. */
+const char *role_identity(void);
 
 /* Parse options, set up logging, the server (client and loop on the same
  * libcoap context).  Returns -1 when the role should go on with *out

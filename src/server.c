@@ -21,6 +21,7 @@
  * forgotten, and its session with it.
  */
 #include "server.h"
+#include "keys.h"
 #include "loop.h"
 #include "nano.h"
 #include "uri.h"
@@ -95,6 +96,13 @@ struct nano_server {
   struct loop_timer *refresh_timer;
   uint64_t refused_body, refused_uploads, refused_observers;
   struct bound_log log_body, log_uploads, log_dropped, log_observers, log_deferred;
+  const struct keyring *keys; /* DTLS with these keys; NULL: plain CoAP */
+  coap_bin_const_t psk_reply; /* what psk_for() answers libcoap */
+  const struct access_rule *access;
+  struct denied { char identity[KEY_ID_MAX + 1]; char path[64]; } denied[64];
+  int ndenied;
+  uint64_t refused_access;
+  struct bound_log log_unknown_id, log_denied;
   uint64_t started_ms;
   uint64_t requests, by_class[6];
   struct route routes[MAX_ROUTES];
@@ -714,6 +722,133 @@ static int defer_resume(struct nano_server *s, coap_session_t *session,
   return 1;
 }
 
+/* ---- access ------------------------------------------------------------ */
+
+/* Does word list `words` (space separated, '*' at the end of a word
+ * matching any suffix) hold s? */
+static int words_match(const char *words, const char *s)
+{
+  size_t n = strlen(s);
+
+  while (*words) {
+    size_t w = strcspn(words, " ");
+    if (w && words[w - 1] == '*' ? n >= w - 1 && !strncmp(s, words, w - 1)
+                                 : w == n && !strncmp(s, words, n))
+      return 1;
+    words += w;
+    words += strspn(words, " ");
+  }
+  return 0;
+}
+
+static const char *method_name(int method)
+{
+  switch (method) {
+  case COAP_REQUEST_GET: return "GET";
+  case COAP_REQUEST_POST: return "POST";
+  case COAP_REQUEST_PUT: return "PUT";
+  case COAP_REQUEST_DELETE: return "DELETE";
+  default: return "OTHER";
+  }
+}
+
+static int path_match(const char *pattern, const char *path)
+{
+  size_t n = strlen(pattern);
+
+  if (!strcmp(pattern, "*"))
+    return 1;
+  if (n >= 2 && !strcmp(pattern + n - 2, "/*"))
+    return !strncmp(path, pattern, n - 1) && path[n - 1];
+  return !strcmp(pattern, path);
+}
+
+static int allowed(const struct nano_server *s, int method, const char *path,
+                   const char *identity)
+{
+  const char *m = method_name(method);
+
+  if (method == COAP_REQUEST_GET && !strcmp(path, "health"))
+    return 1;
+  if (!identity)
+    return 0;
+  if (method == COAP_REQUEST_GET && words_match("admin admin-*", identity))
+    return 1;
+  for (const struct access_rule *r = s->access; r && r->methods; r++)
+    if ((!strcmp(r->methods, "*") || words_match(r->methods, m)) && path_match(r->path, path))
+      return words_match(r->who, identity);
+  return 0;
+}
+
+/* Log a refusal the first time an identity is refused a path; past the
+ * table's size, once a minute. */
+static void log_denied(struct nano_server *s, const char *identity, const char *path,
+                       int method)
+{
+  for (int i = 0; i < s->ndenied; i++)
+    if (!strcmp(s->denied[i].identity, identity) && !strcmp(s->denied[i].path, path))
+      return;
+  if (s->ndenied < (int)(sizeof s->denied / sizeof s->denied[0])) {
+    struct denied *d = &s->denied[s->ndenied++];
+    snprintf(d->identity, sizeof d->identity, "%s", identity);
+    snprintf(d->path, sizeof d->path, "%s", path);
+    log_warn("identity=%s method=%s path=%s refused: no right", identity,
+             method_name(method), path);
+    return;
+  }
+  log_bound(&s->log_denied, "identity=%s method=%s path=%s refused: no right", identity,
+            method_name(method), path);
+}
+
+/* 1 when the request may go on, else 0 after answering 4.01 or 4.03. */
+static int access_check(struct nano_req *r)
+{
+  struct nano_server *s = r->srv;
+
+  if (!s->keys || allowed(s, r->method, r->path, r->identity))
+    return 1;
+  s->refused_access++;
+  if (!r->identity) {
+    req_reply_error(r, 401, "this needs DTLS with a pre-shared key (coaps://, port 5684)");
+    return 0;
+  }
+  log_denied(s, r->identity, r->path, r->method);
+  req_reply_error(r, 403, "%s may not %s /%s", r->identity, method_name(r->method),
+                  r->path);
+  return 0;
+}
+
+void server_set_access(struct nano_server *s, const struct access_rule *rules)
+{
+  s->access = rules;
+}
+
+void access_print(FILE *out, const struct access_rule *rules)
+{
+  fprintf(out, "\naccess (with keys; a request not listed is 4.01 without DTLS, 4.03 "
+          "for an identity without the right):\n");
+  fprintf(out, "  %-14s %-22s %s\n", "GET", "health", "anyone (also plain, on loopback)");
+  fprintf(out, "  %-14s %-22s %s\n", "GET", "*", "admin admin-*");
+  for (const struct access_rule *r = rules; r && r->methods; r++)
+    fprintf(out, "  %-14s %-22s %s\n", r->methods, r->path, r->who);
+}
+
+/* The caller's identity, as libcoap's DTLS layer checked it. */
+static const char *session_identity(coap_session_t *session, char *buf, size_t size)
+{
+  const coap_bin_const_t *id;
+
+  if (coap_session_get_proto(session) != COAP_PROTO_DTLS)
+    return NULL;
+  id = coap_session_get_psk_identity(session);
+  if (!id || !id->length || id->length >= size ||
+      !key_identity_ok((const char *)id->s, id->length))
+    return NULL;
+  memcpy(buf, id->s, id->length);
+  buf[id->length] = '\0';
+  return buf;
+}
+
 /* ---- dispatch -------------------------------------------------------- */
 
 static int method_index(int method)
@@ -754,7 +889,7 @@ static void dispatch(coap_resource_t *resource, coap_session_t *session,
   struct nano_server *s;
   struct nano_req req;
   coap_string_t *uri_path = coap_get_uri_path(request);
-  char path[256] = "";
+  char path[256] = "", identity[KEY_ID_MAX + 1];
   size_t total = 0, offset = 0;
   struct upload *upload = NULL;
   int mi, rc;
@@ -796,6 +931,9 @@ static void dispatch(coap_resource_t *resource, coap_session_t *session,
     }
   }
   req.arg = rt->arg;
+  req.identity = session_identity(session, identity, sizeof identity);
+  if (!req.deferred && !access_check(&req))
+    return;
   mi = method_index(req.method);
   if (mi < 0 || !rt->fn[mi]) {
     req_reply_error(&req, 405, "method not allowed on /%s", path);
@@ -979,6 +1117,8 @@ static void get_stats(struct nano_req *r)
     cJSON_AddNumberToObject(o, "refused_body", (double)s->refused_body);
     cJSON_AddNumberToObject(o, "refused_uploads", (double)s->refused_uploads);
     cJSON_AddNumberToObject(o, "refused_observers", (double)s->refused_observers);
+    if (s->keys)
+      cJSON_AddNumberToObject(o, "refused_access", (double)s->refused_access);
   }
   if (s->stats_hook)
     s->stats_hook(o, s->stats_arg);
@@ -1007,7 +1147,16 @@ static int port_is_free(const coap_address_t *addr)
   return ok ? 1 : 0;
 }
 
+static int listen_proto(struct nano_server *s, const char *spec, int quiet,
+                        coap_proto_t proto);
+
 static int listen_one(struct nano_server *s, const char *spec, int quiet)
+{
+  return listen_proto(s, spec, quiet, s->keys ? COAP_PROTO_DTLS : COAP_PROTO_UDP);
+}
+
+static int listen_proto(struct nano_server *s, const char *spec, int quiet,
+                        coap_proto_t proto)
 {
   char host[256], err[256], text[80];
   uint16_t port;
@@ -1025,13 +1174,37 @@ static int listen_one(struct nano_server *s, const char *spec, int quiet)
                 errno == EADDRINUSE ? "address already in use" : strerror(errno));
     return -1;
   }
-  if (!coap_new_endpoint(s->ctx, &addr, COAP_PROTO_UDP)) {
+  if (!coap_new_endpoint(s->ctx, &addr, proto)) {
     if (!quiet)
       log_error("listen=%s cannot create endpoint", text);
     return -1;
   }
-  log_info("listen=%s", text);
+  log_info("listen=%s%s", text, proto == COAP_PROTO_DTLS ? " dtls" :
+           s->keys ? " plain, GET /health only" : "");
   return 0;
+}
+
+/* With keys, the plain port answers GET /health on loopback only (the
+ * image's HEALTHCHECK, `nano health`): on the first --listen host when it
+ * is a loopback address, else on 127.0.0.1; port 5683. */
+static void listen_health(struct nano_server *s, const char *spec)
+{
+  char host[256] = "", err[256], first[300], plain[300];
+  uint16_t port = COAPS_DEFAULT_PORT;
+
+  if (spec && *spec) {
+    snprintf(first, sizeof first, "%.*s", (int)strcspn(spec, ","), spec);
+    if (hostport_parse(first, host, sizeof host, &port, err, sizeof err) < 0)
+      host[0] = '\0';
+  }
+  if (strncmp(host, "127.", 4) && strcmp(host, "::1") && strcmp(host, "localhost"))
+    snprintf(host, sizeof host, "127.0.0.1");
+  if (port == COAP_DEFAULT_PORT)
+    return;                   /* DTLS itself is on 5683 there */
+  snprintf(plain, sizeof plain, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host,
+           COAP_DEFAULT_PORT);
+  if (listen_proto(s, plain, 1, COAP_PROTO_UDP) < 0)
+    log_warn("listen=%s (plain, for GET /health) is taken: no health on it", plain);
 }
 
 static int listen_all(struct nano_server *s, const char *spec)
@@ -1041,9 +1214,9 @@ static int listen_all(struct nano_server *s, const char *spec)
   if (!spec || !*spec) {
     /* [::] is dual-stack (libcoap clears IPV6_V6ONLY), so it also takes
      * IPv4; a host or container without IPv6 gets 0.0.0.0. */
-    if (listen_one(s, "[::]:5683", 1) == 0)
+    if (listen_one(s, s->keys ? "[::]:5684" : "[::]:5683", 1) == 0)
       return 0;
-    return listen_one(s, "0.0.0.0:5683", 0);
+    return listen_one(s, s->keys ? "0.0.0.0:5684" : "0.0.0.0:5683", 0);
   }
   if (strlen(spec) >= sizeof buf) {
     log_error("listen address list too long");
@@ -1058,10 +1231,61 @@ static int listen_all(struct nano_server *s, const char *spec)
 
 struct nano_server *server_new(const char *role, const char *listen_spec)
 {
+  return server_new_keys(role, listen_spec, NULL);
+}
+
+/* libcoap asks which key an identity has; NULL fails the handshake. */
+static const coap_bin_const_t *psk_for(coap_bin_const_t *identity,
+                                       coap_session_t *session, void *arg)
+{
+  struct nano_server *s = arg;
+  const struct psk *k = identity ?
+    keyring_find(s->keys, (const char *)identity->s, identity->length) : NULL;
+
+  (void)session;
+  if (!k) {
+    char id[KEY_ID_MAX + 1];
+    size_t n = identity && identity->length < sizeof id ? identity->length : 0;
+    memcpy(id, identity ? identity->s : (const uint8_t *)"", n);
+    id[n] = '\0';
+    for (size_t i = 0; i < n; i++)
+      if (id[i] < 0x21 || id[i] > 0x7e)
+        id[i] = '?';
+    log_bound(&s->log_unknown_id, "identity=%s unknown: handshake refused", id);
+    return NULL;
+  }
+  s->psk_reply.s = k->key;
+  s->psk_reply.length = k->key_len;
+  return &s->psk_reply;
+}
+
+static int setup_psk(struct nano_server *s)
+{
+  coap_dtls_spsk_t setup;
+
+  if (!coap_dtls_is_supported()) {
+    log_error("this build of libcoap has no DTLS");
+    return -1;
+  }
+  memset(&setup, 0, sizeof setup);
+  setup.version = COAP_DTLS_SPSK_SETUP_VERSION;
+  setup.validate_id_call_back = psk_for;
+  setup.id_call_back_arg = s;
+  if (!coap_context_set_psk2(s->ctx, &setup)) {
+    log_error("cannot set up DTLS with pre-shared keys");
+    return -1;
+  }
+  return 0;
+}
+
+struct nano_server *server_new_keys(const char *role, const char *listen_spec,
+                                    const struct keyring *keys)
+{
   struct nano_server *s = calloc(1, sizeof *s);
 
   if (!s)
     return NULL;
+  s->keys = keys && keys->n ? keys : NULL;
   snprintf(s->role, sizeof s->role, "%s", role);
   snprintf(s->rt, sizeof s->rt, "\"nano.%s\"", role);
   s->max_body = SERVER_DEFAULT_MAX_BODY;
@@ -1085,11 +1309,13 @@ struct nano_server *server_new(const char *role, const char *listen_spec)
   coap_register_event_handler(s->ctx, on_event);
   /* Bound the per-peer state a flood of new source ports can create. */
   coap_context_set_max_idle_sessions(s->ctx, 256);
-  if (listen_all(s, listen_spec) < 0) {
+  if ((s->keys && setup_psk(s) < 0) || listen_all(s, listen_spec) < 0) {
     coap_free_context(s->ctx);
     free(s);
     return NULL;
   }
+  if (s->keys)
+    listen_health(s, listen_spec);
   server_route(s, "health", 0, get_health, NULL, NULL, NULL, NULL);
   server_route(s, "stats", 0, get_stats, NULL, NULL, NULL, NULL);
   return s;

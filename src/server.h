@@ -13,6 +13,7 @@
 #define NANO_SERVER_H
 
 #include <coap3/coap.h>
+#include <stdio.h>
 #include "json.h"
 
 struct nano_server;
@@ -38,6 +39,7 @@ struct nano_req {
   int deferred;               /* 1: the second call after req_defer() */
   void *defer_arg;            /* what was given to req_defer() */
   int deferring;              /* internal: req_defer() was called */
+  const char *identity;       /* the caller's DTLS identity; NULL: plain */
 };
 
 typedef void (*nano_handler)(struct nano_req *req);
@@ -62,6 +64,28 @@ struct server_limits {
  * [::]:5683, which is dual-stack, or 0.0.0.0:5683 without IPv6).  NULL
  * with a message logged when an address cannot be bound. */
 struct nano_server *server_new(const char *role, const char *listen_spec);
+/* The same over DTLS with pre-shared keys: keys (which must outlive the
+ * server) are who may connect, listen_spec defaults to [::]:5684, and a
+ * plain endpoint on loopback port 5683 answers GET /health only. */
+struct keyring;
+struct nano_server *server_new_keys(const char *role, const char *listen_spec,
+                                    const struct keyring *keys);
+
+/* Who may do what, on a server with keys.  A request's method and path
+ * are looked up in the role's table; the first rule whose methods and
+ * path match decides by its identities.  GET /health (and libcoap's
+ * /.well-known/core) are open to all; GET on everything is open to the
+ * identities admin and admin-*.  Otherwise the answer is 4.01 without an
+ * identity and 4.03 with one that has no right (logged once per identity
+ * and path).  Words in methods and who are separated by spaces; a word
+ * ending in '*' matches any suffix. */
+struct access_rule {
+  const char *methods;        /* "GET POST", or "*" */
+  const char *path;           /* "auth", a prefix "meetings/" and a star, or "*" */
+  const char *who;            /* "mcs", "pd-* bs-*", "admin admin-*" */
+};
+void server_set_access(struct nano_server *s, const struct access_rule *rules);
+void access_print(FILE *out, const struct access_rule *rules);
 void server_free(struct nano_server *s);
 coap_context_t *server_ctx(struct nano_server *s);
 /* The role's default largest body; a --max-body given by the user wins. */

@@ -1,4 +1,4 @@
-/* uri.c - coap:// URIs and listen addresses to libcoap addresses.
+/* uri.c - coap:// and coaps:// URIs and listen addresses to libcoap addresses.
  *
  * Splitting is libcoap's coap_split_uri(); this file only adds the checks
  * a user needs a clear message for, and name resolution.
@@ -21,6 +21,16 @@ static int copy_str(char *dst, size_t size, const uint8_t *s, size_t len)
   return 0;
 }
 
+/* Does "host[:port][/...]" (after the scheme) name a port? */
+static int names_port(const char *rest)
+{
+  if (*rest == '[') {
+    const char *close = strchr(rest, ']');
+    return close && close[1] == ':';
+  }
+  return rest[strcspn(rest, ":/?")] == ':';
+}
+
 int uri_parse(const char *uri, struct nano_uri *out, char *err, size_t errsize)
 {
   coap_uri_t u;
@@ -31,22 +41,30 @@ int uri_parse(const char *uri, struct nano_uri *out, char *err, size_t errsize)
     snprintf(err, errsize, "URI is empty or too long");
     return -1;
   }
-  if (strncmp(uri, "coap://", 7)) {
-    snprintf(err, errsize, "'%s': only coap:// URIs are supported", uri);
+  if (strncmp(uri, "coap://", 7) && strncmp(uri, "coaps://", 8)) {
+    snprintf(err, errsize, "'%s': only coap:// and coaps:// URIs are supported", uri);
     return -1;
   }
-  if (coap_split_uri((const uint8_t *)uri, len, &u) < 0 || !u.host.length) {
-    snprintf(err, errsize, "'%s' is not a valid coap:// URI", uri);
-    return -1;
+  out->secure = uri[4] == 's';
+  /* coap_split_uri() of a libcoap without DTLS refuses coaps://: the
+   * scheme is ours to read, the rest is split as a coap:// URI. */
+  {
+    char plain[1100];
+    snprintf(plain, sizeof plain, "coap://%s", uri + (out->secure ? 8 : 7));
+    if (coap_split_uri((const uint8_t *)plain, strlen(plain), &u) < 0 || !u.host.length) {
+      snprintf(err, errsize, "'%s' is not a valid coap:// or coaps:// URI", uri);
+      return -1;
+    }
+    out->port_given = names_port(plain + 7);
+    if (copy_str(out->host, sizeof out->host, u.host.s, u.host.length) < 0 ||
+        copy_str(out->path, sizeof out->path, u.path.s, u.path.length) < 0 ||
+        copy_str(out->query, sizeof out->query, u.query.s, u.query.length) < 0) {
+      snprintf(err, errsize, "'%s': a part of the URI is too long", uri);
+      return -1;
+    }
+    out->port = out->port_given ? u.port : out->secure ? COAPS_DEFAULT_PORT : COAP_DEFAULT_PORT;
+    return 0;
   }
-  if (copy_str(out->host, sizeof out->host, u.host.s, u.host.length) < 0 ||
-      copy_str(out->path, sizeof out->path, u.path.s, u.path.length) < 0 ||
-      copy_str(out->query, sizeof out->query, u.query.s, u.query.length) < 0) {
-    snprintf(err, errsize, "'%s': a part of the URI is too long", uri);
-    return -1;
-  }
-  out->port = u.port ? u.port : COAP_DEFAULT_PORT;
-  return 0;
 }
 
 int uri_resolve(const char *host, uint16_t port, int passive, coap_address_t *addr,

@@ -1,4 +1,4 @@
-/* uri.h - coap:// URIs and HOST:PORT listen addresses. */
+/* uri.h - coap:// and coaps:// URIs and HOST:PORT listen addresses. */
 #ifndef NANO_URI_H
 #define NANO_URI_H
 
@@ -9,10 +9,12 @@ struct nano_uri {
   uint16_t port;
   char path[512];         /* without the leading '/' */
   char query[512];        /* without the '?' */
+  int secure;             /* coaps:// (DTLS, default port 5684) */
+  int port_given;         /* the URI named its port */
 };
 
-/* Split "coap://host[:port][/path][?query]"; only the coap scheme (no
- * DTLS in this build).  -1 with a reason in err (>= 128 bytes). */
+/* Split "coap[s]://host[:port][/path][?query]".  -1 with a reason in err
+ * (>= 128 bytes). */
 int uri_parse(const char *uri, struct nano_uri *out, char *err, size_t errsize);
 /* Resolve host (name or literal) and port into addr; -1 with reason. */
 int uri_resolve(const char *host, uint16_t port, int passive, coap_address_t *addr,

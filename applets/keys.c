@@ -1,0 +1,92 @@
+/* keys.c - pre-shared keys for the roles' DTLS links.
+ *
+ * usage: nano keys new IDENTITY...
+ *        nano keys check FILE
+ *
+ * new prints one "IDENTITY HEXKEY" line per identity, each a fresh 32-byte
+ * key from the kernel's random source (getrandom), for a keys file
+ * (README: "Keys").  check loads FILE as a role would and lists its
+ * identities (never the keys): exit 0 when every line is well formed.
+ */
+#include "keys.h"
+#include "nano.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define NEW_KEY_BYTES 32
+
+static const char keys_usage[] =
+  "usage: nano keys new IDENTITY...   fresh 'IDENTITY HEXKEY' lines (32-byte keys)\n"
+  "       nano keys check FILE        load a keys file, list its identities\n";
+
+static int random_bytes(uint8_t *buf, size_t len)
+{
+  size_t got = 0;
+
+  while (got < len) {
+    ssize_t n = getrandom(buf + got, len - got, 0);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return -1;
+    }
+    got += (size_t)n;
+  }
+  return 0;
+}
+
+static int keys_new(int argc, char **argv)
+{
+  uint8_t key[NEW_KEY_BYTES];
+
+  for (int i = 0; i < argc; i++)
+    if (!key_identity_ok(argv[i], strlen(argv[i]))) {
+      fprintf(stderr, "keys: '%s' is not an identity (1-%d of letters, digits, -_.@)\n",
+              argv[i], KEY_ID_MAX);
+      return 2;
+    }
+  for (int i = 0; i < argc; i++) {
+    if (random_bytes(key, sizeof key) < 0) {
+      fprintf(stderr, "keys: no random bytes from the kernel: %s\n", strerror(errno));
+      return 1;
+    }
+    printf("%s ", argv[i]);
+    for (size_t j = 0; j < sizeof key; j++)
+      printf("%02x", key[j]);
+    printf("\n");
+  }
+  memset(key, 0, sizeof key);
+  return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int keys_check(const char *path)
+{
+  struct keyring kr;
+  char err[300];
+
+  if (keyring_load(path, &kr, err, sizeof err) < 0) {
+    fprintf(stderr, "keys: %s\n", err);
+    return 1;
+  }
+  for (int i = 0; i < kr.n; i++)
+    printf("%s %zu-byte key\n", kr.keys[i].identity, kr.keys[i].key_len);
+  keyring_free(&kr);
+  return 0;
+}
+
+int cmd_keys(int argc, char **argv)
+{
+  if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+    fputs(keys_usage, stdout);
+    return 0;
+  }
+  if (argc >= 3 && !strcmp(argv[1], "new"))
+    return keys_new(argc - 2, argv + 2);
+  if (argc == 3 && !strcmp(argv[1], "check"))
+    return keys_check(argv[2]);
+  fputs(keys_usage, stderr);
+  return 2;
+}
