@@ -23,6 +23,7 @@
  */
 #include "nano.h"
 #include "role.h"
+#include "wire.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -37,11 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ID_MAX        64          /* participant and meeting ids */
-#define NAME_MAX_LEN  256         /* names, titles */
-#define PLACE_MAX     64          /* rooms, buildings, locations */
-#define TIME_MAX      40          /* an RFC 3339 string */
-#define AUTH_MAX_ADDRS 64
+/* Ids, names, rooms, locations and times: the limits of src/wire.h. */
 #define MEETING_MAX_INVITEES 1000
 #define AE_MAX_CONTENT (1024 * 1024)
 /* A 1 MiB content inside a JSON string grows by its escapes. */
@@ -223,19 +220,20 @@ struct ae {
 
 /* ---- input validation ----------------------------------------------- */
 
-/* Ids travel in URIs: RFC 3986 unreserved and sub-delims, ':' and '@'
- * (no '/', '%', '?', '#' or spaces).  SQL metacharacters such as ' ; ( )
- * = * are fine: every value is bound, never spliced into SQL. */
-static int valid_id(const char *s)
-{
-  size_t n = strlen(s);
+/* Ids, names, rooms and locations are checked by src/wire.c, the one
+ * rule every role applies (ids: RFC 3986 unreserved and sub-delims, ':'
+ * and '@').  SQL metacharacters such as ' ; ( ) = * are fine in ids and
+ * names: every value is bound, never spliced into SQL. */
 
-  if (!n || n > ID_MAX)
-    return 0;
-  for (; *s; s++)
-    if (!isalnum((unsigned char)*s) && !strchr("-._~!$&'()*+,;=:@", *s))
-      return 0;
-  return 1;
+/* The <id> of participants/<id> or meetings/<id>: 1 if it is one, else 0
+ * after answering 4.00 (a NUL, "ev%00il", must not become "ev"). */
+static int uri_id_ok(struct nano_req *r, const char *what, const char *id)
+{
+  const char *why = wire_check_path_id(id);
+
+  if (why)
+    req_reply_error(r, 400, "the %s id in the URI %s", what, why);
+  return !why;
 }
 
 /* "aa:bb:cc:dd:ee:ff" in any case -> "AA:BB:CC:DD:EE:FF"; -1 if not one. */
@@ -263,39 +261,26 @@ static int get_id(const cJSON *o, const char *key, int required, const char **ou
                   struct jerr *err)
 {
   *out = NULL;
-  if (json_get_string(o, key, required, ID_MAX, out, err) < 0)
-    return -1;
-  if (*out && !valid_id(*out)) {
-    jerr_set(err, "field '%s' must be 1-%d characters of letters, digits and -._~!$&'()*+,;=:@",
-             key, ID_MAX);
-    return -1;
-  }
-  return 0;
+  return wire_get(o, key, WIRE_ID, required, out, err);
 }
 
-/* A required non-empty string of at most max bytes, or an optional one. */
-static int get_text(const cJSON *o, const char *key, int required, size_t max,
+/* A name, room or location (kind); an optional one may be "" (absent). */
+static int get_text(const cJSON *o, const char *key, int required, enum wire_kind kind,
                     const char **out, struct jerr *err)
 {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
   *out = NULL;
-  if (json_get_string(o, key, required, max, out, err) < 0)
-    return -1;
-  if (*out && !**out) {
-    if (!required) {
-      *out = NULL;
-      return 0;
-    }
-    jerr_set(err, "field '%s' must not be empty", key);
-    return -1;
-  }
-  return 0;
+  if (!required && cJSON_IsString(v) && v->valuestring && !*v->valuestring)
+    return 0;
+  return wire_get(o, key, kind, required, out, err);
 }
 
 static int get_time(const cJSON *o, const char *key, int64_t *ms, struct jerr *err)
 {
   const char *s;
 
-  if (json_get_string(o, key, JSON_REQUIRED, TIME_MAX, &s, err) < 0)
+  if (json_get_string(o, key, JSON_REQUIRED, WIRE_TIME_MAX, &s, err) < 0)
     return -1;
   if (rfc3339_parse(s, ms) < 0) {
     jerr_set(err, "field '%s' must be an RFC 3339 time like 2026-11-27T13:00:00Z", key);
@@ -1079,8 +1064,8 @@ static int participant_parse(const cJSON *o, const char *uri_id, struct particip
 
   memset(p, 0, sizeof *p);
   if (get_id(o, "id", uri_id ? JSON_OPTIONAL : JSON_REQUIRED, &p->id, err) < 0 ||
-      get_text(o, "name", JSON_REQUIRED, NAME_MAX_LEN, &p->name, err) < 0 ||
-      json_get_string(o, "ble", JSON_REQUIRED, 17, &ble, err) < 0)
+      get_text(o, "name", JSON_REQUIRED, WIRE_NAME, &p->name, err) < 0 ||
+      json_get_string(o, "ble", JSON_REQUIRED, WIRE_BLE_LEN, &ble, err) < 0)
     return 400;
   if (uri_id && p->id && strcmp(p->id, uri_id)) {
     jerr_set(err, "field 'id' differs from the id in the URI");
@@ -1260,11 +1245,13 @@ static void participant_one(struct nano_req *r)
   sqlite3_stmt *s;
   int rc;
 
+  if (strchr(id, '/')) {
+    req_reply_error(r, 404, "no resource /%.200s", r->path);
+    return;
+  }
+  if (!uri_id_ok(r, "participant", id))
+    return;
   if (r->method == COAP_REQUEST_PUT) {
-    if (!valid_id(id)) {
-      req_reply_error(r, 400, "'%.64s' is not a valid participant id", id);
-      return;
-    }
     write_participant(r, id);
     return;
   }
@@ -1303,23 +1290,25 @@ static int meeting_parse(const cJSON *o, struct meeting *m, struct jerr *err)
 
   memset(m, 0, sizeof *m);
   if (get_id(o, "id", JSON_REQUIRED, &m->id, err) < 0 ||
-      get_text(o, "title", JSON_REQUIRED, NAME_MAX_LEN, &m->title, err) < 0 ||
-      get_text(o, "room", JSON_REQUIRED, PLACE_MAX, &m->room, err) < 0 ||
-      get_text(o, "building", JSON_OPTIONAL, PLACE_MAX, &m->building, err) < 0 ||
+      get_text(o, "title", JSON_REQUIRED, WIRE_NAME, &m->title, err) < 0 ||
+      get_text(o, "room", JSON_REQUIRED, WIRE_ROOM, &m->room, err) < 0 ||
+      get_text(o, "building", JSON_OPTIONAL, WIRE_ROOM, &m->building, err) < 0 ||
       get_id(o, "organizer", JSON_OPTIONAL, &m->organizer, err) < 0 ||
       get_time(o, "start", &m->start, err) < 0 || get_time(o, "end", &m->end, err) < 0 ||
       json_get_string_array(o, "participants", JSON_OPTIONAL, MEETING_MAX_INVITEES,
-                            ID_MAX, &m->invitees, err) < 0)
+                            (size_t)-1, &m->invitees, err) < 0)
     return 400;
   if (m->end <= m->start) {
     jerr_set(err, "field 'end' must be after 'start'");
     return 400;
   }
-  cJSON_ArrayForEach(el, m->invitees)
-    if (!valid_id(el->valuestring)) {
-      jerr_set(err, "field 'participants' must hold participant ids");
+  cJSON_ArrayForEach(el, m->invitees) {
+    const char *why = wire_check_id(el->valuestring);
+    if (why) {
+      jerr_set(err, "an item of 'participants' %s", why);
       return 400;
     }
+  }
   /* Content: a string (markdown or plain text, served as text/plain)
    * or any JSON value (served as application/json). */
   c = cJSON_GetObjectItemCaseSensitive(o, "content");
@@ -1519,21 +1508,19 @@ static void delete_meeting(struct nano_req *r, const char *id)
 /* meetings/<id> and meetings/<id>/content */
 static void meeting_one(struct nano_req *r)
 {
-  char id[ID_MAX + 1];
+  char id[256];                 /* a tail is shorter than the server's path */
   const char *slash = strchr(r->tail, '/');
   size_t n = slash ? (size_t)(slash - r->tail) : strlen(r->tail);
   int content = slash && !strcmp(slash, "/content");
 
-  if (n > ID_MAX || (slash && !content)) {
+  if (n >= sizeof id || (slash && !content)) {
     req_reply_error(r, 404, "no resource /%.200s", r->path);
     return;
   }
   memcpy(id, r->tail, n);
   id[n] = '\0';
-  if (!valid_id(id)) {
-    req_reply_error(r, 404, "no meeting '%.64s' (not a valid id)", id);
+  if (!uri_id_ok(r, "meeting", id))
     return;
-  }
   if (content && r->method != COAP_REQUEST_GET)
     req_reply_error(r, 405, "method not allowed on /%.200s", r->path);
   else if (content)
@@ -1549,7 +1536,7 @@ static void meeting_one(struct nano_req *r)
 struct auth_req {
   const char *location;
   const char *building;       /* the location's building, or NULL */
-  char building_buf[PLACE_MAX + 1];
+  char building_buf[WIRE_ROOM_MAX + 1];
   int64_t now;
   cJSON *granted, *denied;
   int ngranted, ndenied;
@@ -1631,8 +1618,8 @@ static int auth_granted(struct auth_req *a, const char *ble, const char *partici
 /* One decision for one address, logged as one event row. */
 static int auth_decide(struct ae *ae, struct auth_req *a, const char *ble, struct jerr *err)
 {
-  char participant[ID_MAX + 1] = "", name[NAME_MAX_LEN + 1] = "";
-  char meeting[ID_MAX + 1] = "", room[PLACE_MAX + 1] = "", detail[256] = "";
+  char participant[WIRE_ID_MAX + 1] = "", name[WIRE_NAME_MAX + 1] = "";
+  char meeting[WIRE_ID_MAX + 1] = "", room[WIRE_ROOM_MAX + 1] = "", detail[256] = "";
   sqlite3_stmt *s = stmt(ae, S_P_BY_BLE);
   int rc, code;
 
@@ -1713,15 +1700,16 @@ static void post_auth(struct nano_req *r)
   struct auth_req a = { 0 };
   struct jerr err;
   const cJSON *list;
-  char addrs[AUTH_MAX_ADDRS][18];
+  char addrs[WIRE_AUTH_MAX][WIRE_BLE_LEN + 1];
   int n, code;
   uint64_t t0 = now_ms();
   cJSON *out, *o = req_json(r);
 
   if (!o)
     return;
-  if (json_get_string_array(o, "ble", JSON_REQUIRED, AUTH_MAX_ADDRS, 17, &list, &err) < 0 ||
-      get_text(o, "location", JSON_REQUIRED, PLACE_MAX, &a.location, &err) < 0 ||
+  if (json_get_string_array(o, "ble", JSON_REQUIRED, WIRE_AUTH_MAX, WIRE_BLE_LEN, &list,
+                            &err) < 0 ||
+      get_text(o, "location", JSON_REQUIRED, WIRE_LOCATION, &a.location, &err) < 0 ||
       auth_addresses(list, addrs, &n, &err) < 0) {
     req_reply_error(r, 400, "%s", err.msg);
     cJSON_Delete(o);

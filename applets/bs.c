@@ -31,6 +31,7 @@
 #include "role.h"
 #include "sightings.h"
 #include "uri.h"
+#include "wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -487,6 +488,10 @@ static int parse_sim_dev(const cJSON *o, struct sim_dev *d, long long *ttl, stru
       json_get_int(o, "ttl_ms", JSON_OPTIONAL, 1, SIM_TTL_MAX_MS, ttl, err) < 0 ||
       json_get_string(o, "type", JSON_OPTIONAL, 16, &type, err) < 0)
     return -1;
+  if (wire_check_text(name)) {        /* what a radio's name may not be */
+    jerr_set(err, "field 'name' %s", wire_check_text(name));
+    return -1;
+  }
   if (strcmp(type, "public") && strcmp(type, "random")) {
     jerr_set(err, "field 'type' must be \"public\" or \"random\"");
     return -1;
@@ -682,13 +687,6 @@ static void stats_hook(cJSON *obj, void *arg)
 
 /* ---- options ------------------------------------------------------------ */
 
-static int valid_location(const char *s)
-{
-  size_t n = s ? strlen(s) : 0;
-  return n && n <= 64 &&
-         strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
-}
-
 static int parse_rssi(const char *s, int *out)
 {
   char *end;
@@ -731,8 +729,9 @@ static int configure(struct bs *st, struct opt *opts)
   int rssi_min;
 
   st->location = opt_str(opts, "location");
-  if (!valid_location(st->location)) {
-    fprintf(stderr, "bs: --location must be 1-64 characters of A-Z a-z 0-9 _ . -\n");
+  if (wire_check_location(st->location)) {
+    fprintf(stderr, "bs: --location '%s' %s\n", st->location,
+            wire_check_location(st->location));
     return -1;
   }
   st->reports = strcmp(st->location, "entrance") != 0;

@@ -40,15 +40,17 @@
 #include "nano.h"
 #include "role.h"
 #include "uri.h"
+#include "wire.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define ID_MAX 64
-#define NAME_MAX_ 128
-#define AUTH_BATCH 64
+/* Ids, names, rooms, locations: the limits of src/wire.h, the same as
+ * ae's, so every participant ae grants fits. */
+#define DEVICE_NAME_MAX 64          /* bs cuts advertised names to this */
+#define AUTH_BATCH WIRE_AUTH_MAX    /* addresses in one POST ae/auth */
 #define HASH_SIZE 1024
 
 /* ---- states and steps ------------------------------------------------ */
@@ -79,16 +81,16 @@ static const char *const guidance_names[] = { "none", "pending", "on", "off", "f
 
 struct track {
   char ble[18];
-  char participant[ID_MAX + 1], name[NAME_MAX_ + 1], meeting[ID_MAX + 1];
-  char room[ID_MAX + 1], device[ID_MAX + 1];
+  char participant[WIRE_ID_MAX + 1], name[WIRE_NAME_MAX + 1], meeting[WIRE_ID_MAX + 1];
+  char room[WIRE_ROOM_MAX + 1], device[DEVICE_NAME_MAX + 1];
   int rssi;
   enum state state;
   int visit;
   uint64_t step[T_COUNT];           /* wall ms, 0: not (yet) in this visit */
   uint64_t entrance_seen;           /* wall ms of the last entrance sighting */
   uint64_t room_seen;               /* seen at a room before being granted */
-  char room_seen_at[ID_MAX + 1];
-  char presented[ID_MAX + 1];       /* meeting already presented to */
+  char room_seen_at[WIRE_LOCATION_MAX + 1];
+  char presented[WIRE_ID_MAX + 1];  /* meeting already presented to */
   enum guidance guidance;
   uint64_t guidance_acked;          /* wall ms ug last confirmed it */
   int resends;
@@ -100,12 +102,12 @@ struct track {
 /* ---- configuration ------------------------------------------------- */
 
 struct room_peer {                  /* a peer per room ("" = any room) */
-  char room[ID_MAX + 1];
+  char room[WIRE_ROOM_MAX + 1];
   struct peer *peer;
 };
 
 struct sweep {                      /* the scans of one location */
-  char location[ID_MAX + 1];
+  char location[WIRE_LOCATION_MAX + 1];
   struct peer *bs;
   struct call *call;
   uint64_t motion;                  /* wall ms of the motion being served */
@@ -156,7 +158,8 @@ static struct {
 struct tl_entry {
   uint64_t seq, ms;
   char event[16];
-  char who[ID_MAX + 1];             /* participant, or location for scans */
+  char who[WIRE_ID_MAX > WIRE_LOCATION_MAX ? WIRE_ID_MAX + 1 : WIRE_LOCATION_MAX + 1];
+                                    /* participant, or location for scans */
   char ble[18];
   char detail[96];
 };
@@ -440,7 +443,7 @@ static void on_unguide(void *arg, int code, const uint8_t *body, size_t len)
 
 static void unguide_send(struct track *t)
 {
-  char path[ID_MAX + 16];
+  char path[WIRE_ID_MAX + 16];
   struct call_opts co = until_expiry(t);
 
   if (t->unguide)
@@ -521,10 +524,10 @@ static void grant(struct track *t, const cJSON *g)
   const char *id = NULL, *name = "", *meeting = "", *room = "";
   struct jerr err;
 
-  if (json_get_string(g, "participant", JSON_REQUIRED, ID_MAX, &id, &err) < 0 ||
-      json_get_string(g, "name", JSON_OPTIONAL, NAME_MAX_, &name, &err) < 0 ||
-      json_get_string(g, "meeting", JSON_REQUIRED, ID_MAX, &meeting, &err) < 0 ||
-      json_get_string(g, "room", JSON_REQUIRED, ID_MAX, &room, &err) < 0) {
+  if (wire_get(g, "participant", WIRE_ID, JSON_REQUIRED, &id, &err) < 0 ||
+      wire_get(g, "name", WIRE_NAME, JSON_OPTIONAL, &name, &err) < 0 ||
+      wire_get(g, "meeting", WIRE_ID, JSON_REQUIRED, &meeting, &err) < 0 ||
+      wire_get(g, "room", WIRE_ROOM, JSON_REQUIRED, &room, &err) < 0) {
     log_error("ble=%s ae's grant is malformed: %s", t->ble, err.msg);
     track_enter(t, S_DENIED, 0, "malformed answer from ae");
     return;
@@ -692,8 +695,8 @@ static int device_parse(const cJSON *d, struct device *out)
     log_debug("a device entry skipped: %s", addr ? addr : "no addr");
     return 0;
   }
-  if (!out->name)
-    out->name = "";
+  if (!out->name || wire_check_text(out->name))
+    out->name = "";             /* radio data: the key counts, a bad name not */
   out->rssi = (int)rssi;
   return 1;
 }
@@ -899,14 +902,6 @@ static struct sweep *sweep_find(const char *location)
 
 /* ---- resources ------------------------------------------------------------ */
 
-static int location_ok(const char *s)
-{
-  for (; *s; s++)
-    if (!isalnum((unsigned char)*s) && !strchr("-_.", *s))
-      return 0;
-  return 1;
-}
-
 static void post_presence(struct nano_req *r)
 {
   const char *location, *node = "";
@@ -918,15 +913,10 @@ static void post_presence(struct nano_req *r)
 
   if (!o)
     return;
-  if (json_get_string(o, "location", JSON_REQUIRED, ID_MAX, &location, &err) < 0 ||
-      json_get_string(o, "node", JSON_OPTIONAL, ID_MAX, &node, &err) < 0 ||
+  if (wire_get(o, "location", WIRE_LOCATION, JSON_REQUIRED, &location, &err) < 0 ||
+      wire_get(o, "node", WIRE_ID, JSON_OPTIONAL, &node, &err) < 0 ||
       json_get_int(o, "ts_ms", JSON_OPTIONAL, 0, 1LL << 50, &ts, &err) < 0) {
     req_reply_error(r, 400, "%s", err.msg);
-    cJSON_Delete(o);
-    return;
-  }
-  if (!*location || !location_ok(location)) {
-    req_reply_error(r, 400, "field 'location' must be letters, digits, '-', '_' or '.'");
     cJSON_Delete(o);
     return;
   }
@@ -992,7 +982,7 @@ static void post_ble(struct nano_req *r)
 
   if (!o)
     return;
-  if (json_get_string(o, "location", JSON_REQUIRED, ID_MAX, &location, &err) < 0) {
+  if (wire_get(o, "location", WIRE_LOCATION, JSON_REQUIRED, &location, &err) < 0) {
     req_reply_error(r, 400, "%s", err.msg);
     cJSON_Delete(o);
     return;
@@ -1269,7 +1259,7 @@ static void add_peer(cJSON *peers, const char *key, const struct peer *p)
 static int health_hook(cJSON *o, void *arg)
 {
   cJSON *peers = cJSON_AddObjectToObject(o, "peers");
-  char key[ID_MAX + 16];
+  char key[WIRE_ROOM_MAX + 16];
 
   (void)arg;
   add_peer(peers, "ae", M.ae);
@@ -1289,7 +1279,7 @@ static int health_hook(cJSON *o, void *arg)
 /* ---- setup ------------------------------------------------------------- */
 
 /* "ROOM=coap://..." or "coap://..." (any room: room = "") */
-static int split_room_uri(const char *spec, char room[ID_MAX + 1], const char **uri)
+static int split_room_uri(const char *spec, char room[WIRE_ROOM_MAX + 1], const char **uri)
 {
   const char *eq = strchr(spec, '=');
   const char *scheme = strstr(spec, "://");
@@ -1298,11 +1288,11 @@ static int split_room_uri(const char *spec, char room[ID_MAX + 1], const char **
   *uri = spec;
   if (!eq || (scheme && eq > scheme))
     return 0;
-  if (eq == spec || eq - spec > ID_MAX)
+  if (eq == spec || eq - spec > WIRE_ROOM_MAX)
     return -1;
-  snprintf(room, ID_MAX + 1, "%.*s", (int)(eq - spec), spec);
+  snprintf(room, WIRE_ROOM_MAX + 1, "%.*s", (int)(eq - spec), spec);
   *uri = eq + 1;
-  return location_ok(room) ? 0 : -1;
+  return wire_check_room(room) ? -1 : 0;
 }
 
 static struct peer *make_peer(const char *name, const char *uri)
@@ -1324,7 +1314,7 @@ static int room_peers(struct opt *opts, const char *flag, const char *role,
                       struct room_peer *list, int *n)
 {
   struct opt *o = opt_find(opts, flag);
-  char name[ID_MAX + 16];
+  char name[WIRE_ROOM_MAX + 16];
   const char *uri;
 
   for (int i = 0; i < o->count; i++) {
@@ -1343,7 +1333,7 @@ static int room_peers(struct opt *opts, const char *flag, const char *role,
 static int entrance_sweeps(struct opt *opts)
 {
   struct opt *o = opt_find(opts, "bs");
-  char location[ID_MAX + 1], name[ID_MAX + 16];
+  char location[WIRE_LOCATION_MAX + 1], name[WIRE_LOCATION_MAX + 16];
   const char *uri;
 
   for (int i = 0; i < o->count; i++) {
@@ -1387,7 +1377,7 @@ static int number_opt(struct opt *opts, const char *name, long min, long max, lo
  * flag takes one; 0 if usable, else -1 with a message. */
 static int peer_spec_ok(const char *flag, const char *spec, int named)
 {
-  char name[ID_MAX + 1], err[160];
+  char name[WIRE_ROOM_MAX + 1], err[160];
   const char *uri = spec;
   struct nano_uri u;
 

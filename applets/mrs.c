@@ -30,13 +30,12 @@
 #include "nano.h"
 #include "role.h"
 #include "uri.h"
+#include "wire.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define ID_MAX 64
 #define MAX_PENDING 1024
 #define MAX_ATTENDEES 4096
 #define MISSING_TTL_MS 10000
@@ -45,7 +44,7 @@
 enum mstate { M_FETCHING, M_READY, M_MISSING, M_FAILED };
 
 struct meeting {
-  char id[ID_MAX + 1];
+  char id[WIRE_ID_MAX + 1];
   enum mstate state;
   char *title, *room, *organizer;
   char *content;
@@ -54,18 +53,18 @@ struct meeting {
   cJSON *participants;              /* array of ids */
   uint64_t fetched;                 /* wall ms */
   struct call *call;
-  char (*pending)[ID_MAX + 1];      /* participants waiting for the fetch */
+  char (*pending)[WIRE_ID_MAX + 1];      /* participants waiting for the fetch */
   int npending;
   struct meeting *next;
 };
 
 struct attendee {
-  char participant[ID_MAX + 1];
+  char participant[WIRE_ID_MAX + 1];
   uint64_t shown;
 };
 
 static struct {
-  char room[ID_MAX + 1];
+  char room[WIRE_ROOM_MAX + 1];
   struct peer *ae;
   size_t max_content;
   struct meeting *meetings;
@@ -303,12 +302,13 @@ static char *dup_field(const cJSON *o, const char *key)
 
 static int parse_meeting(struct meeting *m, const cJSON *o, struct jerr *err)
 {
-  const char *start, *end;
+  const char *room, *title, *start, *end;
   const cJSON *parts, *content;
 
-  if (json_get_string(o, "room", JSON_REQUIRED, 256, &start, err) < 0 ||
-      json_get_string(o, "start", JSON_REQUIRED, 64, &start, err) < 0 ||
-      json_get_string(o, "end", JSON_REQUIRED, 64, &end, err) < 0)
+  if (wire_get(o, "room", WIRE_ROOM, JSON_REQUIRED, &room, err) < 0 ||
+      wire_get(o, "title", WIRE_NAME, JSON_OPTIONAL, &title, err) < 0 ||
+      json_get_string(o, "start", JSON_REQUIRED, WIRE_TIME_MAX, &start, err) < 0 ||
+      json_get_string(o, "end", JSON_REQUIRED, WIRE_TIME_MAX, &end, err) < 0)
     return -1;
   if (rfc3339_parse(start, &m->start_ms) < 0 || rfc3339_parse(end, &m->end_ms) < 0) {
     jerr_set(err, "start/end are not RFC 3339 times");
@@ -336,7 +336,7 @@ static void on_meeting(void *arg, int code, const uint8_t *body, size_t len)
   struct meeting *m = arg;
   struct jerr err;
   cJSON *o;
-  char buf[16], path[ID_MAX + 32];
+  char buf[16], path[WIRE_ID_MAX + 32];
   struct call_opts co = { 0, 10 * 60 * 1000 };
 
   m->call = NULL;
@@ -375,7 +375,7 @@ static struct meeting *meeting_fetch(const char *id)
 {
   struct meeting *m = calloc(1, sizeof *m);
   struct call_opts co = { 0, 10 * 60 * 1000 };
-  char path[ID_MAX + 16];
+  char path[WIRE_ID_MAX + 16];
 
   if (!m)
     return NULL;
@@ -395,16 +395,6 @@ static struct meeting *meeting_fetch(const char *id)
 
 /* ---- resources --------------------------------------------------------- */
 
-static int id_ok(const char *s)
-{
-  if (!*s)
-    return 0;
-  for (; *s; s++)
-    if (!isalnum((unsigned char)*s) && !strchr("-_.@", *s))
-      return 0;
-  return 1;
-}
-
 static void post_present(struct nano_req *r)
 {
   const char *participant, *meeting, *why;
@@ -415,14 +405,9 @@ static void post_present(struct nano_req *r)
 
   if (!o)
     return;
-  if (json_get_string(o, "participant", JSON_REQUIRED, ID_MAX, &participant, &err) < 0 ||
-      json_get_string(o, "meeting", JSON_REQUIRED, ID_MAX, &meeting, &err) < 0) {
+  if (wire_get(o, "participant", WIRE_ID, JSON_REQUIRED, &participant, &err) < 0 ||
+      wire_get(o, "meeting", WIRE_ID, JSON_REQUIRED, &meeting, &err) < 0) {
     req_reply_error(r, 400, "%s", err.msg);
-    cJSON_Delete(o);
-    return;
-  }
-  if (!id_ok(participant) || !id_ok(meeting)) {
-    req_reply_error(r, 400, "participant and meeting must be ids (letters, digits, -_.@)");
     cJSON_Delete(o);
     return;
   }
@@ -459,7 +444,7 @@ static void post_present(struct nano_req *r)
       cJSON_Delete(o);
       return;
     }
-    snprintf(m->pending[m->npending++], ID_MAX + 1, "%s", participant);
+    snprintf(m->pending[m->npending++], WIRE_ID_MAX + 1, "%s", participant);
     cJSON_AddStringToObject(a, "status", "pending");
     req_reply_json(r, 204, a);
     cJSON_Delete(o);
@@ -570,13 +555,19 @@ int cmd_mrs(int argc, char **argv)
   mc = opt_str(opts, "max-content");
   ae = opt_str(opts, "ae");
   R.max_content = (size_t)strtoull(mc, &end, 10);
-  if (!room || !id_ok(room) || strlen(room) > ID_MAX ||
-      opt_duration(opts, "timeout", &timeout) < 0 ||
+  if (!room || wire_check_room(room)) {
+    if (room)
+      fprintf(stderr, "mrs: --room '%s' %s\n", room, wire_check_room(room));
+    else
+      fprintf(stderr, "mrs: --room ROOM is required (letters, digits and -_.)\n");
+    opt_free(opts);
+    return 2;
+  }
+  if (opt_duration(opts, "timeout", &timeout) < 0 ||
       opt_duration(opts, "retry-max", &retry_max) < 0 ||
       *end || !R.max_content || R.max_content > (64u << 20) ||
       uri_parse(ae, &u, err, sizeof err) < 0) {
-    fprintf(stderr, "mrs: --room ROOM is required (an id); --max-content 1..64 MiB; "
-            "--ae coap://HOST[:PORT]\n");
+    fprintf(stderr, "mrs: --max-content 1..64 MiB; --ae coap://HOST[:PORT]\n");
     opt_free(opts);
     return 2;
   }

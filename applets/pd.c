@@ -23,6 +23,7 @@
 #include "gpio.h"
 #include "nano.h"
 #include "role.h"
+#include "wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,6 @@
 #define PD_QUEUE_MAX 32
 #define PD_RETRY_FIRST_MS 500
 #define PD_POST_TIMEOUT_MS 5000
-#define PD_NAME_MAX 64
 
 static const char pd_usage[] =
   "usage: nano pd --location NAME --sensor gpio:CHIP:LINE[:active-low]|sysfs:N[:active-low]|sim\n"
@@ -43,7 +43,7 @@ static const char pd_usage[] =
 
 struct pd {
   const char *location;
-  char node[PD_NAME_MAX + 1];
+  char node[WIRE_ID_MAX + 1];
   char presence_uri[600];
   coap_context_t *ctx;
   coap_resource_t *presence_res;
@@ -282,16 +282,6 @@ static void stats_hook(cJSON *o, void *arg)
 
 /* ---- setup ---------------------------------------------------------------- */
 
-static int name_ok(const char *s)
-{
-  if (!s || !*s || strlen(s) > PD_NAME_MAX)
-    return 0;
-  for (; *s; s++)
-    if ((unsigned char)*s < 0x21 || *s == '"' || *s == '\\' || *s == 0x7f)
-      return 0;
-  return 1;
-}
-
 /* Options into pd; 0, or the exit code of a usage error. */
 static int configure(struct pd *pd, struct opt *opts)
 {
@@ -305,20 +295,22 @@ static int configure(struct pd *pd, struct opt *opts)
     fprintf(stderr, "pd: --location is required (entrance, room or a room name)\n");
     return 2;
   }
-  if (!name_ok(pd->location)) {
-    fprintf(stderr, "pd: --location must be 1-%d printable characters without spaces\n",
-            PD_NAME_MAX);
+  /* What mcs takes (src/wire.h): a pd whose every report would be
+   * refused must not start. */
+  if (wire_check_location(pd->location)) {
+    fprintf(stderr, "pd: --location '%s' %s\n", pd->location,
+            wire_check_location(pd->location));
     return 2;
   }
   if (!node) {
-    if (gethostname(pd->node, sizeof pd->node) < 0)
+    int rc = gethostname(pd->node, sizeof pd->node);
+    pd->node[WIRE_ID_MAX] = '\0';
+    if (rc < 0 || wire_check_id(pd->node))
       snprintf(pd->node, sizeof pd->node, "pd");
-    pd->node[PD_NAME_MAX] = '\0';
-  } else if (name_ok(node)) {
+  } else if (!wire_check_id(node)) {
     snprintf(pd->node, sizeof pd->node, "%s", node);
   } else {
-    fprintf(stderr, "pd: --node must be 1-%d printable characters without spaces\n",
-            PD_NAME_MAX);
+    fprintf(stderr, "pd: --node '%s' %s\n", node, wire_check_id(node));
     return 2;
   }
   if (!opt_str(opts, "sensor")) {

@@ -24,6 +24,7 @@
 #include "ledpattern.h"
 #include "nano.h"
 #include "role.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -31,8 +32,6 @@
 #include <string.h>
 
 #define UG_MAX_GUIDES 64
-#define UG_ID_MAX 128
-#define UG_ROOM_MAX 64
 #define UG_MIN_STEP_MS 10
 
 static const char ug_usage[] =
@@ -47,7 +46,7 @@ struct ug;
 struct guide {
   struct ug *ug;
   int used;
-  char participant[UG_ID_MAX + 1];
+  char participant[WIRE_ID_MAX + 1];
   int route;
   uint64_t since;                 /* epoch ms */
   uint64_t seq;                   /* creation order, for GET /guide */
@@ -57,7 +56,7 @@ struct guide {
 struct ug {
   struct gpio_spec spec;
   struct gpio_out *out;
-  char rooms[LEDPAT_MAX_ROUTES][UG_ROOM_MAX + 1];
+  char rooms[LEDPAT_MAX_ROUTES][WIRE_ROOM_MAX + 1];
   struct ledpat pat;
   uint8_t applied[GPIO_MAX_LINES];
   uint8_t failing[GPIO_MAX_LINES];
@@ -184,18 +183,6 @@ static cJSON *guide_json(const struct guide *g)
   return o;
 }
 
-/* A participant id goes into a URI path (DELETE /guide/<id>): no '/',
- * no control characters. */
-static int participant_ok(const char *s)
-{
-  if (!*s)
-    return 0;
-  for (; *s; s++)
-    if ((unsigned char)*s < 0x20 || *s == '/' || *s == 0x7f)
-      return 0;
-  return 1;
-}
-
 static void post_guide(struct nano_req *r)
 {
   struct ug *ug = r->arg;
@@ -207,14 +194,11 @@ static void post_guide(struct nano_req *r)
 
   if (!o)
     return;
-  if (json_get_string(o, "participant", JSON_REQUIRED, UG_ID_MAX, &participant, &err) < 0 ||
-      json_get_string(o, "room", JSON_REQUIRED, UG_ROOM_MAX, &room, &err) < 0) {
+  /* The participant goes into a URI path (DELETE /guide/<id>): an id of
+   * src/wire.h, the same as ae's and mcs's. */
+  if (wire_get(o, "participant", WIRE_ID, JSON_REQUIRED, &participant, &err) < 0 ||
+      wire_get(o, "room", WIRE_ROOM, JSON_REQUIRED, &room, &err) < 0) {
     req_reply_error(r, 400, "%s", err.msg);
-    goto out;
-  }
-  if (!participant_ok(participant)) {
-    req_reply_error(r, 400, "field 'participant' must be non-empty, without '/' or "
-                    "control characters");
     goto out;
   }
   route = room_find(ug, room);
@@ -285,8 +269,14 @@ static void get_guides(struct nano_req *r)
 static void one_guide(struct nano_req *r)
 {
   struct ug *ug = r->arg;
-  struct guide *g = guide_find(ug, r->tail);
+  const char *why = strchr(r->tail, '/') ? NULL : wire_check_path_id(r->tail);
+  struct guide *g;
 
+  if (why) {
+    req_reply_error(r, 400, "the participant id in the URI %s", why);
+    return;
+  }
+  g = guide_find(ug, r->tail);
   if (!g) {
     req_reply_error(r, 404, "no guidance for participant '%.128s'", r->tail);
     return;
@@ -344,21 +334,20 @@ static int line_index(const struct gpio_spec *spec, unsigned line)
 /* "R1=17,27,22" into room and lines; -1 with a message printed. */
 static int route_parse(const char *text, char *room, unsigned *lines, int *n)
 {
-  const char *eq = strchr(text, '=');
+  const char *eq = strchr(text, '='), *why;
   char err[200];
 
-  if (!eq || eq == text || eq - text > UG_ROOM_MAX) {
+  if (!eq || eq == text || eq - text > WIRE_ROOM_MAX) {
     fprintf(stderr, "ug: --route '%s': expected ROOM=L1,L2,... with a room name of "
-            "1-%d characters\n", text, UG_ROOM_MAX);
+            "1-%d characters\n", text, WIRE_ROOM_MAX);
     return -1;
   }
   memcpy(room, text, (size_t)(eq - text));
   room[eq - text] = '\0';
-  for (const char *c = room; *c; c++)
-    if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-      fprintf(stderr, "ug: --route '%s': control character in the room name\n", text);
-      return -1;
-    }
+  if ((why = wire_check_room(room))) {
+    fprintf(stderr, "ug: --route '%s': the room name %s\n", text, why);
+    return -1;
+  }
   if (gpio_lines_parse(eq + 1, strlen(eq + 1), LEDPAT_MAX_LEDS, lines, n, err,
                        sizeof err) < 0) {
     fprintf(stderr, "ug: --route '%s': %s\n", text, err);

@@ -1,5 +1,6 @@
 /* json.c - cJSON helpers that validate types and sizes (see json.h). */
 #include "json.h"
+#include "wire.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,9 +17,38 @@ void jerr_set(struct jerr *err, const char *fmt, ...)
   va_end(ap);
 }
 
+/* What cJSON would pass on silently: a body that is not UTF-8 (RFC 8259
+ * requires it; cJSON copies any bytes), a NUL byte, and a string (value
+ * or key) holding the escape \u0000, which cJSON decodes into a C string
+ * that just ends there ("ev\u0000il" would be "ev").  The scan follows
+ * the string tokens and their backslash escapes, so "\\u0000" (an
+ * escaped backslash, then the text u0000) is fine.  NULL if fine. */
+static const char *text_check(const uint8_t *p, size_t len)
+{
+  int in_string = 0;
+
+  if (!wire_utf8_ok((const char *)p, len))
+    return "payload is not valid UTF-8";
+  for (size_t i = 0; i < len; i++) {
+    if (!p[i])
+      return "payload holds a NUL byte";
+    if (!in_string) {
+      in_string = p[i] == '"';
+    } else if (p[i] == '"') {
+      in_string = 0;
+    } else if (p[i] == '\\' && i + 1 < len) {
+      i++;                      /* the escaped character, never a delimiter */
+      if (p[i] == 'u' && len - i > 4 && !memcmp(p + i + 1, "0000", 4))
+        return "a string holds \\u0000 (NUL)";
+    }
+  }
+  return NULL;
+}
+
 cJSON *json_parse_object(const uint8_t *data, size_t len, size_t max,
                          struct jerr *err)
 {
+  const char *why;
   cJSON *root;
 
   if (!data || !len) {
@@ -29,9 +59,12 @@ cJSON *json_parse_object(const uint8_t *data, size_t len, size_t max,
     jerr_set(err, "payload of %zu bytes exceeds the limit of %zu", len, max);
     return NULL;
   }
+  if ((why = text_check(data, len))) {
+    jerr_set(err, "%s", why);
+    return NULL;
+  }
   /* cJSON_ParseWithLength never reads past len, so the payload need not
-   * be NUL-terminated; a NUL inside it ends the parse and is caught by
-   * the trailing-garbage check below. */
+   * be NUL-terminated. */
   const char *end = NULL;
   root = cJSON_ParseWithLengthOpts((const char *)data, len, &end, 0);
   if (!root) {

@@ -4,6 +4,8 @@
  *   log.c     one line per event on stderr: time level role message key=value
  *   opt.c     flags with NANO_* environment fallbacks (a flag given wins)
  *   json.c    cJSON helpers that check types and sizes
+ *   wire.c    the wire contract: limits and the one validator of ids,
+ *             names, rooms and locations
  *   uri.c     coap:// URIs to addresses, paths and queries
  *   loop.c    the one event loop of a role: libcoap I/O, other fds, timers,
  *             signals

@@ -25,6 +25,7 @@
 #include "loop.h"
 #include "nano.h"
 #include "uri.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -881,6 +882,30 @@ static struct route *match_prefix(struct nano_server *s, const char *path,
   return best;
 }
 
+/* Uri-Path and Uri-Query options are bytes on the wire: one with a NUL,
+ * a control character or invalid UTF-8 is refused before any handler,
+ * whatever libcoap would make of it in the path text. */
+static const char *bad_uri_option(const coap_pdu_t *request)
+{
+  coap_opt_iterator_t it;
+  coap_opt_filter_t f;
+  coap_opt_t *opt;
+
+  coap_option_filter_clear(&f);
+  coap_option_filter_set(&f, COAP_OPTION_URI_PATH);
+  coap_option_filter_set(&f, COAP_OPTION_URI_QUERY);
+  coap_option_iterator_init(request, &it, &f);
+  while ((opt = coap_option_next(&it))) {
+    const char *v = (const char *)coap_opt_value(opt);
+    size_t n = coap_opt_length(opt);
+    if (!wire_utf8_ok(v, n))
+      return "is not valid UTF-8";
+    if (wire_has_control(v, n))
+      return "contains a NUL or control character";
+  }
+  return NULL;
+}
+
 static void dispatch(coap_resource_t *resource, coap_session_t *session,
                      const coap_pdu_t *request, const coap_string_t *query,
                      coap_pdu_t *response)
@@ -917,12 +942,24 @@ static void dispatch(coap_resource_t *resource, coap_session_t *session,
   }
   if (!rc)
     s->requests++;          /* a deferred request counts once */
-  if (uri_path && uri_path->length < sizeof path) {
+  if (uri_path && uri_path->length >= sizeof path) {
+    coap_delete_string(uri_path);
+    req_reply_error(&req, 414, "path longer than %zu bytes", sizeof path - 1);
+    return;
+  }
+  if (uri_path) {
     memcpy(path, uri_path->s, uri_path->length);
     path[uri_path->length] = '\0';
   }
   coap_delete_string(uri_path);
 
+  {
+    const char *why = bad_uri_option(request);
+    if (why) {
+      req_reply_error(&req, 400, "the request's path or query %s", why);
+      return;
+    }
+  }
   if (rt->prefix < 0) {
     rt = match_prefix(s, path, &req.tail);
     if (!rt) {

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""coap-raw.py - hand-made CoAP datagrams for the tests of bounds and crashes.
+r"""coap-raw.py - hand-made CoAP datagrams for the tests of bounds and crashes.
 
   coap-raw.py HOST PORT block2 PATH NUM SZX
       GET PATH with Block2 NUM/SZX; prints the answer's code ("4.00").
   coap-raw.py HOST PORT proxy-uri VALUE
       GET with only a Proxy-Uri option of VALUE (libcoap 4.3.1 read past
       its buffer splitting a short one, OSV-2022-150); prints the code.
+  coap-raw.py HOST PORT get PATH
+      GET PATH, whose segments may hold any byte written as \xNN (a NUL,
+      a control character, invalid UTF-8); prints the code.
   coap-raw.py HOST PORT block1-restart PATH
       POST PATH Block1 num 0 M=1 (1,024 bytes, no Size1), then Block1 num 0
       M=0 with the same token; prints both codes.
@@ -136,6 +139,10 @@ def main(argv):
     if cmd == "block2":
         path, num, szx = rest[0], int(rest[1]), int(rest[2])
         print(code_of(p.ask(GET, path_opts(path) + [(BLOCK2, block_val(num, 0, szx))])))
+    elif cmd == "get":
+        raw = rest[0].encode().decode("unicode_escape").encode("latin-1")
+        segs = [(URI_PATH, seg) for seg in raw.strip(b"/").split(b"/") if seg]
+        print(code_of(p.ask(GET, segs)))
     elif cmd == "proxy-uri":
         print(code_of(p.ask(GET, [(PROXY_URI, rest[0].encode())])))
     elif cmd == "block1-restart":

@@ -67,6 +67,21 @@ test_expect_success 'a Block1 upload restarted at num 0 with M=0, on every role'
 	alive
 '
 
+test_expect_success 'a Uri-Path with a NUL, a control byte, bad UTF-8, or of 320 bytes: 4.00 (4.04 where no resource has such a prefix), 4.14' '
+	for h in 1 2 3 4 5 10; do
+		for p in "health\\x00x" "he\\x01alth" "participants/ev\\x00il" "\\xff\\xfe" "\\xc0\\xaf"; do
+			code=$($RAW $NET.$h 5683 get "$p") &&
+			case $code in 4.00|4.04) ;; *) echo "$NET.$h $p: $code"; return 1 ;; esac
+		done
+		code=$($RAW $NET.$h 5683 get "$(printf "segment/%.0s" $(seq 40))") &&
+		{ test "$code" = 4.14 || test "$code" = 4.04 || { echo "$NET.$h long: $code"; return 1; }; } || return 1
+	done &&
+	# a role with prefix routes sees such a path, and refuses it
+	test "$($RAW $NET.1 5683 get "participants/ev\\x00il")" = 4.00 &&
+	test "$($RAW $NET.3 5683 get "guide/\\xff")" = 4.00 &&
+	alive
+'
+
 test_expect_success 'a short Proxy-Uri: 5.05 (nano proxies nothing), every role up' '
 	for h in 1 2 3 4 5 10; do
 		for v in "coap:" "coap://" "coap://[" "c"; do

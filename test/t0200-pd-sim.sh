@@ -23,7 +23,9 @@ test_expect_success 'usage errors are exit 2 and say what is wrong' '
 	test_expect_code 2 nano pd --location entrance --sensor sim --hold 3x 2>err &&
 	grep "bad duration" err &&
 	test_expect_code 2 nano pd --location "two words" --sensor sim 2>err &&
-	grep -- "--location must be" err &&
+	grep -- "--location .two words. may only hold letters" err &&
+	test_expect_code 2 nano pd --location entrance --node "a\"b" --sensor sim 2>err &&
+	grep -- "--node" err &&
 	test_expect_code 2 nano pd --location entrance --sensor sim --mcs http://x 2>err &&
 	grep "coap:// URI" err &&
 	! grep started err

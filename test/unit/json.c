@@ -18,7 +18,7 @@ int main(void)
   int b = -1;
   cJSON *o;
 
-  plan(31);
+  plan(43);
 
   o = parse("{\"id\":\"alice\",\"n\":42,\"on\":true,\"ble\":[\"a\",\"b\"]}", 1024, &err);
   ok(o != NULL, "a valid object parses");
@@ -79,5 +79,28 @@ int main(void)
   ok(o && json_get_string(o, "a", JSON_REQUIRED, 16, &str, &err) == 0 &&
      !strcmp(str, "\xc3\xa9\xf0\x9f\x98\x80"), "unicode escapes decode to UTF-8");
   cJSON_Delete(o);
+
+  /* NUL and invalid UTF-8: cJSON would hand "ev\u0000il" on as "ev". */
+  ok(parse("{\"id\":\"ev\\u0000il\"}", 1024, &err) == NULL, "\\u0000 in a value refused");
+  is_str(err.msg, "a string holds \\u0000 (NUL)", "the reason says \\u0000");
+  ok(parse("{\"ev\\u0000il\":1}", 1024, &err) == NULL, "\\u0000 in a key refused");
+  ok(parse("{\"a\":[\"x\",\"\\u0000\"]}", 1024, &err) == NULL, "\\u0000 in an array refused");
+  o = parse("{\"a\":\"x\\\\u0000y\",\"b\":\"\\\\\"}", 1024, &err);
+  ok(o && json_get_string(o, "a", JSON_REQUIRED, 16, &str, &err) == 0 &&
+     !strcmp(str, "x\\u0000y"), "an escaped backslash before u0000 is text, not a NUL");
+  ok(o && json_get_string(o, "b", JSON_REQUIRED, 16, &str, &err) == 0 && !strcmp(str, "\\"),
+     "a string ending in an escaped backslash");
+  cJSON_Delete(o);
+  o = parse("{\"a\":\"\\\"\\u0001\\u00e9\"}", 1024, &err);
+  ok(o && json_get_string(o, "a", JSON_REQUIRED, 16, &str, &err) == 0 &&
+     !strcmp(str, "\"\x01\xc3\xa9"), "\\u0001 passes here (the field validators refuse it)");
+  cJSON_Delete(o);
+  ok(parse("{\"a\":\"\\\\\",\"b\":\"\\u0000\"}", 1024, &err) == NULL,
+     "a \\u0000 after a string that ends in an escaped backslash is found");
+  ok(parse("{\"id\":\"ev\xffil\"}", 1024, &err) == NULL, "an 0xFF byte refused");
+  is_str(err.msg, "payload is not valid UTF-8", "the reason says UTF-8");
+  ok(parse("{\"id\":\"\xc0\xaf\"}", 1024, &err) == NULL, "an overlong '/' refused");
+  ok(json_parse_object((const uint8_t *)"{\"a\":\"x\0y\"}", 11, 64, &err) == NULL &&
+     !strcmp(err.msg, "payload holds a NUL byte"), "a raw NUL byte inside a string refused");
   return done_testing();
 }
