@@ -902,6 +902,20 @@ static struct sweep *sweep_find(const char *location)
 
 /* ---- resources ------------------------------------------------------------ */
 
+/* A pd or bs reports for its own location only: pd-entrance may not
+ * say there is motion in R1, nor a stolen bs-R1 key put sightings at the
+ * entrance.  Without keys (--insecure) there is no identity to hold to. */
+static int location_is_callers(struct nano_req *r, const char *location)
+{
+  const char *id = r->identity;
+
+  if (!id || !(strncmp(id, "pd-", 3) == 0 || strncmp(id, "bs-", 3) == 0) ||
+      !strcmp(id + 3, location))
+    return 1;
+  req_reply_error(r, 403, "%s may not report for location '%s'", id, location);
+  return 0;
+}
+
 static void post_presence(struct nano_req *r)
 {
   const char *location, *node = "";
@@ -917,6 +931,10 @@ static void post_presence(struct nano_req *r)
       wire_get(o, "node", WIRE_ID, JSON_OPTIONAL, &node, &err) < 0 ||
       json_get_int(o, "ts_ms", JSON_OPTIONAL, 0, 1LL << 50, &ts, &err) < 0) {
     req_reply_error(r, 400, "%s", err.msg);
+    cJSON_Delete(o);
+    return;
+  }
+  if (!location_is_callers(r, location)) {
     cJSON_Delete(o);
     return;
   }
@@ -984,6 +1002,10 @@ static void post_ble(struct nano_req *r)
     return;
   if (wire_get(o, "location", WIRE_LOCATION, JSON_REQUIRED, &location, &err) < 0) {
     req_reply_error(r, 400, "%s", err.msg);
+    cJSON_Delete(o);
+    return;
+  }
+  if (!location_is_callers(r, location)) {
     cJSON_Delete(o);
     return;
   }

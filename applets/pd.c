@@ -334,8 +334,9 @@ static int configure(struct pd *pd, struct opt *opts)
   while (n && mcs[n - 1] == '/')
     n--;
   if (snprintf(pd->presence_uri, sizeof pd->presence_uri, "%.*s/presence", (int)n, mcs)
-      >= (int)sizeof pd->presence_uri || strncmp(mcs, "coap://", 7)) {
-    fprintf(stderr, "pd: --mcs must be a coap:// URI\n");
+      >= (int)sizeof pd->presence_uri ||
+      (strncmp(mcs, "coap://", 7) && strncmp(mcs, "coaps://", 8))) {
+    fprintf(stderr, "pd: --mcs must be a coaps:// (or coap://) URI\n");
     return 2;
   }
   debounce_init(&pd->motion, (uint64_t)debounce_ms, (uint64_t)hold_ms);

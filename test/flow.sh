@@ -59,34 +59,34 @@ EOF
 # start_X [ARGS]: the role under its usual name; AS=NAME start_X starts
 # it under another name (a restart keeps the first one's log).
 start_ae() {
-	start_bg ${AS:-ae} "$NANO" ae --listen $NET.1:5683 --db "$TMP/ae.db" \
+	start_bg ${AS:-ae} "$NANO" ae --listen $NET.1:${PORT:-5683} --db "$TMP/ae.db" \
 		--backup-dir "$TMP/backup" --seed "$TMP/seed.json" "$@"
 }
 
 # start_mcs [ARGS]: quick peer checks so that faults are noticed fast
 start_mcs() {
-	start_bg mcs "$NANO" mcs --listen $NET.2:5683 --ae $AE --ug $UG \
+	start_bg mcs "$NANO" mcs --listen $NET.2:${PORT:-5683} --ae $AE --ug $UG \
 		--bs $BS --bs-room $BSR --pd-room $PDR --mrs $MRS \
 		--watch 500ms --retry-max 500ms "$@"
 }
 
 start_ug() {
-	start_bg ${AS:-ug} "$NANO" ug --listen $NET.3:5683 --leds sim:1,2,3,4 \
+	start_bg ${AS:-ug} "$NANO" ug --listen $NET.3:${PORT:-5683} --leds sim:1,2,3,4 \
 		--route R1=1,2,3 --route R2=1,2,4 "$@"
 }
 
 # start_mrs ROOM HOSTNUM
 start_mrs() {
-	start_bg "mrs$1" "$NANO" mrs --listen $NET.$2:5683 --room "$1" --ae $AE
+	start_bg "mrs$1" "$NANO" mrs --listen $NET.$2:${PORT:-5683} --room "$1" --ae $AE
 }
 
 # start_pd NAME LOCATION HOSTNUM / start_bs NAME LOCATION HOSTNUM
 start_pd() {
-	start_bg "$1" "$NANO" pd --listen $NET.$3:5683 --location "$2" \
+	start_bg "$1" "$NANO" pd --listen $NET.$3:${PORT:-5683} --location "$2" \
 		--sensor sim --mcs $MCS --hold 100ms
 }
 start_bs() {
-	start_bg "${AS:-$1}" "$NANO" bs --listen $NET.$3:5683 --location "$2" \
+	start_bg "${AS:-$1}" "$NANO" bs --listen $NET.$3:${PORT:-5683} --location "$2" \
 		--adapter sim --mcs $MCS
 }
 

@@ -23,6 +23,21 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/nano-$TEST_NAME.XXXXXX")
 export NANO NET TMP
 cd "$TMP" || exit 1
 
+# Roles refuse to start without keys: the scenario tests run them plain
+# (--insecure) unless they set up keys (use_keys); the DTLS tests do.
+export NANO_INSECURE=1
+unset NANO_KEYS
+
+# use_keys ID...: a keys file $TMP/keys with a fresh key for each ID (the
+# first one is the one `nano coap` speaks as), every role started from
+# here on runs DTLS with it, and PORT is 5684 for flow.sh.
+use_keys() {
+	"$NANO" keys new "$@" >"$TMP/keys" || return 1
+	unset NANO_INSECURE
+	export NANO_KEYS="$TMP/keys"
+	PORT=5684
+}
+
 test_count=0
 test_failed=0
 BG_PIDS=""
