@@ -13,12 +13,15 @@ coap() { as=$1; shift; "$NANO" coap -K "$TMP/keys" -u "$as" "$@"; }
 
 test_expect_success 'setup: keys for every role and admin; the flow on 5684' '
 	use_keys admin ae mcs ug mrs-R1 pd-entrance bs-entrance pd-room bs-room &&
+	# libcoap 4.3.1'"'"'s coap-client takes -k as text: admin-cli'"'"'s key is text
+	KS=$(od -An -tx1 -N16 /dev/urandom | tr -d " \n") &&
+	echo "admin-cli $(printf %s "$KS" | od -An -tx1 | tr -d " \n")" >>keys &&
 	nano keys new stranger >stranger.keys &&
 	AE=coaps://$NET.1 MCS=coaps://$NET.2 UG=coaps://$NET.3 PD=coaps://$NET.4 &&
 	BS=coaps://$NET.5 PDR=coaps://$NET.6 BSR=coaps://$NET.7 MRS=coaps://$NET.10 &&
 	seed_paper &&
 	start_flow &&
-	grep "identity=ae keys=9 dtls" ae.log &&
+	grep "identity=ae keys=10 dtls" ae.log &&
 	grep "listen=$NET.1:5684 dtls" ae.log &&
 	grep "listen=$NET.1:5683 plain, GET /health only" ae.log &&
 	wait_until "peers_up" 100
@@ -93,6 +96,25 @@ test_expect_success 'admin may do everything on ae and read every role' '
 		coap admin get $u >/dev/null || { echo "admin cannot read $u"; return 1; }
 	done &&
 	attack admin 4.03 post $UG/guide "{\"participant\":\"bob\",\"room\":\"R1\"}"
+'
+
+test_expect_success 'libcoap'"'"'s own clients (openssl, gnutls) read ae as an admin' '
+	for c in coap-client-openssl coap-client-gnutls; do
+		if ! command -v $c >/dev/null; then say "skip: no $c"; continue; fi
+		$c -B 5 -u admin-cli -k "$KS" $AE/participants >out 2>err &&
+		grep "\"alice\"" out || { cat err; return 1; }
+		$c -B 3 -u admin-cli -k "${KS}x" $AE/participants >out 2>err
+		! grep -q alice out || return 1
+	done
+'
+
+test_expect_success 'nano coap against libcoap'"'"'s coap-server-openssl over DTLS' '
+	if ! command -v coap-server-openssl >/dev/null; then say "skip: no coap-server-openssl"; return 0; fi
+	start_bg srv coap-server-openssl -A $NET.30 -p 5683 -k "$KS" &&
+	wait_until "nano coap -t 1 get coap://$NET.30/ >/dev/null 2>&1" &&
+	nano coap -u admin-cli -k "$(printf %s "$KS" | od -An -tx1 | tr -d " \n")" get coaps://$NET.30/ >out &&
+	grep -i libcoap out &&
+	test_expect_code 3 nano coap -t 3 -u admin-cli -k 00112233445566778899aabbccddeeff get coaps://$NET.30/
 '
 
 test_expect_success 'a DTLS record replayed is dropped' '
