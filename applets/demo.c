@@ -30,6 +30,7 @@
  * /proc/PID/status VmHWM) for benchmarks.
  */
 #include "client.h"
+#include "keys.h"
 #include "json.h"
 #include "loop.h"
 #include "nano.h"
@@ -76,9 +77,12 @@ struct person {
 static struct {
   /* options */
   double speed;
-  int npeople, rooms, json, keep;
+  int npeople, rooms, json, keep, insecure;
   char net[32];
   unsigned port;
+  const char *scheme;         /* "coaps" (DTLS, keys made for the run) or "coap" */
+  struct psk admin;           /* the demo speaks to the roles as admin */
+  double handshake_ms, request_ms;
   uint64_t gap_ms, walk_ms, timeout_ms;
   const char *log_level;
   /* run */
@@ -186,12 +190,12 @@ static void plan_children(void)
   char ae[64], mcs[64], ug[64], bs[64], bsr[64], pdr[64], h[48];
   struct child *c;
 
-  snprintf(ae, sizeof ae, "coap://%s", host_of(1, h, sizeof h));
-  snprintf(mcs, sizeof mcs, "coap://%s", host_of(2, h, sizeof h));
-  snprintf(ug, sizeof ug, "coap://%s", host_of(3, h, sizeof h));
-  snprintf(bs, sizeof bs, "coap://%s", host_of(5, h, sizeof h));
-  snprintf(pdr, sizeof pdr, "coap://%s", host_of(6, h, sizeof h));
-  snprintf(bsr, sizeof bsr, "coap://%s", host_of(7, h, sizeof h));
+  snprintf(ae, sizeof ae, "%s://%s", D.scheme, host_of(1, h, sizeof h));
+  snprintf(mcs, sizeof mcs, "%s://%s", D.scheme, host_of(2, h, sizeof h));
+  snprintf(ug, sizeof ug, "%s://%s", D.scheme, host_of(3, h, sizeof h));
+  snprintf(bs, sizeof bs, "%s://%s", D.scheme, host_of(5, h, sizeof h));
+  snprintf(pdr, sizeof pdr, "%s://%s", D.scheme, host_of(6, h, sizeof h));
+  snprintf(bsr, sizeof bsr, "%s://%s", D.scheme, host_of(7, h, sizeof h));
 
   c = child_add("ae", 1);
   arg(c, "ae"); arg(c, "--listen=%s", c->host);
@@ -203,7 +207,7 @@ static void plan_children(void)
   arg(c, "--ae=%s", ae); arg(c, "--ug=%s", ug); arg(c, "--bs=%s", bs);
   arg(c, "--bs-room=%s", bsr); arg(c, "--pd-room=%s", pdr); arg(c, "--watch=1s");
   for (int r = 1; r <= D.rooms; r++)
-    arg(c, "--mrs=R%d=coap://%s", r, host_of(9 + r, h, sizeof h));
+    arg(c, "--mrs=R%d=%s://%s", r, D.scheme, host_of(9 + r, h, sizeof h));
 
   c = child_add("ug", 3);
   arg(c, "ug"); arg(c, "--listen=%s", c->host);
@@ -462,7 +466,7 @@ static void request(const char *label, int method, const char *path, const char 
   const char *err = NULL;
   struct client_opts o = { 5000, 0, 0, -1 };
 
-  snprintf(uri, sizeof uri, "coap://%s/%s", c->host, path);
+  snprintf(uri, sizeof uri, "%s://%s/%s", D.scheme, c->host, path);
   if (!client_request(D.ctx, method, uri, body, body ? strlen(body) : 0, &o, fn, a, &err))
     fn(a, CLIENT_FAILED, NULL, 0);
 }
@@ -735,17 +739,16 @@ static int health_left;
 static uint64_t health_deadline;
 static void health_check(void *a);
 
+static void measure_handshake(void);
+
 static void on_health(void *a, int code, const uint8_t *body, size_t len)
 {
   struct child *c = a;
   (void)body;
   (void)len;
   if (code / 100 == 2) {
-    if (--health_left == 0) {
-      schedule_arrivals();
-      D.deadline = now_ms() + D.gap_ms * (uint64_t)D.ntotal + D.walk_ms + D.timeout_ms;
-      loop_after(100, poll_progress, NULL);
-    }
+    if (--health_left == 0)
+      measure_handshake();
     return;
   }
   children_reap();
@@ -755,6 +758,105 @@ static void on_health(void *a, int code, const uint8_t *body, size_t len)
     return;
   }
   loop_after(100, health_check, c);
+}
+
+/* ---- keys ----------------------------------------------------------------- */
+
+/* The identity a child runs as: what role.c makes of its flags. */
+static void child_identity(const struct child *c, char *buf, size_t size)
+{
+  const char *where = NULL;
+
+  for (int i = 1; i < c->argc; i++)
+    if (!strncmp(c->argv[i], "--location=", 11))
+      where = c->argv[i] + 11;
+    else if (!strncmp(c->argv[i], "--room=", 7))
+      where = c->argv[i] + 7;
+  snprintf(buf, size, where ? "%s-%s" : "%s", c->argv[0], where ? where : "");
+}
+
+/* Throwaway keys for this run: one per role and one for the demo itself
+ * (admin), in DIR/keys, which every role is given. */
+static int keys_plan(void)
+{
+  char path[PATH_MAX + 16], id[KEY_ID_MAX + 1], line[KEY_ID_MAX + 2 * KEY_MAX + 2];
+  struct psk k;
+  FILE *f;
+  int fd;
+
+  if (D.insecure) {
+    for (int i = 0; i < D.nkids; i++)
+      arg(&D.kids[i], "--insecure");
+    client_set_psk(NULL, 0);
+    return 0;
+  }
+  snprintf(path, sizeof path, "%s/keys", D.dir);
+  fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  f = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (!f || psk_random("admin", 32, &D.admin) < 0) {
+    fprintf(stderr, "demo: cannot make keys in %s: %s\n", path, strerror(errno));
+    if (f)
+      fclose(f);
+    else if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  fprintf(f, "%s\n", psk_line(&D.admin, line, sizeof line));
+  for (int i = 0; i < D.nkids; i++) {
+    child_identity(&D.kids[i], id, sizeof id);
+    if (psk_random(id, 32, &k) < 0) {
+      fclose(f);
+      return -1;
+    }
+    fprintf(f, "%s\n", psk_line(&k, line, sizeof line));
+    arg(&D.kids[i], "--keys=%s", path);
+  }
+  memset(&k, 0, sizeof k);
+  memset(line, 0, sizeof line);
+  if (fclose(f) != 0)
+    return -1;
+  client_set_psk(&D.admin, 0);
+  return 0;
+}
+
+/* How long a new session's first request takes (the DTLS handshake and
+ * the request) beside the next one on it, to ae, before the scenario. */
+static double handshake_t0;
+
+static double now_ms_f(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+}
+
+static void start_scenario(void)
+{
+  schedule_arrivals();
+  D.deadline = now_ms() + D.gap_ms * (uint64_t)D.ntotal + D.walk_ms + D.timeout_ms;
+  loop_after(100, poll_progress, NULL);
+}
+
+static void on_second(void *a, int code, const uint8_t *body, size_t len)
+{
+  (void)a; (void)body; (void)len;
+  D.request_ms = code / 100 == 2 ? now_ms_f() - handshake_t0 : -1;
+  start_scenario();
+}
+
+static void on_first(void *a, int code, const uint8_t *body, size_t len)
+{
+  (void)a; (void)body; (void)len;
+  D.handshake_ms = code / 100 == 2 ? now_ms_f() - handshake_t0 : -1;
+  handshake_t0 = now_ms_f();
+  request("ae", COAP_REQUEST_GET, "health", NULL, on_second, NULL);
+}
+
+static void measure_handshake(void)
+{
+  client_reset_sessions();
+  handshake_t0 = now_ms_f();
+  request("ae", COAP_REQUEST_GET, "health", NULL, on_first, NULL);
 }
 
 static void health_check(void *a)
@@ -885,6 +987,12 @@ static void print_report(int eve_events)
   }
   if (D.ntotal <= 400)
     print_timeline();
+  if (D.insecure)
+    printf("\nPlain CoAP (--insecure): a new session's first request to ae %.2f ms, "
+           "the next %.2f ms\n", D.handshake_ms, D.request_ms);
+  else
+    printf("\nDTLS 1.2 with pre-shared keys: a new session's handshake and first "
+           "request to ae %.2f ms, the next request %.2f ms\n", D.handshake_ms, D.request_ms);
   printf("\nLatency per step (from the demo's motion event; walk scaled by --speed %g):\n",
          D.speed);
   printf("  %-32s %11s %11s %11s %6s\n", "step", "p50", "p99", "max", "n");
@@ -934,6 +1042,9 @@ static void print_json(int eve_events, int ok)
   cJSON_AddBoolToObject(o, "ok", ok);
   cJSON_AddNumberToObject(o, "participants", participants);
   cJSON_AddNumberToObject(o, "rooms", D.rooms);
+  cJSON_AddBoolToObject(o, "dtls", !D.insecure);
+  cJSON_AddNumberToObject(o, "first_request_ms", D.handshake_ms);
+  cJSON_AddNumberToObject(o, "next_request_ms", D.request_ms);
   cJSON_AddNumberToObject(o, "speed", D.speed);
   cJSON_AddNumberToObject(o, "presenting", presenting);
   cJSON_AddNumberToObject(o, "on_display", shown);
@@ -1003,6 +1114,7 @@ static void remove_dir(const char *dir)
 static const char demo_usage[] =
   "usage: nano demo [--speed X] [--participants N [--rooms K]] [--within DUR]\n"
   "                 [--net A.B.C] [--port P] [--json] [--keep] [--timeout DUR]\n"
+  "                 [--insecure]\n"
   "The paper's smart-meeting scenario with every role as a process on loopback.";
 
 static int configure(struct opt *opts)
@@ -1041,7 +1153,10 @@ static int configure(struct opt *opts)
     }
     snprintf(D.net, sizeof D.net, "%u.%u.%u", a, b, c);
   }
-  n = strtol(opt_str(opts, "port"), &end, 10);
+  D.insecure = opt_bool(opts, "insecure");
+  D.scheme = D.insecure ? "coap" : "coaps";
+  n = strtol(opt_str(opts, "port") ? opt_str(opts, "port") : D.insecure ? "5683" : "5684",
+             &end, 10);
   if (*end || n < 1 || n > 65535) {
     fprintf(stderr, "demo: --port must be 1..65535\n");
     return -1;
@@ -1076,7 +1191,8 @@ int cmd_demo(int argc, char **argv)
     { "rooms", OPT_STR, "1", "synthetic: K meetings, one per room R1..RK, each with its mrs" },
     { "within", OPT_STR, NULL, "all arrivals within this time (default: one every 3 s / speed)" },
     { "net", OPT_STR, "127.250.0", "loopback prefix: roles listen on NET.1, NET.2, ..." },
-    { "port", OPT_STR, "5683", "CoAP port of every role" },
+    { "port", OPT_STR, NULL, "CoAP port of every role (5684 for DTLS, 5683 with --insecure)" },
+    { "insecure", OPT_BOOL, NULL, "plain CoAP, no keys (the default makes keys and runs DTLS)" },
     { "timeout", OPT_STR, "20s", "wait this long after the last expected arrival" },
     { "json", OPT_BOOL, NULL, "print the results as one JSON object" },
     { "keep", OPT_BOOL, NULL, "keep the temp dir (logs, database) even on success" },
@@ -1125,6 +1241,11 @@ int cmd_demo(int argc, char **argv)
     return 1;
   }
   plan_children();
+  if (keys_plan() < 0) {
+    remove_dir(D.dir);
+    opt_free(opts);
+    return 1;
+  }
   if (!D.json) {
     printf("nano demo: %d participant%s and 1 stranger, %d room%s, speed x%g "
            "(walk %.1f s); logs in %s\n", D.ntotal - 1, D.ntotal == 2 ? "" : "s", D.rooms,
@@ -1137,7 +1258,7 @@ int cmd_demo(int argc, char **argv)
       break;
     }
     if (!D.json)
-      printf("  %-12s coap://%-22s pid %d\n", D.kids[i].label, D.kids[i].host,
+      printf("  %-12s %s://%-22s pid %d\n", D.kids[i].label, D.scheme, D.kids[i].host,
              (int)D.kids[i].pid);
   }
   fflush(stdout);

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 
 #define NEW_KEY_BYTES 32
 
@@ -22,25 +21,10 @@ static const char keys_usage[] =
   "usage: nano keys new IDENTITY...   fresh 'IDENTITY HEXKEY' lines (32-byte keys)\n"
   "       nano keys check FILE        load a keys file, list its identities\n";
 
-static int random_bytes(uint8_t *buf, size_t len)
-{
-  size_t got = 0;
-
-  while (got < len) {
-    ssize_t n = getrandom(buf + got, len - got, 0);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return -1;
-    }
-    got += (size_t)n;
-  }
-  return 0;
-}
-
 static int keys_new(int argc, char **argv)
 {
-  uint8_t key[NEW_KEY_BYTES];
+  struct psk k;
+  char line[KEY_ID_MAX + 2 * KEY_MAX + 2];
 
   for (int i = 0; i < argc; i++)
     if (!key_identity_ok(argv[i], strlen(argv[i]))) {
@@ -49,16 +33,14 @@ static int keys_new(int argc, char **argv)
       return 2;
     }
   for (int i = 0; i < argc; i++) {
-    if (random_bytes(key, sizeof key) < 0) {
+    if (psk_random(argv[i], NEW_KEY_BYTES, &k) < 0) {
       fprintf(stderr, "keys: no random bytes from the kernel: %s\n", strerror(errno));
       return 1;
     }
-    printf("%s ", argv[i]);
-    for (size_t j = 0; j < sizeof key; j++)
-      printf("%02x", key[j]);
-    printf("\n");
+    printf("%s\n", psk_line(&k, line, sizeof line));
   }
-  memset(key, 0, sizeof key);
+  memset(&k, 0, sizeof k);
+  memset(line, 0, sizeof line);
   return fflush(stdout) == 0 ? 0 : 1;
 }
 

@@ -305,6 +305,13 @@ coap_context_t *client_context_new(void)
   return ctx;
 }
 
+void client_reset_sessions(void)
+{
+  for (int i = 0; i < MAX_PEERS; i++)
+    if (peers[i].session)
+      peer_drop(peers[i].key);
+}
+
 void client_context_free(coap_context_t *ctx)
 {
   for (int i = 0; i < MAX_PEERS; i++)

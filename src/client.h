@@ -44,6 +44,9 @@ void client_context_free(coap_context_t *ctx);
 unsigned client_request(coap_context_t *ctx, int method, const char *uri,
                         const void *body, size_t len, const struct client_opts *o,
                         client_fn fn, void *arg, const char **err);
+/* The next request to any peer starts a new session (and a new DTLS
+ * handshake); requests in flight finish on their own. */
+void client_reset_sessions(void);
 /* Forget a request; its callback will not run.  An observation is
  * cancelled at the server too. */
 void client_cancel(unsigned id);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 int key_identity_ok(const char *s, size_t len)
 {
@@ -138,4 +139,37 @@ void keyring_free(struct keyring *kr)
   }
   kr->keys = NULL;
   kr->n = 0;
+}
+
+int psk_random(const char *identity, size_t len, struct psk *out)
+{
+  size_t got = 0;
+
+  memset(out, 0, sizeof *out);
+  if (len < KEY_MIN || len > KEY_MAX || !key_identity_ok(identity, strlen(identity))) {
+    errno = EINVAL;
+    return -1;
+  }
+  while (got < len) {
+    ssize_t n = getrandom(out->key + got, len - got, 0);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      memset(out, 0, sizeof *out);
+      return -1;
+    }
+    got += (size_t)n;
+  }
+  out->key_len = len;
+  snprintf(out->identity, sizeof out->identity, "%s", identity);
+  return 0;
+}
+
+char *psk_line(const struct psk *k, char *buf, size_t size)
+{
+  size_t n = (size_t)snprintf(buf, size, "%s ", k->identity);
+
+  for (size_t i = 0; i < k->key_len && n + 3 <= size; i++, n += 2)
+    snprintf(buf + n, size - n, "%02x", k->key[i]);
+  return buf;
 }

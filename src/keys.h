@@ -44,6 +44,11 @@ int psk_parse(const char *identity, const char *hexkey, struct psk *out, char *e
 const struct psk *keyring_find(const struct keyring *kr, const char *identity,
                                size_t len);
 void keyring_free(struct keyring *kr);
+/* A fresh key of len bytes from the kernel's random source (getrandom);
+ * -1 with errno when there is none. */
+int psk_random(const char *identity, size_t len, struct psk *out);
+/* "IDENTITY HEXKEY" into buf (>= KEY_ID_MAX + 2 * KEY_MAX + 2 bytes). */
+char *psk_line(const struct psk *k, char *buf, size_t size);
 /* Is s a well-formed identity? */
 int key_identity_ok(const char *s, size_t len);
 
