@@ -795,7 +795,7 @@ int cmd_bs(int argc, char **argv)
     { "location", OPT_STR, "entrance", "where this scanner is: entrance, room, or a room name" },
     { "adapter", OPT_STR, "hci0", "a BlueZ adapter (hci0, ...) or sim (POST /sim/adv)" },
     { "scan", OPT_STR, "continuous", "continuous (answer /scan from the cache) or on-demand" },
-    { "mcs", OPT_STR, "coap://mcs", "MCS, for POST <mcs>/ble arrival reports (not at the entrance)" },
+    { "mcs", OPT_STR, "coaps://mcs", "MCS, for POST <mcs>/ble arrival reports (not at the entrance)" },
     { "forget", OPT_STR, "30s", "forget a device after this much silence" },
     { "report-every", OPT_STR, "10s", "report a device to MCS at most once per this time" },
     { "rssi-min", OPT_STR, "-90", "ignore devices weaker than this (dBm, smoothed)" },

@@ -1407,7 +1407,7 @@ static int peer_spec_ok(const char *flag, const char *spec, int named)
     return 0;
   if ((named && split_room_uri(spec, name, &uri) < 0) ||
       uri_parse(uri, &u, err, sizeof err) < 0) {
-    fprintf(stderr, "mcs: --%s %s: expected %scoap://HOST[:PORT]\n", flag, spec,
+    fprintf(stderr, "mcs: --%s %s: expected %scoaps://HOST[:PORT]\n", flag, spec,
             named ? "[NAME=]" : "");
     return -1;
   }
@@ -1438,7 +1438,7 @@ static int check_options(struct opt *opts)
   }
   call_set_backoff(retry_max < 250 ? (unsigned)retry_max : 250, (unsigned)retry_max);
   if (!*opt_str(opts, "ae") || !*opt_str(opts, "ug")) {
-    fprintf(stderr, "mcs: --ae and --ug are required (coap://HOST[:PORT])\n");
+    fprintf(stderr, "mcs: --ae and --ug are required (coaps://HOST[:PORT])\n");
     return -1;
   }
   if (peer_spec_ok("ae", opt_str(opts, "ae"), 0) < 0 ||
@@ -1522,12 +1522,12 @@ int cmd_mcs(int argc, char **argv)
 {
   struct opt opts[] = {
     ROLE_COMMON_OPTS,
-    { "ae", OPT_STR, "coap://ae", "authentication engine" },
-    { "bs", OPT_LIST, "coap://bs", "entrance bs: URI, or LOCATION=URI (repeatable)" },
-    { "bs-room", OPT_LIST, "coap://bs-room", "room bs, scanned on room motion: URI (any room) or ROOM=URI" },
-    { "pd-room", OPT_STR, "coap://pd-room", "room pd (its health is shown in /health)" },
-    { "ug", OPT_STR, "coap://ug", "user guidance" },
-    { "mrs", OPT_LIST, "coap://mrs", "meeting room service: URI (any room) or ROOM=URI" },
+    { "ae", OPT_STR, "coaps://ae", "authentication engine" },
+    { "bs", OPT_LIST, "coaps://bs", "entrance bs: URI, or LOCATION=URI (repeatable)" },
+    { "bs-room", OPT_LIST, "coaps://bs-room", "room bs, scanned on room motion: URI (any room) or ROOM=URI" },
+    { "pd-room", OPT_STR, "coaps://pd-room", "room pd (its health is shown in /health)" },
+    { "ug", OPT_STR, "coaps://ug", "user guidance" },
+    { "mrs", OPT_LIST, "coaps://mrs", "meeting room service: URI (any room) or ROOM=URI" },
     { "scan", OPT_STR, "1s", "duration_ms asked of a bs (a continuous bs answers at once)" },
     { "linger", OPT_STR, "5s", "a location is busy this long after a motion start or someone new" },
     { "rescan", OPT_STR, "500ms", "scan a busy location again this often (0: only on motion)" },

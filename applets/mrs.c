@@ -532,7 +532,7 @@ int cmd_mrs(int argc, char **argv)
   struct opt opts[] = {
     ROLE_COMMON_OPTS,
     { "room", OPT_STR, NULL, "the room whose display this is (required)" },
-    { "ae", OPT_STR, "coap://ae", "authentication engine" },
+    { "ae", OPT_STR, "coaps://ae", "authentication engine" },
     { "timeout", OPT_STR, "3s", "per request to ae" },
     { "retry-max", OPT_STR, "2s", "cap of the exponential retry backoff" },
     { "max-content", OPT_STR, "4194304", "largest meeting content in bytes" },
@@ -567,7 +567,7 @@ int cmd_mrs(int argc, char **argv)
       opt_duration(opts, "retry-max", &retry_max) < 0 ||
       *end || !R.max_content || R.max_content > (64u << 20) ||
       uri_parse(ae, &u, err, sizeof err) < 0) {
-    fprintf(stderr, "mrs: --max-content 1..64 MiB; --ae coap://HOST[:PORT]\n");
+    fprintf(stderr, "mrs: --max-content 1..64 MiB; --ae coaps://HOST[:PORT]\n");
     opt_free(opts);
     return 2;
   }

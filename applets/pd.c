@@ -359,7 +359,7 @@ int cmd_pd(int argc, char **argv)
     ROLE_COMMON_OPTS,
     { "location", OPT_STR, NULL, "where the sensor is: entrance, room or a room name" },
     { "sensor", OPT_STR, NULL, "gpio:CHIP:LINE[:active-low], sysfs:N[:active-low] or sim" },
-    { "mcs", OPT_STR, "coap://mcs", "the Main Controller to POST /presence to" },
+    { "mcs", OPT_STR, "coaps://mcs", "the Main Controller to POST /presence to" },
     { "node", OPT_STR, NULL, "this node's name in presence reports (default: hostname)" },
     { "debounce", OPT_STR, "50ms", "a sensor level counts once it held this long" },
     { "hold", OPT_STR, "3s", "motion lasts this long after the sensor falls" },

@@ -59,14 +59,17 @@ test_expect_success 'OCI labels, user, stop signal and health check are set' '
 # role: the arguments its container needs to start with simulated hardware
 . "$TEST_DIR/sim-roles.sh"
 
-test_expect_success 'every role container becomes healthy' '
+test_expect_success 'every role container becomes healthy, with keys at /run/secrets/nano-keys' '
+	nano keys new admin ae mcs ug mrs-R1 pd-entrance bs-entrance >keys &&
+	chmod 644 keys &&
 	docker network create $NETNAME >/dev/null &&
 	at_exit "docker network rm $NETNAME" &&
 	started="" &&
 	for role in $("$NANO" --list); do
 		args=$(role_args $role)
 		test -n "$args" || continue
-		id=$(docker run -d $PLATFORM_ARG --network $NETNAME --name t0500-$$-$role $TAG $args) || return 1
+		id=$(docker run -d $PLATFORM_ARG --network $NETNAME --name t0500-$$-$role \
+			-v "$TMP/keys:/run/secrets/nano-keys:ro" $TAG $args) || return 1
 		at_exit "docker rm -f $id"
 		started="$started $role"
 	done &&
@@ -80,6 +83,24 @@ test_expect_success 'every role container becomes healthy' '
 			sleep 0.5
 		done
 	done
+'
+
+test_expect_success 'the roles speak DTLS with their default keys file' '
+	docker logs t0500-$$-ae 2>&1 | grep "identity=ae keys=7 dtls" &&
+	docker run --rm $PLATFORM_ARG --network $NETNAME -v "$TMP/keys:/run/secrets/nano-keys:ro" \
+		$TAG coap -K /run/secrets/nano-keys -u admin get coaps://t0500-$$-ae/participants >out &&
+	grep "\"participants\"" out &&
+	# the plain port is on the container'"'"'s loopback only
+	test_expect_code 3 docker run --rm $PLATFORM_ARG --network $NETNAME $TAG \
+		coap -t 2 get coap://t0500-$$-ae/participants
+'
+
+test_expect_success 'without keys a role refuses to start; --insecure is plain and says so' '
+	test_expect_code 2 docker run --rm $PLATFORM_ARG $TAG ae --db /data/ae.db 2>err &&
+	grep "no keys" err &&
+	id=$(docker run -d $PLATFORM_ARG $TAG ug --leds sim --route R1=1,2,3 --insecure) &&
+	at_exit "docker rm -f $id" &&
+	wait_until "docker logs $id 2>&1 | grep -q \"warn ug insecure\"" 100
 '
 
 test_done

@@ -16,11 +16,12 @@ task() {
 	docker ps -q --filter "label=com.docker.swarm.service.name=${STACK}_$1" \
 		--filter status=running | head -n 1
 }
-# coap SERVICE ARGS...: nano coap inside that service's container
+# coap SERVICE ARGS...: nano coap inside that service's container, as the
+# admin identity of that service (its secret holds that line)
 coap() {
 	svc=$1
 	shift
-	docker exec "$(task $svc)" /nano coap "$@"
+	docker exec "$(task $svc)" /nano coap -K /run/secrets/nano-keys -u admin-$svc "$@"
 }
 all_healthy() {
 	for svc in ae mcs mrs pd-entrance bs-entrance pd-room bs-room ug; do
@@ -30,7 +31,29 @@ all_healthy() {
 	done
 }
 deploy() {
-	(cd "$ROOT" && docker stack deploy -c stack.yml -c stack.sim.yml $STACK)
+	(cd "$ROOT" && NANO_SECRETS=${STACK}- docker stack deploy -c stack.yml -c stack.sim.yml $STACK)
+}
+
+# The secrets: one keys file for the building, each service given the
+# lines it needs (README, "Keys").
+secrets() {
+	nano keys new ae mcs ug mrs-R1 pd-entrance bs-entrance pd-R1 bs-R1 \
+		admin-ae admin-mcs admin-mrs admin-ug admin-pd-entrance admin-bs-entrance \
+		admin-pd-room admin-bs-room >building.keys &&
+	while read svc ids; do
+		nano keys pick building.keys $ids admin-$svc |
+			docker secret create ${STACK}-nano-keys-$svc - >/dev/null || return 1
+		at_exit "for i in $(seq 30); do docker secret rm ${STACK}-nano-keys-$svc && break; sleep 1; done"
+	done <<-EOF
+	ae ae mcs mrs-R1
+	mcs mcs pd-entrance bs-entrance pd-R1 bs-R1
+	mrs mrs-R1 mcs
+	ug ug mcs
+	pd-entrance pd-entrance mcs
+	bs-entrance bs-entrance mcs
+	pd-room pd-R1 mcs
+	bs-room bs-R1 mcs
+	EOF
 }
 
 test_expect_success 'setup: image, swarm, node labels' '
@@ -43,7 +66,8 @@ test_expect_success 'setup: image, swarm, node labels' '
 		at_exit "docker swarm leave --force"
 	fi &&
 	docker node update --label-add nano.entrance=true --label-add nano.room=true \
-		--label-add nano.core=true --label-add nano.guide=true "$(docker info --format "{{.Swarm.NodeID}}")"
+		--label-add nano.core=true --label-add nano.guide=true "$(docker info --format "{{.Swarm.NodeID}}")" &&
+	secrets
 '
 
 test_expect_success 'docker stack deploy: every service becomes healthy' '
@@ -59,29 +83,29 @@ END=$(date -u -d "+1 hour" +%Y-%m-%dT%H:%M:%SZ)
 test_expect_success 'the meeting is created in ae from outside' '
 	for p in alice:01 bob:02; do
 		id=${p%:*} key=AA:BB:CC:DD:EE:${p#*:}
-		coap ae post coap://127.0.0.1/participants \
+		coap ae post coaps://127.0.0.1/participants \
 			"{\"id\":\"$id\",\"name\":\"$id\",\"ble\":\"$key\"}" || return 1
 	done &&
-	coap ae post coap://127.0.0.1/meetings "{\"id\":\"m1\",\"title\":\"Kickoff\",\"room\":\"R1\",\"organizer\":\"alice\",\"start\":\"$START\",\"end\":\"$END\",\"participants\":[\"alice\",\"bob\"],\"content\":\"# Kickoff agenda\"}" &&
-	coap ae get coap://127.0.0.1/meetings/m1 >out &&
+	coap ae post coaps://127.0.0.1/meetings "{\"id\":\"m1\",\"title\":\"Kickoff\",\"room\":\"R1\",\"organizer\":\"alice\",\"start\":\"$START\",\"end\":\"$END\",\"participants\":[\"alice\",\"bob\"],\"content\":\"# Kickoff agenda\"}" &&
+	coap ae get coaps://127.0.0.1/meetings/m1 >out &&
 	grep Kickoff out
 '
 
 room_shows_alice() {
-	coap mrs get coap://127.0.0.1/display >display &&
+	coap mrs get coaps://127.0.0.1/display >display &&
 	grep "Kickoff agenda" display && grep alice display
 }
 alice_guided() {
-	coap mcs get coap://127.0.0.1/participants >parts &&
+	coap mcs get coaps://127.0.0.1/participants >parts &&
 	grep -E "\"participant\":\"alice\".*\"state\":\"(guiding|arrived|presenting)\"" parts
 }
 
 test_expect_success 'alice arrives: motion + her key at the entrance, guided, shown in the room' '
-	coap bs-entrance post coap://127.0.0.1/sim/adv "{\"addr\":\"AA:BB:CC:DD:EE:01\",\"rssi\":-50,\"name\":\"alice\",\"ttl_ms\":20000}" &&
-	coap pd-entrance post coap://127.0.0.1/sim/motion "{\"motion\":true}" &&
+	coap bs-entrance post coaps://127.0.0.1/sim/adv "{\"addr\":\"AA:BB:CC:DD:EE:01\",\"rssi\":-50,\"name\":\"alice\",\"ttl_ms\":20000}" &&
+	coap pd-entrance post coaps://127.0.0.1/sim/motion "{\"motion\":true}" &&
 	wait_until alice_guided 400 &&
-	coap ug get coap://127.0.0.1/guide | grep alice &&
-	coap bs-room post coap://127.0.0.1/sim/adv "{\"addr\":\"AA:BB:CC:DD:EE:01\",\"rssi\":-40,\"name\":\"alice\",\"ttl_ms\":20000}" &&
+	coap ug get coaps://127.0.0.1/guide | grep alice &&
+	coap bs-room post coaps://127.0.0.1/sim/adv "{\"addr\":\"AA:BB:CC:DD:EE:01\",\"rssi\":-40,\"name\":\"alice\",\"ttl_ms\":20000}" &&
 	wait_until room_shows_alice 400
 '
 
@@ -104,9 +128,9 @@ test_expect_success 'docker service rm ae: its SIGTERM backup is in the volume' 
 test_expect_success 'a redeploy brings ae back with its data' '
 	deploy &&
 	wait_until all_healthy 1800 &&
-	coap ae get coap://127.0.0.1/participants/alice >out &&
+	coap ae get coaps://127.0.0.1/participants/alice >out &&
 	grep AA:BB:CC:DD:EE:01 out &&
-	coap ae get coap://127.0.0.1/meetings/m1 | grep Kickoff
+	coap ae get coaps://127.0.0.1/meetings/m1 | grep Kickoff
 '
 
 test_done
