@@ -9,7 +9,7 @@ int main(void)
   uint16_t port;
   coap_address_t a;
 
-  plan(27);
+  plan(31);
   coap_startup();
 
   ok(uri_parse("coap://127.0.0.1:5700/participants/alice?x=1&y=2", &u, err, sizeof err) == 0,
@@ -24,7 +24,14 @@ int main(void)
      u.port == 6000, "IPv6 literal without brackets");
   ok(uri_parse("http://ae/x", &u, err, sizeof err) < 0, "other schemes refused");
   ok(strstr(err, "only coap://") != NULL, "with a reason");
-  ok(uri_parse("coaps://ae/x", &u, err, sizeof err) < 0, "coaps refused (no DTLS in this build)");
+  ok(uri_parse("coaps://ae/x", &u, err, sizeof err) == 0 && u.secure && u.port == 5684 &&
+     !u.port_given && !strcmp(u.path, "x"), "coaps: DTLS, default port 5684");
+  ok(uri_parse("coaps://ae:6000", &u, err, sizeof err) == 0 && u.secure && u.port == 6000 &&
+     u.port_given, "coaps with a port");
+  ok(uri_parse("coap://ae:5683", &u, err, sizeof err) == 0 && !u.secure && u.port_given,
+     "coap with its default port named");
+  ok(uri_parse("coap://[::1]/x", &u, err, sizeof err) == 0 && !u.port_given,
+     "an IPv6 literal without a port");
   ok(uri_parse("", &u, err, sizeof err) < 0, "empty refused");
   ok(uri_parse("coap://", &u, err, sizeof err) < 0, "no host refused");
   ok(uri_parse("coap://h:99999/", &u, err, sizeof err) < 0, "port out of range refused");
