@@ -32,7 +32,7 @@ test_expect_success 'Size1 of 4 GiB: 4.13 on the first block, Size1 = the limit'
 	cat out &&
 	test "$(head -n 1 out)" = 4.13 &&
 	grep "^size1=2162688$" out &&
-	test "$(stat_of $AE rss_kb)" -lt 8000
+	test "$(stat_of $AE rss_kb)" -lt "$(rss_max 8000)"
 '
 
 test_expect_success 'no Size1, 3 MB: refused at the block that passes 2 MiB + 64 KiB' '
@@ -41,7 +41,7 @@ test_expect_success 'no Size1, 3 MB: refused at the block that passes 2 MiB + 64
 	test "$(grep -v "^2.31$" out | head -n 1)" = 4.13 &&
 	test "$(stat_of $AE uploads)" = 0 &&
 	rss=$(stat_of $AE rss_kb) && say "ae rss after: $rss kB" &&
-	test "$rss" -lt 12000
+	test "$rss" -lt "$(rss_max 12000)"
 '
 
 test_expect_success '--max-body 4k on mcs: one datagram of 4,100 bytes is 4.13' '

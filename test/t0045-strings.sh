@@ -92,7 +92,7 @@ test_expect_success 'ae: an escaped backslash before u0000 is text, stored as wr
 test_expect_success 'ae: ids in the URI with an encoded NUL, control or bad UTF-8 are 4.00' '
 	dump >before &&
 	expect_400 put "$AE/participants/ev%00il" ctl-name.json &&
-	grep "participant id in the URI contains a control character" out &&
+	grep "path or query contains a NUL or control character" out &&
 	printf "{\"name\":\"Eve\",\"ble\":\"AA:BB:CC:DD:EE:66\"}" >ok-body.json &&
 	expect_400 put "$AE/participants/ev%00il" ok-body.json &&
 	expect_400 put "$AE/participants/ev%01il" ok-body.json &&
