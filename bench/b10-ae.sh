@@ -81,14 +81,22 @@ payloads() {
 	}' >"$DIR/auth-$1.txt"
 }
 
+# start_ae SYNC [dtls]: plain (--insecure) or DTLS with keys for ae and mcs
 start_ae() {
 	rm -rf "$DIR/db"
+	if [ "${2:-}" = dtls ]; then
+		sec="--keys $DIR/keys --listen $HOST:5684"
+		AE=coaps://$HOST LOADKEY="-u mcs -k $(sed -n 's/^mcs //p' "$DIR/keys")"
+	else
+		sec="--insecure --listen $HOST:5683"
+		AE=coap://$HOST LOADKEY=
+	fi
 	# every decision stays in the log: the table below counts them
 	"$NANO" ae --db "$DIR/db/ae.db" --backup-dir "$DIR/db/bk" --seed "$DIR/seed.json" \
-		--sync "$1" --events-keep 1000000000 --listen $HOST:5683 --log-level warn 2>>"$DIR/ae.log" &
+		--sync "$1" --events-keep 1000000000 $sec --log-level warn 2>>"$DIR/ae.log" &
 	AE_PID=$!
 	n=100
-	until "$NANO" coap -t 0.5 get $AE/health >/dev/null 2>&1; do
+	until "$NANO" coap -t 0.5 get coap://$HOST/health >/dev/null 2>&1; do
 		n=$((n - 1))
 		if [ $n = 0 ]; then echo "b10-ae: ae did not start:" >&2; cat "$DIR/ae.log" >&2; exit 1; fi
 		sleep 0.1
@@ -110,8 +118,8 @@ stop_ae() {
 
 kv() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
-row() { # row SYNC CLIENTS ADDRS
-	out=$("$LOAD" -c "$2" -d "$DUR" -w 500ms -P "$DIR/auth-$3.txt" $AE/auth) || true
+row() { # row LABEL CLIENTS ADDRS
+	out=$("$LOAD" -c "$2" -d "$DUR" -w 500ms -P "$DIR/auth-$3.txt" $LOADKEY $AE/auth) || true
 	rps=$(kv rps "$out")
 	errors=$(($(kv errors "$out") + $(kv timeouts "$out")))
 	printf '%-7s %7s %9s %12.0f %9.0f %8s %8s %8s %7s\n' "$1" "$2" "$3" \
@@ -120,17 +128,19 @@ row() { # row SYNC CLIENTS ADDRS
 }
 
 make_seed
+"$NANO" keys new ae mcs >"$DIR/keys"
 payloads 1
 payloads 8
 fs=$(df -T "$DIR" 2>/dev/null | awk 'NR == 2 { print $2 }')
 
 echo "b10-ae: POST /auth, 1000 participants, 100 meetings (50 on now), $DUR per row, database on $fs"
 printf '%-7s %7s %9s %12s %9s %8s %8s %8s %7s\n' sync clients addrs/req decisions/s req/s p50_ms p99_ms max_ms errors
-for sync in normal full; do
-	start_ae $sync
+for mode in normal full normal-dtls; do
+	sync=${mode%-dtls}
+	case $mode in *-dtls) start_ae $sync dtls ;; *) start_ae $sync ;; esac
 	for c in 1 16; do
 		for a in 1 8; do
-			row $sync $c $a
+			row $mode $c $a
 		done
 	done
 	events=$(sqlite3 "$DIR/db/ae.db" "SELECT count(*) FROM events" 2>/dev/null || echo "?")
@@ -139,5 +149,5 @@ for sync in normal full; do
 	granted=$(sqlite3 "$DIR/db/ae.db" "SELECT round(100.0 * sum(decision = 'granted') / count(*)) FROM events WHERE kind = 'auth'" 2>/dev/null || echo "?")
 	size_kb=$(($(cat "$DIR/db/ae.db" "$DIR/db/ae.db-wal" 2>/dev/null | wc -c) / 1024))
 	stop_ae
-	echo "        sync=$sync: ${granted}% of decisions granted (500/1100 expected); SIGTERM to exit (backup of ${size_kb} KB, $events events, verified) in ${STOP_MS} ms"
+	echo "        $mode: ${granted}% of decisions granted (500/1100 expected); SIGTERM to exit (backup of ${size_kb} KB, $events events, verified) in ${STOP_MS} ms"
 done

@@ -16,11 +16,14 @@
  *   -F N      Content-Format of the payload [50, application/json]
  *   -w DUR    warm-up: requests sent in the first DUR are not measured
  *   -o FILE   append the payload of every request answered 2.xx, a line each
+ *   -u ID -k HEXKEY   for a coaps:// URI: DTLS with this pre-shared key
+ *             (each client its own DTLS session and handshake)
  *
  * Prints one line of key=value: clients requests ok errors timeouts
  * seconds rps p50_ms p90_ms p99_ms max_ms codes.  Exit 0 when at least
  * one request got a 2.xx answer, 1 when none did, 2 on usage errors.
  */
+#include "keys.h"
 #include "loop.h"
 #include "nano.h"
 #include "uri.h"
@@ -37,7 +40,8 @@
 
 static const char usage[] =
   "usage: coapload [-c CLIENTS] [-d DURATION | -n COUNT] [-m get|post|put|delete]\n"
-  "                [-p PAYLOAD | -P FILE] [-F FORMAT] [-w WARMUP] [-o FILE] URI\n"
+  "                [-p PAYLOAD | -P FILE] [-F FORMAT] [-w WARMUP] [-o FILE]\n"
+  "                [-u ID -k HEXKEY] URI\n"
   "payload templates: {seq} request number, {client} client number, {mac} 02:XX:XX:XX:XX:XX";
 
 struct client {
@@ -402,6 +406,8 @@ static void on_grace_end(void *arg)
   loop_stop(0);
 }
 
+static struct psk load_psk;   /* -u/-k, for coaps:// */
+
 static int start_clients(const struct nano_uri *u)
 {
   coap_address_t dst;
@@ -416,7 +422,18 @@ static int start_clients(const struct nano_uri *u)
     c->idx = i;
     /* A client session of its own: its own socket and source port, as
      * separate devices would have. */
-    c->session = coap_new_client_session(L.ctx, NULL, &dst, COAP_PROTO_UDP);
+    if (u->secure) {
+      coap_dtls_cpsk_t setup;
+      memset(&setup, 0, sizeof setup);
+      setup.version = COAP_DTLS_CPSK_SETUP_VERSION;
+      setup.psk_info.identity.s = (const uint8_t *)load_psk.identity;
+      setup.psk_info.identity.length = strlen(load_psk.identity);
+      setup.psk_info.key.s = load_psk.key;
+      setup.psk_info.key.length = load_psk.key_len;
+      c->session = coap_new_client_session_psk2(L.ctx, NULL, &dst, COAP_PROTO_DTLS, &setup);
+    } else {
+      c->session = coap_new_client_session(L.ctx, NULL, &dst, COAP_PROTO_UDP);
+    }
     if (!c->session) {
       fprintf(stderr, "coapload: cannot create client session %d\n", i);
       return -1;
@@ -439,7 +456,9 @@ int main(int argc, char **argv)
 
   L.nclients = 1;
   L.format = COAP_MEDIATYPE_APPLICATION_JSON;
-  while ((opt = getopt(argc, argv, "c:d:n:m:p:P:F:w:o:h")) != -1) {
+  const char *psk_id = NULL, *psk_hex = NULL;
+
+  while ((opt = getopt(argc, argv, "c:d:n:m:p:P:F:w:o:u:k:h")) != -1) {
     switch (opt) {
     case 'c': L.nclients = atoi(optarg); break;
     case 'd': duration = optarg; break;
@@ -450,6 +469,8 @@ int main(int argc, char **argv)
     case 'F': L.format = (uint16_t)atoi(optarg); break;
     case 'w': warmup = optarg; break;
     case 'o': acked = optarg; break;
+    case 'u': psk_id = optarg; break;
+    case 'k': psk_hex = optarg; break;
     case 'h': puts(usage); return 0;
     default: fprintf(stderr, "%s\n", usage); return 2;
     }
@@ -464,6 +485,12 @@ int main(int argc, char **argv)
   }
   if (uri_parse(argv[optind], &u, why, sizeof why) < 0) {
     fprintf(stderr, "coapload: %s\n", why);
+    return 2;
+  }
+  if (u.secure && (!psk_id || !psk_hex ||
+                   psk_parse(psk_id, psk_hex, &load_psk, why, sizeof why) < 0)) {
+    fprintf(stderr, "coapload: coaps:// needs -u ID -k HEXKEY%s%s\n",
+            psk_id && psk_hex ? ": " : "", psk_id && psk_hex ? why : "");
     return 2;
   }
   if (payload) {
