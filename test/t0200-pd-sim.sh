@@ -27,7 +27,7 @@ test_expect_success 'usage errors are exit 2 and say what is wrong' '
 	test_expect_code 2 nano pd --location entrance --node "a\"b" --sensor sim 2>err &&
 	grep -- "--node" err &&
 	test_expect_code 2 nano pd --location entrance --sensor sim --mcs http://x 2>err &&
-	grep "coap:// URI" err &&
+	grep "coaps:// (or coap://) URI" err &&
 	! grep started err
 '
 

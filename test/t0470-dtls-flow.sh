@@ -120,12 +120,11 @@ test_expect_success 'nano coap against libcoap'"'"'s coap-server-openssl over DT
 test_expect_success 'a DTLS record replayed is dropped' '
 	# a second ug that only this test talks to, so its request count is ours
 	start_bg ug2 "$NANO" ug --listen $NET.21:5684 --leds sim:1,2,3 --route R1=1,2,3 &&
-	python3 "$TEST_DIR/udp-replay.py" $NET.20 5684 $NET.21 5684 >replay.log 2>&1 &
-	rp=$! && BG_PIDS="$BG_PIDS $rp" &&
+	start_bg replay python3 "$TEST_DIR/udp-replay.py" $NET.20 5684 $NET.21 5684 &&
 	wait_for_health coap://$NET.21 &&
 	coap admin get coaps://$NET.20/stats >s1 &&
 	n1=$(pyjson s1 "d[\"requests\"]") &&
-	kill -USR1 $rp && sleep 0.5 &&
+	kill -USR1 $replay_pid && sleep 0.5 &&
 	grep "replayed 1 record" replay.log &&
 	coap admin get coaps://$NET.21/stats >s2 &&
 	n2=$(pyjson s2 "d[\"requests\"]") &&
