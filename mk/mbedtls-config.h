@@ -34,12 +34,14 @@
  * mbedtls_timing_set_delay/get_delay to mbedtls_ssl_set_timer_cb */
 #define MBEDTLS_TIMING_C
 
-/* libcoap calls mbedtls_strerror() in its log lines: without
- * MBEDTLS_ERROR_C this is the dummy, an empty string next to the
- * -0xNNNN code libcoap prints anyway (the codes are in mbedtls/ssl.h). */
-#define MBEDTLS_ERROR_STRERROR_DUMMY
-/* mbedtls_version_get_number(): libcoap's coap_get_tls_library_version()
- * (nano --version), and libcoap's configure links with
+/* mbedtls_strerror() with the messages of the modules configured here
+ * (about 8 KB).  libcoap logs a failed handshake with the message only,
+ * no code ("session establish returned '%s'"): with
+ * MBEDTLS_ERROR_STRERROR_DUMMY instead, a wrong key or a bad ClientHello
+ * would be logged as ''. */
+#define MBEDTLS_ERROR_C
+/* mbedtls_version_get_number(): libcoap's coap_get_tls_library_version(),
+ * and libcoap's configure links with
  * mbedtls_version_get_string to find the library at all */
 #define MBEDTLS_VERSION_C
 
