@@ -528,7 +528,8 @@ build_libcoap() {
     run libcoap "$obj" make -j"$JOBS"
     # A libcoap of another flavour (the notls one of earlier builds) must
     # not stay next to this one for a -lcoap-3-... to pick up.
-    rm -f "$PREFIX"/lib/libcoap-3*.a "$PREFIX"/lib/pkgconfig/libcoap-3*.pc
+    rm -f "$PREFIX"/lib/libcoap-3*.a "$PREFIX"/lib/libcoap-3*.la \
+          "$PREFIX"/lib/pkgconfig/libcoap-3*.pc
     run libcoap "$obj" make install
     mark_built libcoap3 "$tag"
 }
