@@ -12,9 +12,9 @@
 # (added to every compile and link: sanitizers for make check and make fuzz).
 #
 # mbedTLS is built with nano's own configuration, mk/mbedtls-config.h (DTLS
-# 1.2 with pre-shared keys and AES-CCM/GCM, little else); that file's hash
-# is part of the stamp and of mbedtls's and libcoap's built markers, so
-# editing it rebuilds both.
+# 1.2 with pre-shared keys and AES-CCM/GCM, little else) and entropy source,
+# mk/mbedtls-getrandom.c; their hash is part of the stamp and of mbedtls's
+# and libcoap's built markers, so editing either rebuilds both.
 #
 # Cross builds (the Raspberry Pi targets): HOST set and CC empty, e.g.
 #   HOST=arm-linux-gnueabihf TARGET_CFLAGS='-march=armv7-a ...' CC= \
@@ -86,9 +86,12 @@ CC_ID="${CC:-musl-gcc} ${EXTRA_CFLAGS:-}"
 if [ -n "${HOST:-}" ] && [ -z "${CC:-}" ]; then CROSS_MUSL=yes; fi
 # mbedTLS's configuration: the library and libcoap (which includes its
 # headers, so its structs are laid out by it) are rebuilt when it changes.
+# mk/mbedtls-getrandom.c, its entropy source, goes into libmbedcrypto.a.
 MBEDTLS_CONFIG=$TOP/mk/mbedtls-config.h
-[ -r "$MBEDTLS_CONFIG" ] || die "missing $MBEDTLS_CONFIG"
-MBEDTLS_CONFIG_ID=$(sha256sum "$MBEDTLS_CONFIG" | cut -c1-16)
+MBEDTLS_ENTROPY=$TOP/mk/mbedtls-getrandom.c
+[ -r "$MBEDTLS_CONFIG" ] && [ -r "$MBEDTLS_ENTROPY" ] ||
+    die "missing $MBEDTLS_CONFIG or $MBEDTLS_ENTROPY"
+MBEDTLS_CONFIG_ID=$(cat "$MBEDTLS_CONFIG" "$MBEDTLS_ENTROPY" | sha256sum | cut -c1-16)
 
 # lock_for_build -> the lock lines this build uses (the stamp's content)
 lock_for_build() {
@@ -482,9 +485,12 @@ build_mbedtls() {
     log "mbedtls: make -j$JOBS (library only, config mk/mbedtls-config.h)"
     # The Makefile's .SILENT hides the commands; its CFLAGS default (-O2)
     # is replaced by ours, its warnings and -I stay in LOCAL_CFLAGS.
+    mbedtls_cflags="$DEPS_CFLAGS $DEPS_CPPFLAGS -DMBEDTLS_CONFIG_FILE='\"$MBEDTLS_CONFIG\"'"
     run mbedtls "$obj/library" make -j"$JOBS" CC="$CC" AR="$AR" \
-        CFLAGS="$DEPS_CFLAGS $DEPS_CPPFLAGS -DMBEDTLS_CONFIG_FILE='\"$MBEDTLS_CONFIG\"'" \
-        libmbedcrypto.a libmbedx509.a libmbedtls.a
+        CFLAGS="$mbedtls_cflags" libmbedcrypto.a libmbedx509.a libmbedtls.a
+    # the entropy source the config names (MBEDTLS_ENTROPY_HARDWARE_ALT)
+    run mbedtls "$obj/library" sh -c "$CC -Wall -Wextra -I../include $mbedtls_cflags \
+        -c '$MBEDTLS_ENTROPY' -o nano-getrandom.o && $AR rs libmbedcrypto.a nano-getrandom.o"
     rm -rf "$PREFIX/include/mbedtls" "$PREFIX/include/psa"
     cp -R "$src/include/mbedtls" "$src/include/psa" "$PREFIX/include/"
     cp "$MBEDTLS_CONFIG" "$PREFIX/include/mbedtls/config.h"

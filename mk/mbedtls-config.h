@@ -27,9 +27,12 @@
  * being counted, and the Hello random carries the time as TLS expects. */
 #define MBEDTLS_HAVE_TIME
 
-/* Entropy from getrandom(2) (musl has it, so does glibc), through
- * mbedtls_platform_entropy_poll; nothing reads files. */
+/* Entropy from getrandom(2), by mk/mbedtls-getrandom.c as the one strong
+ * source: mbedTLS 2.28's own platform source uses getrandom only under
+ * glibc and reads /dev/urandom with stdio under musl (see that file). */
 #define MBEDTLS_ENTROPY_C
+#define MBEDTLS_NO_PLATFORM_ENTROPY
+#define MBEDTLS_ENTROPY_HARDWARE_ALT
 /* the retransmission timer of the DTLS handshake: libcoap hands
  * mbedtls_timing_set_delay/get_delay to mbedtls_ssl_set_timer_cb */
 #define MBEDTLS_TIMING_C
