@@ -125,8 +125,11 @@ $(OBJDIR)/%.o: %.c $(wildcard src/*.h) | $(DEPS_OK)
 $(BUILD)/libnano.a: $(LIBOBJS)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(NANO): $(OBJDIR)/src/main.o $(BUILD)/libnano.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# Every program is linked again when the deps were rebuilt ($(DEPS_OK) is
+# written last): another mbedTLS config or libcoap flavour must not leave
+# a binary linked against the old one.
+$(NANO): $(OBJDIR)/src/main.o $(BUILD)/libnano.a $(DEPS_OK)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter-out $(DEPS_OK),$^) $(LDLIBS)
 ifneq ($(MODE),check)
 	$(STRIP) --strip-all -R .comment $@
 endif
@@ -136,11 +139,11 @@ $(SIDE): $(NANO)
 	cp -f $< $@
 endif
 
-$(BUILD)/unit/%.t: test/unit/%.c test/unit/tap.h $(BUILD)/libnano.a
+$(BUILD)/unit/%.t: test/unit/%.c test/unit/tap.h $(BUILD)/libnano.a $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Isrc -Itest/unit $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnano.a $(LDLIBS)
 
-$(TESTSRV): test/testsrv.c $(BUILD)/libnano.a
+$(TESTSRV): test/testsrv.c $(BUILD)/libnano.a $(DEPS_OK)
 	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnano.a $(LDLIBS)
 
 # prove -e '' runs each test as a program: the unit tests are binaries,
@@ -172,7 +175,7 @@ demo: $(NANO)
 # Benchmarks print numbers; they never fail on a number (no timed tests).
 # bench/*.c are tools built from the core (load generators); bench/b*.sh
 # run them and print tables.
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libnano.a
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libnano.a $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnano.a $(LDLIBS)
 
