@@ -65,7 +65,7 @@
 /* ---- TLS */
 
 #define MBEDTLS_SSL_TLS_C
-#define MBEDTLS_SSL_CLI_C               /* nano's client (coaps:// URIs) */
+#define MBEDTLS_SSL_CLI_C               /* the client side (coaps:// requests) */
 #define MBEDTLS_SSL_SRV_C               /* every role's server */
 #define MBEDTLS_SSL_PROTO_TLS1_2        /* DTLS 1.2 is TLS 1.2 on datagrams */
 #define MBEDTLS_SSL_PROTO_DTLS
@@ -88,11 +88,12 @@
 /* RFC 7627: the master secret covers the whole handshake (OpenSSL and
  * GnuTLS offer it). */
 #define MBEDTLS_SSL_EXTENDED_MASTER_SECRET
-/* send the alert for every failure (a wrong key is decrypt_error), so a
+/* send the alert for every failure (a wrong key: bad_record_mac), so a
  * client fails at once instead of timing out */
 #define MBEDTLS_SSL_ALL_ALERT_MESSAGES
 
-/* The key exchange: plain PSK, no Diffie-Hellman (no bignum, no curves). */
+/* The key exchange: plain PSK, no Diffie-Hellman (the bignum and curve
+ * code further down is there for libcoap's sake only). */
 #define MBEDTLS_KEY_EXCHANGE_PSK_ENABLED
 
 /* The suites, in the server's order of preference (mbedTLS servers pick
@@ -153,9 +154,10 @@
 #define MBEDTLS_ECP_DP_SECP256R1_ENABLED
 /* mbedtls_ssl_conf_sni (libcoap's server, always), needs X509_CRT_PARSE_C */
 #define MBEDTLS_SSL_SERVER_NAME_INDICATION
-/* mbedtls_debug_set_threshold; the bonus: at libcoap's debug level
- * (nano -v ...) the log shows mbedTLS's handshake, suite included.
- * About 40 KB of nano's size (strings and calls in the SSL code). */
+/* mbedtls_debug_set_threshold; the bonus: a program that calls
+ * coap_dtls_set_log_level() (testsrv --psk at --log-level debug) gets
+ * mbedTLS's handshake in its log, the chosen suite included.  About 40 KB
+ * of nano's size (strings and calls all through the SSL code). */
 #define MBEDTLS_DEBUG_C
 
 #include "mbedtls/check_config.h"
