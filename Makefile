@@ -58,10 +58,13 @@ ifeq ($(MODE),check)
 ifneq ($(CROSS),)
 $(error MODE=check builds with the host gcc and glibc: it has no ARCH=$(ARCH))
 endif
-# gcc + sanitizers against the system's (glibc) libraries, but libcoap:
-# Debian 12's is 4.3.1, so the pinned 4.3.5 is built by mk/deps.sh with
-# gcc and the same sanitizers into build/check-deps (its code is checked
-# too).
+# gcc + sanitizers against the system's (glibc) libraries, but libcoap and
+# mbedTLS: Debian 12's libcoap is 4.3.1, so the pinned 4.3.5 is built by
+# mk/deps.sh with gcc and the same sanitizers into build/check-deps (its
+# code is checked too), and against the same pinned mbedTLS with nano's
+# trimmed configuration (mk/mbedtls-config.h), built there the same way:
+# the checked DTLS is the shipped one, not Debian's full-config
+# libmbedtls-dev.
 BUILD   := $(or $(O),build/check)
 CC      := gcc
 SANITIZE:= -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -70,11 +73,11 @@ CHECK_DEPS := build/check-deps
 CFLAGS  := -g -O1 -fno-omit-frame-pointer $(SANITIZE) $(WARN)
 CPPFLAGS:= $(DEFS) -I$(CHECK_DEPS)/prefix/include $(shell pkg-config --cflags $(PKGS))
 LDFLAGS := $(SANITIZE) -L$(CHECK_DEPS)/prefix/lib
-LDLIBS  := -lcoap-3-notls $(shell pkg-config --libs $(PKGS))
+LDLIBS  := -lcoap-3-mbedtls -lmbedtls -lmbedx509 -lmbedcrypto $(shell pkg-config --libs $(PKGS))
 NANO    := $(BUILD)/nano
 DEPS_OK := $(CHECK_DEPS)/prefix/.deps-ok
-$(DEPS_OK): mk/deps.sh mk/deps.lock
-	CC=gcc ONLY=libcoap3 EXTRA_CFLAGS='-g -fno-omit-frame-pointer $(SANITIZE)' \
+$(DEPS_OK): mk/deps.sh mk/deps.lock mk/mbedtls-config.h
+	CC=gcc ONLY='mbedtls libcoap3' EXTRA_CFLAGS='-g -fno-omit-frame-pointer $(SANITIZE)' \
 	  sh mk/deps.sh $(CHECK_DEPS)
 else
 # static musl against the libraries mk/deps.sh built from Debian sources
@@ -89,7 +92,8 @@ CFLAGS  := -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tabl
 CPPFLAGS:= $(DEFS) -I$(PREFIX_DEPS)/include -I$(PREFIX_DEPS)/include/dbus-1.0 \
            -I$(PREFIX_DEPS)/lib/dbus-1.0/include -isystem $(DEPS_DIR)/kinc
 LDFLAGS := -static -Wl,--gc-sections -L$(PREFIX_DEPS)/lib
-LDLIBS  := -lcoap-3-notls -lsqlite3 -lcjson -lgpiod -ldbus-1
+LDLIBS  := -lcoap-3-mbedtls -lmbedtls -lmbedx509 -lmbedcrypto \
+           -lsqlite3 -lcjson -lgpiod -ldbus-1
 NANO    := $(if $(O),$(O)/nano,$(if $(CROSS),$(DEPS_DIR)/nano,nano))
 DEPS_OK := $(PREFIX_DEPS)/.deps-ok
 # The three binaries side by side in build/ARCH/nano: x86_64's is a copy
@@ -110,7 +114,7 @@ all: $(NANO) $(SIDE)
 
 deps: $(DEPS_OK)
 ifneq ($(MODE),check)
-$(DEPS_DIR)/prefix/.deps-ok: mk/deps.sh mk/deps.lock
+$(DEPS_DIR)/prefix/.deps-ok: mk/deps.sh mk/deps.lock mk/mbedtls-config.h
 	$(if $(CROSS),HOST=$(CROSS) TARGET_CFLAGS='$(TARGET_CFLAGS)' CC=) sh mk/deps.sh $(DEPS_DIR)
 endif
 
@@ -121,8 +125,11 @@ $(OBJDIR)/%.o: %.c $(wildcard src/*.h) | $(DEPS_OK)
 $(BUILD)/libnano.a: $(LIBOBJS)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(NANO): $(OBJDIR)/src/main.o $(BUILD)/libnano.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# Every program is linked again when the deps were rebuilt ($(DEPS_OK) is
+# written last): another mbedTLS config or libcoap flavour must not leave
+# a binary linked against the old one.
+$(NANO): $(OBJDIR)/src/main.o $(BUILD)/libnano.a $(DEPS_OK)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter-out $(DEPS_OK),$^) $(LDLIBS)
 ifneq ($(MODE),check)
 	$(STRIP) --strip-all -R .comment $@
 endif
@@ -132,11 +139,11 @@ $(SIDE): $(NANO)
 	cp -f $< $@
 endif
 
-$(BUILD)/unit/%.t: test/unit/%.c test/unit/tap.h $(BUILD)/libnano.a
+$(BUILD)/unit/%.t: test/unit/%.c test/unit/tap.h $(BUILD)/libnano.a $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Isrc -Itest/unit $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnano.a $(LDLIBS)
 
-$(TESTSRV): test/testsrv.c $(BUILD)/libnano.a
+$(TESTSRV): test/testsrv.c $(BUILD)/libnano.a $(DEPS_OK)
 	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnano.a $(LDLIBS)
 
 # prove -e '' runs each test as a program: the unit tests are binaries,
@@ -168,7 +175,7 @@ demo: $(NANO)
 # Benchmarks print numbers; they never fail on a number (no timed tests).
 # bench/*.c are tools built from the core (load generators); bench/b*.sh
 # run them and print tables.
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libnano.a
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libnano.a $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnano.a $(LDLIBS)
 

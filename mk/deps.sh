@@ -8,8 +8,13 @@
 # Environment: CC (default musl-gcc), HOST (configure --host triplet, default
 # empty = native), JOBS (default: nproc), AR (default: ${HOST-}ar),
 # TARGET_CFLAGS (code generation flags for a cross target, e.g. -march=...),
-# ONLY (build just these packages; only libcoap3 so far), EXTRA_CFLAGS
+# ONLY (build just these packages: mbedtls and/or libcoap3), EXTRA_CFLAGS
 # (added to every compile and link: sanitizers for make check and make fuzz).
+#
+# mbedTLS is built with nano's own configuration, mk/mbedtls-config.h (DTLS
+# 1.2 with pre-shared keys and AES-CCM/GCM, little else) and entropy source,
+# mk/mbedtls-getrandom.c; their hash is part of the stamp and of mbedtls's
+# and libcoap's built markers, so editing either rebuilds both.
 #
 # Cross builds (the Raspberry Pi targets): HOST set and CC empty, e.g.
 #   HOST=arm-linux-gnueabihf TARGET_CFLAGS='-march=armv7-a ...' CC= \
@@ -79,6 +84,14 @@ CROSS_MUSL=no
 # Both, with CC, are part of the stamp, so a change rebuilds.
 CC_ID="${CC:-musl-gcc} ${EXTRA_CFLAGS:-}"
 if [ -n "${HOST:-}" ] && [ -z "${CC:-}" ]; then CROSS_MUSL=yes; fi
+# mbedTLS's configuration: the library and libcoap (which includes its
+# headers, so its structs are laid out by it) are rebuilt when it changes.
+# mk/mbedtls-getrandom.c, its entropy source, goes into libmbedcrypto.a.
+MBEDTLS_CONFIG=$TOP/mk/mbedtls-config.h
+MBEDTLS_ENTROPY=$TOP/mk/mbedtls-getrandom.c
+[ -r "$MBEDTLS_CONFIG" ] && [ -r "$MBEDTLS_ENTROPY" ] ||
+    die "missing $MBEDTLS_CONFIG or $MBEDTLS_ENTROPY"
+MBEDTLS_CONFIG_ID=$(cat "$MBEDTLS_CONFIG" "$MBEDTLS_ENTROPY" | sha256sum | cut -c1-16)
 
 # lock_for_build -> the lock lines this build uses (the stamp's content)
 lock_for_build() {
@@ -86,6 +99,7 @@ lock_for_build() {
         for _n in $ONLY; do awk -v n="$_n" '$1 == n' "$LOCK"; done
         echo "cc $CC_ID"
     elif [ "$CROSS_MUSL" = yes ]; then cat "$LOCK"; else grep -v '^musl ' "$LOCK"; fi
+    echo "mbedtls-config $MBEDTLS_CONFIG_ID"
 }
 
 # Fast path: nothing to do when the prefix was completed for this very lock.
@@ -366,9 +380,10 @@ fetch_orig() {
     touch "$B/stamp/$name-$ver.extracted"
 }
 
-# built NAME -> true if NAME at the locked version is already installed
-built() { [ -f "$B/stamp/$1-$(lock_version "$1").built" ]; }
-mark_built() { touch "$B/stamp/$1-$(lock_version "$1").built"; }
+# built NAME [TAG] -> true if NAME at the locked version (and TAG: what
+# else it was built with) is already installed
+built() { [ -f "$B/stamp/$1-$(lock_version "$1")${2:+-$2}.built" ]; }
+mark_built() { touch "$B/stamp/$1-$(lock_version "$1")${2:+-$2}.built"; }
 
 # ---------------------------------------------------------------- kernel headers
 
@@ -455,31 +470,74 @@ check_host_musl() {
 
 # ---------------------------------------------------------------- libraries
 
+# build_mbedtls: the three static libraries from Debian's mbedtls source,
+# with mk/mbedtls-config.h as the whole configuration.  Only library/ is
+# built (its own Makefile: plain make and cc, no CMake, no Python), in a copy
+# of the tree under bld/ so src/ stays pristine; the installed
+# mbedtls/config.h is nano's, so whatever includes the installed headers
+# (libcoap) sees exactly what the library was compiled with.
+build_mbedtls() {
+    built mbedtls "cfg-$MBEDTLS_CONFIG_ID" && return 0
+    fetch_source mbedtls
+    src=$B/src/mbedtls-$(lock_version mbedtls); obj=$B/bld/mbedtls
+    rm -rf "$obj"; mkdir -p "$obj"
+    cp -R "$src/library" "$src/include" "$src/3rdparty" "$obj/"
+    log "mbedtls: make -j$JOBS (library only, config mk/mbedtls-config.h)"
+    # The Makefile's .SILENT hides the commands; its CFLAGS default (-O2)
+    # is replaced by ours, its warnings and -I stay in LOCAL_CFLAGS.
+    mbedtls_cflags="$DEPS_CFLAGS $DEPS_CPPFLAGS -DMBEDTLS_CONFIG_FILE='\"$MBEDTLS_CONFIG\"'"
+    run mbedtls "$obj/library" make -j"$JOBS" CC="$CC" AR="$AR" \
+        CFLAGS="$mbedtls_cflags" libmbedcrypto.a libmbedx509.a libmbedtls.a
+    # the entropy source the config names (MBEDTLS_ENTROPY_HARDWARE_ALT)
+    run mbedtls "$obj/library" sh -c "$CC -Wall -Wextra -I../include $mbedtls_cflags \
+        -c '$MBEDTLS_ENTROPY' -o nano-getrandom.o && $AR rs libmbedcrypto.a nano-getrandom.o"
+    rm -rf "$PREFIX/include/mbedtls" "$PREFIX/include/psa"
+    cp -R "$src/include/mbedtls" "$src/include/psa" "$PREFIX/include/"
+    cp "$MBEDTLS_CONFIG" "$PREFIX/include/mbedtls/config.h"
+    cp "$obj/library/libmbedcrypto.a" "$obj/library/libmbedx509.a" \
+       "$obj/library/libmbedtls.a" "$PREFIX/lib/"
+    mark_built mbedtls "cfg-$MBEDTLS_CONFIG_ID"
+}
+
 build_libcoap() {
-    built libcoap3 && return 0
+    # built against this mbedtls and its configuration
+    tag="mbedtls-$(lock_version mbedtls)-cfg-$MBEDTLS_CONFIG_ID"
+    built libcoap3 "$tag" && return 0
     fetch_orig libcoap3
     src=$B/src/libcoap3-$(lock_version libcoap3); obj=$B/bld/libcoap
     # The orig tarball has no generated configure (Debian runs autoreconf).
     [ -x "$src/configure" ] || { log "libcoap: autoreconf -fi"; run libcoap "$src" autoreconf -fi; }
-    log "libcoap: configure (no DTLS, epoll)"
-    # No TLS library: nano talks plain CoAP over UDP on a local network.
-    # Off as well: what nano never uses and an attacker could reach (TCP,
+    log "libcoap: configure (DTLS with mbedTLS, epoll)"
+    # DTLS with mbedTLS (PSK, RFC 7252 section 9): CoAP on the building's
+    # network is encrypted and authenticated per peer.  Both MbedTLS_CFLAGS
+    # and MbedTLS_LIBS are given, so configure skips pkg-config (mbedTLS 2.28
+    # ships no .pc) and test-links with exactly these, in static link order.
+    # Off: what nano never uses and an attacker could reach (TCP,
     # WebSockets, Q-Block, OSCORE, the proxy code) or that only costs
     # (locking for threads nano does not have).  Async (separate responses)
     # stays: req_defer() needs it.
     configure_autotools libcoap "$src" "$obj" \
-        --disable-dtls --disable-documentation --disable-doxygen \
+        --enable-dtls --with-mbedtls \
+        --disable-documentation --disable-doxygen \
         --disable-manpages --disable-examples --disable-examples-source \
         --disable-tests --disable-gcov --with-epoll \
         --disable-tcp --disable-websockets --disable-q-block --disable-oscore \
         --disable-proxy-code --disable-observe-persist --disable-af-unix-support \
         --disable-thread-safe --disable-thread-recursive-lock-detection \
         --enable-async --enable-server-mode --enable-client-mode \
+        MbedTLS_CFLAGS="-I$PREFIX/include" \
+        MbedTLS_LIBS="-L$PREFIX/lib -lmbedtls -lmbedx509 -lmbedcrypto" \
         ${LIBCOAP_CONFIGURE:-}
+    grep -q '^#define COAP_WITH_LIBMBEDTLS 1' "$obj/coap_config.h" ||
+        die "libcoap: configure did not take mbedTLS (see $B/log/libcoap.log)"
     log "libcoap: make -j$JOBS"
     run libcoap "$obj" make -j"$JOBS"
+    # A libcoap of another flavour (the notls one of earlier builds) must
+    # not stay next to this one for a -lcoap-3-... to pick up.
+    rm -f "$PREFIX"/lib/libcoap-3*.a "$PREFIX"/lib/libcoap-3*.la \
+          "$PREFIX"/lib/pkgconfig/libcoap-3*.pc
     run libcoap "$obj" make install
-    mark_built libcoap3
+    mark_built libcoap3 "$tag"
 }
 
 build_sqlite() {
@@ -588,9 +646,23 @@ fetch_bluez_docs() {
 
 # ---------------------------------------------------------------- verify
 
+# verify_mbedtls: libcoap with DTLS over mbedTLS, and the headers installed
+# with nano's configuration (the one the libraries were compiled with).
+verify_mbedtls() {
+    for f in lib/libcoap-3-mbedtls.a lib/libmbedtls.a lib/libmbedx509.a \
+             lib/libmbedcrypto.a include/coap3/coap.h include/mbedtls/ssl.h; do
+        [ -f "$PREFIX/$f" ] || die "verify: missing $PREFIX/$f"
+    done
+    cmp -s "$MBEDTLS_CONFIG" "$PREFIX/include/mbedtls/config.h" ||
+        die "verify: $PREFIX/include/mbedtls/config.h is not mk/mbedtls-config.h"
+    ! ls "$PREFIX"/lib/libcoap-3-notls.a >/dev/null 2>&1 ||
+        die "verify: a stale libcoap-3-notls.a is in $PREFIX/lib"
+}
+
 verify() {
     log "verify: libraries and a static test link"
-    for f in lib/libcoap-3-notls.a lib/libsqlite3.a lib/libcjson.a \
+    verify_mbedtls
+    for f in lib/libsqlite3.a lib/libcjson.a \
              lib/libgpiod.a lib/libdbus-1.a \
              include/coap3/coap.h include/sqlite3.h include/cjson/cJSON.h \
              include/gpiod.h include/dbus-1.0/dbus/dbus.h \
@@ -613,12 +685,21 @@ int main(void)
     int maj, min, mic;
     sqlite3 *db;
 
+    coap_tls_version_t *tls;
+
     coap_startup();
+    tls = coap_get_tls_library_version();
+    if (!coap_dtls_psk_is_supported() || tls->type != COAP_TLS_LIBRARY_MBEDTLS) {
+        fprintf(stderr, "libcoap without DTLS-PSK over mbedTLS\n");
+        return 1;
+    }
     dbus_get_version(&maj, &min, &mic);
     if (sqlite3_open(":memory:", &db) != SQLITE_OK) return 1;
     sqlite3_close(db);
-    printf("%s, sqlite %s, cJSON %s, libgpiod %s, libdbus %d.%d.%d\n",
-           coap_package_version(), sqlite3_libversion(), cJSON_Version(),
+    printf("%s, mbedTLS %d.%d.%d, sqlite %s, cJSON %s, libgpiod %s, libdbus %d.%d.%d\n",
+           coap_package_version(), (int)(tls->version >> 24),
+           (int)(tls->version >> 16 & 0xff), (int)(tls->version >> 8 & 0xff),
+           sqlite3_libversion(), cJSON_Version(),
            gpiod_version_string(), maj, min, mic);
     coap_cleanup();
     return 0;
@@ -628,7 +709,8 @@ EOF
         -I"$PREFIX/include" -I"$PREFIX/include/dbus-1.0" \
         -I"$PREFIX/lib/dbus-1.0/include" t.c -o t \
         -L"$PREFIX/lib" -Wl,--gc-sections \
-        -lcoap-3-notls -lsqlite3 -lcjson -lgpiod -ldbus-1
+        -lcoap-3-mbedtls -lmbedtls -lmbedx509 -lmbedcrypto \
+        -lsqlite3 -lcjson -lgpiod -ldbus-1
     # A cross-built program runs under Debian's qemu-user-static, called
     # directly (binfmt registration is not needed for this check).
     if [ -z "$HOST" ]; then
@@ -679,11 +761,14 @@ setup_kinc
 if [ -n "${ONLY:-}" ]; then
     for n in $ONLY; do
         case $n in
-        libcoap3) build_libcoap ;;
-        *) die "ONLY=$n: only libcoap3 can be built alone" ;;
+        mbedtls|libcoap3) ;;
+        *) die "ONLY=$n: only mbedtls and libcoap3 can be built alone" ;;
         esac
     done
-    [ -f "$PREFIX/lib/libcoap-3-notls.a" ] || die "verify: no $PREFIX/lib/libcoap-3-notls.a"
+    # in this order whatever ONLY's: libcoap is configured against the
+    # prefix's mbedTLS
+    case " $ONLY " in *" mbedtls "*) build_mbedtls ;; esac
+    case " $ONLY " in *" libcoap3 "*) build_libcoap; verify_mbedtls ;; esac
     lock_for_build >"$STAMP"
     log "done in $(( $(date +%s) - T0 ))s, prefix: $PREFIX"
     exit 0
@@ -692,6 +777,7 @@ if [ "$CROSS_MUSL" = yes ]; then build_musl; else check_host_musl; fi
 build_cjson
 build_sqlite
 build_gpiod
+build_mbedtls
 build_libcoap
 build_dbus
 fetch_bluez_docs

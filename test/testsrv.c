@@ -1,7 +1,13 @@
 /* testsrv.c - a small server built from nano's core, for the core's tests
  * until the roles land.
  *
- * usage: testsrv --listen HOST:PORT
+ * usage: testsrv --listen HOST:PORT [--psk IDENTITY:HEXKEY]
+ *
+ * --psk also serves CoAP over DTLS 1.2 (RFC 7252 9.1.3.1, pre-shared key)
+ * on the first --listen host's port 5684: IDENTITY is the one client
+ * identity it knows, HEXKEY its key (1 to 64 bytes in hex).  Another
+ * identity, or the right one with another key, fails the handshake.  At
+ * --log-level debug the log has mbedTLS's handshake (the chosen suite).
  *
  * Besides /.well-known/core, /health and /stats (the core's):
  *   POST /echo       answers the JSON object it got ({"n": int} required)
@@ -14,6 +20,7 @@
  */
 #include "nano.h"
 #include "role.h"
+#include "uri.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,14 +110,125 @@ static void post_relay(struct nano_req *r)
   cJSON_Delete(o);
 }
 
+/* ---- --psk: one identity and its key, on a DTLS endpoint -------------- */
+
+static uint8_t psk_id[COAP_DTLS_MAX_PSK_IDENTITY], psk_key[COAP_DTLS_MAX_PSK];
+static size_t psk_id_len, psk_key_len;
+static coap_bin_const_t psk_key_bin;
+
+/* The server's identity check: libcoap asks with the client's identity
+ * and takes the key to use, or NULL to fail the handshake. */
+static const coap_bin_const_t *psk_check(coap_bin_const_t *identity,
+                                         coap_session_t *session, void *arg)
+{
+  (void)session;
+  (void)arg;
+  if (identity->length == psk_id_len && !memcmp(identity->s, psk_id, psk_id_len))
+    return &psk_key_bin;
+  log_info("psk: unknown identity '%.*s'", (int)identity->length, (const char *)identity->s);
+  return NULL;
+}
+
+static int hexval(char c)
+{
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+         c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* "IDENTITY:HEXKEY" (the last ':' splits) -> psk_id, psk_key; -1 if bad. */
+static int psk_parse(const char *spec)
+{
+  const char *colon = strrchr(spec, ':'), *hex;
+  size_t hexlen;
+
+  if (!colon || colon == spec || (size_t)(colon - spec) > sizeof psk_id)
+    return -1;
+  psk_id_len = (size_t)(colon - spec);
+  memcpy(psk_id, spec, psk_id_len);
+  hex = colon + 1;
+  hexlen = strlen(hex);
+  if (!hexlen || hexlen % 2 || hexlen / 2 > sizeof psk_key)
+    return -1;
+  for (size_t i = 0; i < hexlen / 2; i++) {
+    int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0)
+      return -1;
+    psk_key[i] = (uint8_t)(hi << 4 | lo);
+  }
+  psk_key_len = hexlen / 2;
+  psk_key_bin.s = psk_key;
+  psk_key_bin.length = psk_key_len;
+  return 0;
+}
+
+/* The DTLS endpoint: the host of --listen's first address, port 5684. */
+static int psk_listen(coap_context_t *c, const char *listen)
+{
+  char host[256] = "::", err[256], first[300], text[80];
+  uint16_t port;
+  coap_address_t addr;
+  coap_dtls_spsk_t setup;
+
+  if (!coap_dtls_psk_is_supported()) {
+    log_error("psk: this libcoap has no DTLS with pre-shared keys");
+    return -1;
+  }
+  if (listen && *listen) {
+    snprintf(first, sizeof first, "%.*s", (int)strcspn(listen, ","), listen);
+    if (hostport_parse(first, host, sizeof host, &port, err, sizeof err) < 0) {
+      log_error("psk: listen=%s %s", first, err);
+      return -1;
+    }
+    if (!*host)
+      strcpy(host, "::");
+  }
+  if (uri_resolve(host, COAPS_DEFAULT_PORT, 1, &addr, err, sizeof err) < 0) {
+    log_error("psk: %s %s", host, err);
+    return -1;
+  }
+  memset(&setup, 0, sizeof setup);
+  setup.version = COAP_DTLS_SPSK_SETUP_VERSION;
+  setup.validate_id_call_back = psk_check;
+  setup.psk_info.key = psk_key_bin;
+  if (!coap_context_set_psk2(c, &setup)) {
+    log_error("psk: coap_context_set_psk2 failed");
+    return -1;
+  }
+  /* mbedTLS's own handshake log (level 2: states, the chosen suite) into
+   * ours, which shows libcoap's lines at debug */
+  if (log_level() >= NLOG_DEBUG)
+    coap_dtls_set_log_level(COAP_LOG_NOTICE);
+  addr_text(&addr, text, sizeof text);
+  if (!coap_new_endpoint(c, &addr, COAP_PROTO_DTLS)) {
+    log_error("psk: listen=%s cannot create the DTLS endpoint", text);
+    return -1;
+  }
+  log_info("listen=%s dtls psk identity=%.*s", text, (int)psk_id_len, (const char *)psk_id);
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
-  struct opt opts[] = { ROLE_COMMON_OPTS, { 0 } };
+  struct opt opts[] = {
+    ROLE_COMMON_OPTS,
+    { "psk", OPT_STR, NULL, "IDENTITY:HEXKEY: also CoAP over DTLS (PSK) on the listen host's port 5684" },
+    { 0 }
+  };
   struct nano_server *s;
-  int rc = role_start("test", opts, argc, argv, "usage: testsrv [--listen HOST:PORT]", &s);
+  int rc = role_start("test", opts, argc, argv,
+                      "usage: testsrv [--listen HOST:PORT] [--psk IDENTITY:HEXKEY]", &s);
 
   if (rc >= 0)
     return rc;
+  if (opt_str(opts, "psk") && psk_parse(opt_str(opts, "psk")) < 0) {
+    log_error("--psk wants IDENTITY:HEXKEY (a key of 1 to 64 bytes)");
+    role_finish(s, opts);
+    return 2;
+  }
+  if (opt_str(opts, "psk") && psk_listen(server_ctx(s), opt_str(opts, "listen")) < 0) {
+    role_finish(s, opts);
+    return 1;
+  }
   big = malloc(300001);
   for (int i = 0; i < 300000; i++)
     big[i] = i % 64 == 63 ? '\n' : 'a' + i % 26;
