@@ -43,7 +43,7 @@ secrets() {
 	while read svc ids; do
 		nano keys pick building.keys $ids admin-$svc |
 			docker secret create ${STACK}-nano-keys-$svc - >/dev/null || return 1
-		at_exit "for i in $(seq 30); do docker secret rm ${STACK}-nano-keys-$svc && break; sleep 1; done"
+		at_exit "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30; do docker secret rm ${STACK}-nano-keys-$svc && break; sleep 1; done"
 	done <<-EOF
 	ae ae mcs mrs-R1
 	mcs mcs pd-entrance bs-entrance pd-R1 bs-R1
