@@ -53,8 +53,8 @@ test_expect_success 'a flood of 3,000 registrations: refused, pd answers, RSS bo
 '
 
 test_expect_success 'the gone observers are reclaimed; the live one stays' '
-	wait_until "test \"\$(stat_of $PD observers)\" = 1" 600 &&
-	wait_until "test \"\$(stat_of $UG observers)\" = 0" 600 &&
+	wait_until "test \"\$(stat_of $PD observers)\" = 1" 1200 &&
+	wait_until "test \"\$(stat_of $UG observers)\" = 0" 1200 &&
 	kill -0 $obs_pid
 '
 
