@@ -23,7 +23,7 @@ r"""coap-raw.py - hand-made CoAP datagrams for the tests of bounds and crashes.
       prints "ok=N refused=M other=K"; with --hold, keeps the sockets open
       SECS seconds before closing them (a closed socket is a gone observer).
 
-Only what the tests need; every datagram waits for its answer (1 s, three
+Only what the tests need; every datagram waits for its answer (2 s, three
 tries), so nothing here floods by accident.
 """
 import os
@@ -116,7 +116,7 @@ class Peer:
         dgram = encode(CON, code, self.mid, token, options, payload)
         for _ in range(3):
             self.sock.sendto(dgram, self.addr)
-            self.sock.settimeout(1.0)
+            self.sock.settimeout(2.0)
             try:
                 while True:
                     data, _ = self.sock.recvfrom(65536)

@@ -24,7 +24,7 @@ test_expect_success 'setup: pd (4 on /presence), ug (3 in all), refresh every se
 
 test_expect_success 'a live observer (nano coap observe) is registered' '
 	start_bg obs "$NANO" coap -t 60 observe $PD/presence &&
-	wait_until "test \"\$(stat_of $PD observers)\" = 1"
+	wait_until "test \"\$(stat_of $PD observers)\" = 1" 300
 '
 
 test_expect_success 'per resource: 3 more fit on /presence, the 5th is 5.03' '
@@ -60,7 +60,7 @@ test_expect_success 'the gone observers are reclaimed; the live one stays' '
 
 test_expect_success 'the live observer still gets notifications' '
 	nano coap post $PD/sim/motion "{\"motion\":true}" >/dev/null &&
-	wait_until "grep -q \"\\\"motion\\\":true\" obs.log"
+	wait_until "grep -q \"\\\"motion\\\":true\" obs.log" 300
 '
 
 test_expect_success 'after reclaiming, new observers are taken again' '
