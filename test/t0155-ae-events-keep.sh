@@ -16,8 +16,9 @@ FLOOD=100000
 DB_MAX_KB=1024
 WAL_MAX_KB=8448
 # ae's RSS is ~3.5 MB here, flood or not; a sanitizer build (make check)
-# keeps shadow memory and a quarantine of freed blocks.
-if file -L "$NANO" | grep -q "statically linked"; then RSS_MAX_KB=16384; else RSS_MAX_KB=524288; fi
+# keeps shadow memory and a quarantine of freed blocks, qemu-user (the Pi
+# builds) its own memory.
+if file -L "$NANO" | grep -q "statically linked"; then RSS_MAX_KB=$(rss_max 16384); else RSS_MAX_KB=524288; fi
 
 count() { sqlite3 ae.db "SELECT count(*) FROM events"; }
 ids() { sqlite3 ae.db "SELECT group_concat(id, ' ') FROM (SELECT id FROM events ORDER BY id)"; }
