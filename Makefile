@@ -264,8 +264,12 @@ $(BUILD)/fuzz-%: test/fuzz/%.c test/fuzz/check.h $(BUILD)/libnano.a
 	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< \
 	  $(BUILD)/libnano.a $(LDLIBS)
 
+# The inputs kept in test/fuzz/crashes/TARGET-* are replayed first.
 fuzz fuzz-smoke: fuzz-build
 	@failed=; for t in $(FUZZ_TARGETS); do \
+	  set -- test/fuzz/crashes/$$t-*; \
+	  if [ -f "$$1" ]; then FUZZ_BUILD=$(BUILD) sh test/fuzz/run.sh $$t "$$@" || \
+	    failed="$$failed $$t(replay)"; fi; \
 	  FUZZ_BUILD=$(BUILD) sh test/fuzz/run.sh $$t \
 	    $(if $(filter fuzz-smoke,$@),$(FUZZ_SMOKE_S),$(FUZZ_S)) || failed="$$failed $$t"; \
 	done; \
