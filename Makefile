@@ -5,6 +5,9 @@
 #   make check      the same tests, built with gcc + ASan/UBSan against
 #                   Debian's -dev libraries (glibc) and the pinned libcoap
 #                   built with the same sanitizers, in build/check
+#   make fuzz       libFuzzer (clang-16, ASan/UBSan) on every role and
+#                   parser, FUZZ_S seconds each, in build/fuzz; fuzz-smoke
+#                   is CI's short run (test/fuzz/README)
 #   make demo       the smart-meeting scenario with simulated hardware
 #   make bench      benchmarks that print numbers
 #   make size       the binary's size
@@ -79,6 +82,36 @@ DEPS_OK := $(CHECK_DEPS)/prefix/.deps-ok
 $(DEPS_OK): mk/deps.sh mk/deps.lock mk/mbedtls-config.h
 	CC=gcc ONLY='mbedtls libcoap3' EXTRA_CFLAGS='-g -fno-omit-frame-pointer $(SANITIZE)' \
 	  sh mk/deps.sh $(CHECK_DEPS)
+else ifeq ($(MODE),fuzz)
+ifneq ($(CROSS),)
+$(error MODE=fuzz builds with the host clang and glibc: it has no ARCH=$(ARCH))
+endif
+# clang-16 + libFuzzer's coverage + ASan/UBSan against the system's
+# (glibc) libraries, and the pinned libcoap built by mk/deps.sh with the
+# same flags into build/fuzz-deps, so libFuzzer sees (and steers through)
+# its code too.  -DNANO_FUZZ compiles the hook in src/loop.c that hands a
+# role's loop to libFuzzer (test/fuzz/roles.c); $(BUILD)/nano has it
+# but never uses it, $(BUILD)/nano-fuzz is the one linked with libFuzzer.
+BUILD   := $(or $(O),build/fuzz)
+CC      := clang-16
+# Our UBSan checks may recover, so that test/fuzz/ubsan.supp can let
+# fuzzing go past a finding that is reported and not yet fixed; run.sh
+# makes every other one fatal (UBSAN_OPTIONS=halt_on_error=1).
+# libcoap's are fatal as they are built.
+SANITIZE:= -fsanitize=address,undefined -fsanitize=fuzzer-no-link
+DEPS_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+           -fsanitize=fuzzer-no-link
+PKGS    := libcjson sqlite3 libgpiod dbus-1
+FUZZ_DEPS := build/fuzz-deps
+CFLAGS  := -g -O1 -fno-omit-frame-pointer $(SANITIZE) $(WARN)
+CPPFLAGS:= $(DEFS) -DNANO_FUZZ -I$(FUZZ_DEPS)/prefix/include $(shell pkg-config --cflags $(PKGS))
+LDFLAGS := $(SANITIZE) -L$(FUZZ_DEPS)/prefix/lib
+LDLIBS  := -lcoap-3-notls $(shell pkg-config --libs $(PKGS))
+NANO    := $(BUILD)/nano
+DEPS_OK := $(FUZZ_DEPS)/prefix/.deps-ok
+$(DEPS_OK): mk/deps.sh mk/deps.lock
+	CC=$(CC) ONLY=libcoap3 EXTRA_CFLAGS='-g -fno-omit-frame-pointer $(DEPS_SANITIZE)' \
+	  sh mk/deps.sh $(FUZZ_DEPS)
 else
 # static musl against the libraries mk/deps.sh built from Debian sources
 DEPS_DIR:= build/$(ARCH)
@@ -113,7 +146,7 @@ TESTSRV := $(BUILD)/testsrv
 all: $(NANO) $(SIDE)
 
 deps: $(DEPS_OK)
-ifneq ($(MODE),check)
+ifeq ($(filter check fuzz,$(MODE)),)
 $(DEPS_DIR)/prefix/.deps-ok: mk/deps.sh mk/deps.lock mk/mbedtls-config.h
 	$(if $(CROSS),HOST=$(CROSS) TARGET_CFLAGS='$(TARGET_CFLAGS)' CC=) sh mk/deps.sh $(DEPS_DIR)
 endif
@@ -130,7 +163,7 @@ $(BUILD)/libnano.a: $(LIBOBJS)
 # a binary linked against the old one.
 $(NANO): $(OBJDIR)/src/main.o $(BUILD)/libnano.a $(DEPS_OK)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter-out $(DEPS_OK),$^) $(LDLIBS)
-ifneq ($(MODE),check)
+ifeq ($(filter check fuzz,$(MODE)),)
 	$(STRIP) --strip-all -R .comment $@
 endif
 
@@ -208,9 +241,54 @@ image: $(NANO)
 	@docker image inspect $(IMAGE_TAG) \
 	  --format '$(IMAGE_TAG) {{.Os}}/{{.Architecture}}{{with .Variant}}/{{.}}{{end}} {{.Size}} bytes'
 
+# ---- fuzzing (test/fuzz/README) ----------------------------------------
+#   make fuzz                   every target FUZZ_S seconds, one at a time
+#   make fuzz-smoke             every target FUZZ_SMOKE_S seconds (CI)
+#   make fuzz FUZZ_TARGETS='ae json' FUZZ_S=600
+# A role target is the role's whole request path: nano-fuzz ROLE with sim
+# hardware and its peers down, datagrams from one UDP peer.  A parser
+# target is test/fuzz/TARGET.c on the same objects.  Seeds are in
+# test/fuzz/corpus/TARGET (test/fuzz/gen-corpus.py writes them); what
+# libFuzzer finds goes to $(BUILD)/corpus/TARGET, crashes to
+# $(BUILD)/crashes.  test/fuzz/run.sh runs or replays one target.
+FUZZ_S       ?= 60
+FUZZ_SMOKE_S ?= 8
+FUZZ_ROLES   := ae mcs pd bs ug mrs
+FUZZ_PARSERS := json rfc3339 bluez adv sightings
+FUZZ_TARGETS ?= $(FUZZ_ROLES) $(FUZZ_PARSERS)
+.PHONY: fuzz fuzz-smoke fuzz-build
+ifeq ($(MODE),fuzz)
+FUZZ_RT := $(shell $(CC) -print-runtime-dir 2>/dev/null)
+fuzz-build: $(BUILD)/nano-fuzz $(FUZZ_PARSERS:%=$(BUILD)/fuzz-%)
+
+# nano with the driver and libFuzzer without its main (the role's main
+# is the program's); libFuzzer is C++.
+$(BUILD)/nano-fuzz: $(OBJDIR)/src/main.o $(OBJDIR)/test/fuzz/roles.o $(BUILD)/libnano.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+	  $(FUZZ_RT)/libclang_rt.fuzzer_no_main-x86_64.a -lstdc++
+
+$(BUILD)/fuzz-%: test/fuzz/%.c test/fuzz/check.h $(BUILD)/libnano.a
+	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< \
+	  $(BUILD)/libnano.a $(LDLIBS)
+
+# The inputs kept in test/fuzz/crashes/TARGET-* are replayed first.
+fuzz fuzz-smoke: fuzz-build
+	@failed=; for t in $(FUZZ_TARGETS); do \
+	  set -- test/fuzz/crashes/$$t-*; \
+	  if [ -f "$$1" ]; then FUZZ_BUILD=$(BUILD) sh test/fuzz/run.sh $$t "$$@" || \
+	    failed="$$failed $$t(replay)"; fi; \
+	  FUZZ_BUILD=$(BUILD) sh test/fuzz/run.sh $$t \
+	    $(if $(filter fuzz-smoke,$@),$(FUZZ_SMOKE_S),$(FUZZ_S)) || failed="$$failed $$t"; \
+	done; \
+	test -z "$$failed" || { echo "fuzz: failed:$$failed (see $(BUILD)/crashes)" >&2; exit 1; }
+else
+fuzz fuzz-smoke fuzz-build:
+	$(MAKE) MODE=fuzz $@
+endif
+
 clean:
 	rm -rf build/*/obj build/*/unit build/*/libnano.a build/*/testsrv build/*/nano \
-	       build/check nano
+	       build/fuzz/nano-fuzz build/fuzz/fuzz-* build/check nano
 
 distclean:
 	rm -rf build nano

@@ -212,8 +212,26 @@ static void loop_once(uint64_t max_wait_ms)
   run_due_timers();
 }
 
+#ifdef NANO_FUZZ
+/* make fuzz only (test/fuzz/roles.c): with NANO_FUZZ_ARGS set, a role's
+ * loop_run() hands the loop to libFuzzer, which sends the role datagrams
+ * and runs one turn at a time until the role has answered.  Weak, so the
+ * plain fuzz targets that link this file without roles.c still link. */
+int nano_fuzz_loop(const char *args, int coap_fd, void (*turn)(void))
+  __attribute__((weak));
+
+static void fuzz_turn(void)
+{
+  loop_once(0);
+}
+#endif
+
 int loop_run(void)
 {
+#ifdef NANO_FUZZ
+  if (getenv("NANO_FUZZ_ARGS") && nano_fuzz_loop)
+    return nano_fuzz_loop(getenv("NANO_FUZZ_ARGS"), L.coap_fd, fuzz_turn);
+#endif
   while (!L.stop)
     loop_once(60000);
   return L.code;
