@@ -131,7 +131,10 @@ int json_get_int(const cJSON *obj, const char *key, int required,
     return -1;
   }
   v = it->valuedouble;
-  if (v != (double)(long long)v || v < (double)min || v > (double)max) {
+  /* The range first: casting a double outside long long's range (1e300,
+   * 2^63, NaN) to long long is undefined behaviour. */
+  if (!(v >= -9223372036854775808.0 && v < 9223372036854775808.0) ||
+      v < (double)min || v > (double)max || v != (double)(long long)v) {
     jerr_set(err, "field '%s' must be an integer in [%lld, %lld]", key, min, max);
     return -1;
   }

@@ -257,21 +257,40 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
   return era * 146097 + (int64_t)doe - 719468;
 }
 
+/* n decimal digits at s (no sign, no space: sscanf's %d takes both) */
+static int digits_at(const char *s, int n, int *out)
+{
+  int v = 0;
+
+  for (int i = 0; i < n; i++) {
+    if (!isdigit((unsigned char)s[i]))
+      return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return 0;
+}
+
+/* The first instant RFC 3339's four-digit years cannot write. */
+#define RFC3339_END_MS 253402300800000LL   /* 10000-01-01T00:00:00Z */
+
 int rfc3339_parse(const char *s, int64_t *epoch_ms)
 {
-  int y, mo, d, h, mi, sec, n = 0;
-  int64_t ms = 0;
+  int y, mo, d, h, mi, sec;
+  int64_t ms = 0, t;
   static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 
-  if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6
-      || n != 19)
+  /* YYYY-MM-DDTHH:MM:SS, each field its exact number of digits */
+  if (!s || strlen(s) < 19 || digits_at(s, 4, &y) || s[4] != '-' ||
+      digits_at(s + 5, 2, &mo) || s[7] != '-' || digits_at(s + 8, 2, &d) ||
+      (s[10] != 'T' && s[10] != 't') || digits_at(s + 11, 2, &h) || s[13] != ':' ||
+      digits_at(s + 14, 2, &mi) || s[16] != ':' || digits_at(s + 17, 2, &sec))
     return -1;
   int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
   if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
-      (mo == 2 && d == 29 && !leap) || h > 23 ||
-      mi > 59 || sec > 60 || h < 0 || mi < 0 || sec < 0)
+      (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > 60)
     return -1;
-  s += n;
+  s += 19;
   if (*s == '.') {
     int digits = 0;
     for (s++; isdigit((unsigned char)*s); s++, digits++)
@@ -287,7 +306,8 @@ int rfc3339_parse(const char *s, int64_t *epoch_ms)
     s++;
   } else if (*s == '+' || *s == '-') {
     int oh, om;
-    if (sscanf(s + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5 || oh > 23 || om > 59)
+    if (digits_at(s + 1, 2, &oh) || s[3] != ':' || digits_at(s + 4, 2, &om) ||
+        oh > 23 || om > 59)
       return -1;
     offset_s = (oh * 3600 + om * 60) * (*s == '+' ? 1 : -1);
     s += 6;
@@ -296,7 +316,12 @@ int rfc3339_parse(const char *s, int64_t *epoch_ms)
   }
   if (*s)
     return -1;
-  *epoch_ms = ((days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 +
-                mi * 60 + sec - offset_s) * 1000) + ms;
+  t = ((days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 +
+        mi * 60 + sec - offset_s) * 1000) + ms;
+  /* A leap second or an offset can carry 9999-12-31 into year 10000,
+   * which rfc3339() could not write back as a time this parser reads. */
+  if (t < 0 || t >= RFC3339_END_MS)
+    return -1;
+  *epoch_ms = t;
   return 0;
 }

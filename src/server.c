@@ -1338,6 +1338,9 @@ struct nano_server *server_new_keys(const char *role, const char *listen_spec,
   coap_log_setup();
   s->ctx = coap_new_context(NULL);
   if (!s->ctx) {
+    if (s->refresh_timer)
+      loop_cancel(s->refresh_timer);
+    free(s->observers);
     free(s);
     return NULL;
   }
@@ -1348,6 +1351,9 @@ struct nano_server *server_new_keys(const char *role, const char *listen_spec,
   coap_context_set_max_idle_sessions(s->ctx, 256);
   if ((s->keys && setup_psk(s) < 0) || listen_all(s, listen_spec) < 0) {
     coap_free_context(s->ctx);
+    if (s->refresh_timer)
+      loop_cancel(s->refresh_timer);
+    free(s->observers);
     free(s);
     return NULL;
   }

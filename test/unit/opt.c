@@ -25,7 +25,7 @@ int main(void)
   int64_t t;
   char buf[40];
 
-  plan(36);
+  plan(43);
   unsetenv("NANO_LISTEN");
   unsetenv("NANO_LOG_LEVEL");
   unsetenv("NANO_ROUTE");
@@ -109,6 +109,16 @@ int main(void)
   ok(rfc3339_parse("2028-02-29T00:00:00Z", &t) == 0, "Feb 29 of a leap year");
   ok(rfc3339_parse("2026-11-27 13:00:00Z", &t) < 0, "space instead of T refused");
   ok(rfc3339_parse("2026-11-27T13:00:00", &t) < 0, "missing zone refused");
+  /* what make fuzz found: sscanf's %d took a sign or a space in a field,
+   * and a leap second or an offset carried 9999-12-31 into year 10000 */
+  ok(rfc3339_parse("9900-12-+1T23:59:59z", &t) < 0, "a sign inside a field refused");
+  ok(rfc3339_parse("2026-11-27T13:00:00+-1:-5", &t) < 0, "signs inside the offset refused");
+  ok(rfc3339_parse("2026-11- 7T13:00:00Z", &t) < 0, "a space inside a field refused");
+  ok(rfc3339_parse("9999-12-31T23:59:60.9Z", &t) < 0, "a leap second into year 10000 refused");
+  ok(rfc3339_parse("9999-12-31T23:30:00-01:00", &t) < 0, "an offset into year 10000 refused");
+  ok(rfc3339_parse("9999-12-31T23:59:59.999Z", &t) == 0 && t == 253402300799999LL,
+     "the last millisecond of 9999");
+  ok(rfc3339_parse("2026-11-27t13:00:00Z", &t) == 0, "a lower-case t (RFC 3339 5.6)");
   is_str(rfc3339(1795784400000ULL, buf, sizeof buf), "2026-11-27T13:00:00Z",
          "formats whole seconds");
   is_str(rfc3339(1795784400250ULL, buf, sizeof buf), "2026-11-27T13:00:00.250Z",
