@@ -97,21 +97,11 @@ fi
 docker node update --label-add nano.entrance=true --label-add nano.room=true \
 	--label-add nano.core=true --label-add nano.guide=true "$(docker info --format "{{.Swarm.NodeID}}")" >/dev/null
 deploys=""
-"$NANO" keys new ae mcs ug mrs-R1 pd-entrance bs-entrance pd-R1 bs-R1 >"$TMP/building.keys"
+. "$ROOT/test/stack-keys.sh"
+stack_keys "$TMP/building.keys"
 for i in $(seq "$RUNS"); do
 	st=nanob$$x$i
-	while read svc ids; do
-		"$NANO" keys pick "$TMP/building.keys" $ids | docker secret create ${st}-nano-keys-$svc - >/dev/null
-	done <<-EOF
-	ae ae mcs mrs-R1
-	mcs mcs pd-entrance bs-entrance pd-R1 bs-R1
-	mrs mrs-R1 mcs
-	ug ug mcs
-	pd-entrance pd-entrance mcs
-	bs-entrance bs-entrance mcs
-	pd-room pd-R1 mcs
-	bs-room bs-R1 mcs
-	EOF
+	stack_secrets "$TMP/building.keys" ${st}-
 	t0=$(ms)
 	(cd "$ROOT" && NANO_SECRETS=${st}- NANO_IMAGE=$TAG docker stack deploy -c stack.yml -c stack.sim.yml $st >/dev/null 2>&1)
 	n=0

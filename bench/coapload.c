@@ -23,6 +23,7 @@
  * seconds rps p50_ms p90_ms p99_ms max_ms codes.  Exit 0 when at least
  * one request got a 2.xx answer, 1 when none did, 2 on usage errors.
  */
+#include "client.h"
 #include "keys.h"
 #include "loop.h"
 #include "nano.h"
@@ -423,14 +424,7 @@ static int start_clients(const struct nano_uri *u)
     /* A client session of its own: its own socket and source port, as
      * separate devices would have. */
     if (u->secure) {
-      coap_dtls_cpsk_t setup;
-      memset(&setup, 0, sizeof setup);
-      setup.version = COAP_DTLS_CPSK_SETUP_VERSION;
-      setup.psk_info.identity.s = (const uint8_t *)load_psk.identity;
-      setup.psk_info.identity.length = strlen(load_psk.identity);
-      setup.psk_info.key.s = load_psk.key;
-      setup.psk_info.key.length = load_psk.key_len;
-      c->session = coap_new_client_session_psk2(L.ctx, NULL, &dst, COAP_PROTO_DTLS, &setup);
+      c->session = client_session_psk(L.ctx, &dst, &load_psk);
     } else {
       c->session = coap_new_client_session(L.ctx, NULL, &dst, COAP_PROTO_UDP);
     }

@@ -48,6 +48,20 @@ static unsigned next_id = 1;
 static struct psk client_psk;
 static int have_psk, role_mode;
 
+coap_session_t *client_session_psk(coap_context_t *ctx, const coap_address_t *addr,
+                                   const struct psk *k)
+{
+  coap_dtls_cpsk_t setup;
+
+  memset(&setup, 0, sizeof setup);
+  setup.version = COAP_DTLS_CPSK_SETUP_VERSION;
+  setup.psk_info.identity.s = (const uint8_t *)k->identity;
+  setup.psk_info.identity.length = strlen(k->identity);
+  setup.psk_info.key.s = k->key;
+  setup.psk_info.key.length = k->key_len;
+  return coap_new_client_session_psk2(ctx, NULL, addr, COAP_PROTO_DTLS, &setup);
+}
+
 void client_set_psk(const struct psk *me, int role)
 {
   memset(&client_psk, 0, sizeof client_psk);
@@ -134,15 +148,7 @@ static coap_session_t *peer_session(coap_context_t *ctx, const struct nano_uri *
    * context without a server makes no server sessions to care. */
   coap_context_set_block_mode(ctx, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
   if (dtls) {
-    coap_dtls_cpsk_t setup;
-    memset(&setup, 0, sizeof setup);
-    setup.version = COAP_DTLS_CPSK_SETUP_VERSION;
-    setup.psk_info.identity.s = (const uint8_t *)client_psk.identity;
-    setup.psk_info.identity.length = strlen(client_psk.identity);
-    setup.psk_info.key.s = client_psk.key;
-    setup.psk_info.key.length = client_psk.key_len;
-    slot->session = coap_new_client_session_psk2(ctx, NULL, &addr, COAP_PROTO_DTLS,
-                                                 &setup);
+    slot->session = client_session_psk(ctx, &addr, &client_psk);
   } else {
     slot->session = coap_new_client_session(ctx, NULL, &addr, COAP_PROTO_UDP);
   }

@@ -35,6 +35,10 @@ struct psk;
  * none (--insecure; coaps:// URIs go to 5683); for a tool (role 0) the
  * URI's scheme decides, and coaps:// needs a key. */
 void client_set_psk(const struct psk *me, int role);
+/* A new DTLS client session to addr as identity k (libcoap copies the
+ * key); NULL when it cannot be made. */
+coap_session_t *client_session_psk(coap_context_t *ctx, const coap_address_t *addr,
+                                   const struct psk *k);
 /* Register the response handlers on ctx (once per context). */
 void client_init(coap_context_t *ctx);
 /* A client-only context on its own loop, for tools (coap, health). */

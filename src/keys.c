@@ -1,5 +1,6 @@
 /* keys.c - the keys file of pre-shared keys (see keys.h). */
 #include "keys.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,17 +21,6 @@ int key_identity_ok(const char *s, size_t len)
   return 1;
 }
 
-static int hexval(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 int psk_parse(const char *identity, const char *hexkey, struct psk *out, char *err,
               size_t errsize)
 {
@@ -48,7 +38,7 @@ int psk_parse(const char *identity, const char *hexkey, struct psk *out, char *e
     return -1;
   }
   for (size_t i = 0; i < n; i += 2) {
-    int hi = hexval(hexkey[i]), lo = hexval(hexkey[i + 1]);
+    int hi = wire_hexval((unsigned char)hexkey[i]), lo = wire_hexval((unsigned char)hexkey[i + 1]);
     if (hi < 0 || lo < 0) {
       snprintf(err, errsize, "the key of '%s' has a character that is not a hex digit",
                identity);

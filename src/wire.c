@@ -140,7 +140,7 @@ const char *wire_check_text(const char *s)
   return s ? text_check(s, strlen(s)) : NULL;
 }
 
-static int hexval(int c)
+int wire_hexval(int c)
 {
   if (c >= '0' && c <= '9')
     return c - '0';
@@ -165,8 +165,8 @@ const char *wire_check_path_id(const char *tail)
     return "is longer than " STR(WIRE_ID_MAX) " bytes";
   for (size_t i = 0; i < len; i++) {
     int hi, lo;
-    if (tail[i] == '%' && (hi = hexval((unsigned char)tail[i + 1])) >= 0 &&
-        (lo = hexval((unsigned char)tail[i + 2])) >= 0) {
+    if (tail[i] == '%' && (hi = wire_hexval((unsigned char)tail[i + 1])) >= 0 &&
+        (lo = wire_hexval((unsigned char)tail[i + 2])) >= 0) {
       buf[n++] = (char)(hi << 4 | lo);
       i += 2;
     } else {

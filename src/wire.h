@@ -70,6 +70,8 @@ enum wire_kind { WIRE_ID, WIRE_NAME, WIRE_ROOM, WIRE_LOCATION };
 /* 1 if s[0..n) is UTF-8 as RFC 3629 has it: no overlong forms, no
  * surrogates (U+D800-DFFF), nothing above U+10FFFF, no cut sequence. */
 int wire_utf8_ok(const char *s, size_t n);
+/* The value of one hex digit, or -1. */
+int wire_hexval(int c);
 /* 1 if valid UTF-8 s[0..n) holds a control character: U+0000-001F,
  * U+007F or U+0080-009F. */
 int wire_has_control(const char *s, size_t n);

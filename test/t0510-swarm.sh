@@ -35,25 +35,14 @@ deploy() {
 }
 
 # The secrets: one keys file for the building, each service given the
-# lines it needs (README, "Keys").
+# lines it needs (README, "Keys"; test/stack-keys.sh).
+. "$TEST_DIR/stack-keys.sh"
 secrets() {
-	nano keys new ae mcs ug mrs-R1 pd-entrance bs-entrance pd-R1 bs-R1 \
-		admin-ae admin-mcs admin-mrs admin-ug admin-pd-entrance admin-bs-entrance \
-		admin-pd-room admin-bs-room >building.keys &&
-	while read svc ids; do
-		nano keys pick building.keys $ids admin-$svc |
-			docker secret create ${STACK}-nano-keys-$svc - >/dev/null || return 1
+	stack_keys building.keys &&
+	for svc in $STACK_SERVICES; do
 		at_exit "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30; do docker secret rm ${STACK}-nano-keys-$svc && break; sleep 1; done"
-	done <<-EOF
-	ae ae mcs mrs-R1
-	mcs mcs pd-entrance bs-entrance pd-R1 bs-R1
-	mrs mrs-R1 mcs
-	ug ug mcs
-	pd-entrance pd-entrance mcs
-	bs-entrance bs-entrance mcs
-	pd-room pd-R1 mcs
-	bs-room bs-R1 mcs
-	EOF
+	done &&
+	stack_secrets building.keys ${STACK}-
 }
 
 test_expect_success 'setup: image, swarm, node labels' '
