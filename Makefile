@@ -106,7 +106,8 @@ FUZZ_DEPS := build/fuzz-deps
 CFLAGS  := -g -O1 -fno-omit-frame-pointer $(SANITIZE) $(WARN)
 CPPFLAGS:= $(DEFS) -DNANO_FUZZ -I$(FUZZ_DEPS)/prefix/include $(shell pkg-config --cflags $(PKGS))
 LDFLAGS := $(SANITIZE) -L$(FUZZ_DEPS)/prefix/lib
-LDLIBS  := -lcoap-3-notls $(shell pkg-config --libs $(PKGS))
+# mbedcrypto for src/irk.c's AES: Debian's (libmbedtls-dev), uninstrumented
+LDLIBS  := -lcoap-3-notls -lmbedcrypto $(shell pkg-config --libs $(PKGS))
 NANO    := $(BUILD)/nano
 DEPS_OK := $(FUZZ_DEPS)/prefix/.deps-ok
 $(DEPS_OK): mk/deps.sh mk/deps.lock

@@ -21,8 +21,10 @@
  * A missing or corrupt database at start is restored from the newest
  * valid backup.
  */
+#include "irk.h"
 #include "nano.h"
 #include "role.h"
+#include "sightings.h"
 #include "wire.h"
 
 #include <ctype.h>
@@ -124,6 +126,7 @@ static const char *const migrations[] = {
 enum stmt_id {
   S_BEGIN, S_COMMIT, S_ROLLBACK,
   S_P_GET, S_P_LIST, S_P_BY_BLE, S_P_INSERT, S_P_UPSERT, S_P_DELETE, S_P_ORGANIZES,
+  S_P_IRKS,
   S_M_GET, S_M_LIST, S_M_INSERT, S_M_UPSERT, S_M_DELETE, S_M_CONTENT,
   S_I_ADD, S_I_CLEAR, S_I_OF_MEETING,
   S_LOC_IS_BUILDING, S_ROOM_BUILDING, S_AUTH_PICK, S_AUTH_NEXT, S_AUTH_ANY,
@@ -148,6 +151,8 @@ static const char *const stmt_sql[S_COUNT_OF_STMTS] = {
                  "ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
                  "ble = excluded.ble, irk = coalesce(excluded.irk, irk)",
   [S_P_DELETE] = "DELETE FROM participants WHERE id = ?1",
+  /* every IRK, to resolve an address no participant has (irk.h) */
+  [S_P_IRKS] = "SELECT id, name, irk FROM participants WHERE irk IS NOT NULL",
   [S_P_ORGANIZES] = "SELECT id FROM meetings WHERE organizer = ?1 ORDER BY id LIMIT 1",
   [S_M_GET] = "SELECT " MEETING_COLS " FROM meetings WHERE id = ?1",
   [S_M_LIST] = "SELECT " MEETING_COLS " FROM meetings ORDER BY start_ms, id",
@@ -198,6 +203,9 @@ static const char *const stmt_sql[S_COUNT_OF_STMTS] = {
   [S_HEALTH] = "SELECT 1",
 };
 
+#define AE_RPA_CACHE 512            /* addresses resolved lately */
+#define AE_RPA_FORGET_MS (30 * 60 * 1000)   /* one not seen that long goes */
+
 struct ae {
   sqlite3 *db;
   sqlite3_stmt *stmt[S_COUNT_OF_STMTS];
@@ -216,6 +224,16 @@ struct ae {
   unsigned backup_refused;      /* 4.29s since backup_at */
   uint64_t decisions, granted, denied;
   char last_backup[PATH_MAX + 64];
+  /* Resolvable private addresses resolved lately, and to whom: a phone
+   * keeps one for about 15 minutes, so most /auth of an RPA after the
+   * first is a cache hit, not a scan of every IRK.  Emptied whenever a
+   * participant is written (an IRK changed, someone was deleted). */
+  struct rpa_seen {
+    char ble[18];
+    char participant[WIRE_ID_MAX + 1];
+    uint64_t seen_ms;
+  } rpa[AE_RPA_CACHE];
+  uint64_t rpa_hits, rpa_scans, rpa_resolved;
 };
 
 /* ---- input validation ----------------------------------------------- */
@@ -287,11 +305,6 @@ static int get_time(const cJSON *o, const char *key, int64_t *ms, struct jerr *e
     return -1;
   }
   return 0;
-}
-
-static int hexval(int c)
-{
-  return isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
 }
 
 /* ---- SQLite helpers -------------------------------------------------- */
@@ -1078,17 +1091,14 @@ static int participant_parse(const cJSON *o, const char *uri_id, struct particip
     return 400;
   }
   irk = NULL;
-  if (json_get_string(o, "irk", JSON_OPTIONAL, 32, &irk, err) < 0)
+  if (json_get_string(o, "irk", JSON_OPTIONAL, 47, &irk, err) < 0)
     return 400;
   if (irk) {
-    for (int i = 0; i < 32; i++)
-      if (!isxdigit((unsigned char)irk[i])) {
-        jerr_set(err, "field 'irk' must be 32 hex digits (16 bytes)");
-        return 400;
-      }
-    for (int i = 0; i < 16; i++)
-      p->irk[i] = (uint8_t)(hexval((unsigned char)irk[2 * i]) << 4 |
-                            hexval((unsigned char)irk[2 * i + 1]));
+    char why[96];
+    if (irk_parse(irk, p->irk, why, sizeof why) < 0) {
+      jerr_set(err, "field 'irk': %s, in the specification's byte order", why);
+      return 400;
+    }
     p->has_irk = 1;
   }
   return 0;
@@ -1126,6 +1136,7 @@ static int participant_store(struct ae *ae, const struct participant *p, int ups
   if (p->has_irk)
     sqlite3_bind_blob(s, 4, p->irk, sizeof p->irk, SQLITE_STATIC);
   rc = step_done(s);
+  memset(ae->rpa, 0, sizeof ae->rpa);   /* its IRK may have changed */
   if ((rc & 0xff) == SQLITE_CONSTRAINT) {
     jerr_set(err, "participant '%s' conflicts with a stored one", p->id);
     return 409;
@@ -1217,6 +1228,7 @@ static void delete_participant(struct nano_req *r, const char *id)
       code = db_fail(ae, "participant organizes", &err);
     sqlite3_reset(s);
     if (!code) {
+      memset(ae->rpa, 0, sizeof ae->rpa);   /* nobody resolves to them now */
       s = stmt(ae, S_P_DELETE);
       bind_text(s, 1, id);
       rc = step_done(s);
@@ -1599,7 +1611,8 @@ static int deny_reason(struct ae *ae, struct auth_req *a, const char *participan
 }
 
 static int auth_granted(struct auth_req *a, const char *ble, const char *participant,
-                        const char *name, const char *meeting, const char *room)
+                        const char *name, const char *meeting, const char *room,
+                        int resolved)
 {
   struct jout j = { 0 };
   cJSON *g = cJSON_CreateObject();
@@ -1611,8 +1624,69 @@ static int auth_granted(struct auth_req *a, const char *ble, const char *partici
   put_str(&j, g, "meeting", meeting);
   put_str(&j, g, "room", room);
   put_str(&j, g, "ble", ble);
+  if (resolved)
+    put_str(&j, g, "resolved", "irk");
   put_item(&j, a->granted, g);
   return j.oom ? -1 : 0;
+}
+
+/* The participant whose IRK made ble, when ble is a resolvable private
+ * address no participant has as theirs: from the cache of addresses
+ * resolved lately, else by trying every stored IRK (irk.h).  1 with
+ * participant and name set, 0 when nobody's, else an error code. */
+static int rpa_resolve(struct ae *ae, const char *ble, char participant[WIRE_ID_MAX + 1],
+                       char name[WIRE_NAME_MAX + 1], struct jerr *err)
+{
+  uint8_t addr[6];
+  uint64_t now = now_ms();
+  struct rpa_seen *slot = &ae->rpa[0];
+  sqlite3_stmt *s;
+  int rc, found = 0;
+
+  if (bt_addr_parse(ble, addr) < 0 || !irk_is_rpa(addr))
+    return 0;
+  for (int i = 0; i < AE_RPA_CACHE; i++) {
+    struct rpa_seen *c = &ae->rpa[i];
+    if (c->ble[0] && now - c->seen_ms > AE_RPA_FORGET_MS)
+      memset(c, 0, sizeof *c);
+    if (c->ble[0] && !strcmp(c->ble, ble)) {
+      c->seen_ms = now;
+      ae->rpa_hits++;
+      s = stmt(ae, S_P_GET);
+      bind_text(s, 1, c->participant);
+      rc = sqlite3_step(s);
+      if (rc == SQLITE_ROW) {
+        snprintf(participant, WIRE_ID_MAX + 1, "%s", col_text(s, 0));
+        snprintf(name, WIRE_NAME_MAX + 1, "%s", col_text(s, 1));
+      }
+      sqlite3_reset(s);
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_fail(ae, "auth resolve", err);
+      return rc == SQLITE_ROW;
+    }
+    if (c->seen_ms < slot->seen_ms)
+      slot = c;                 /* the least lately seen, to reuse */
+  }
+  ae->rpa_scans++;
+  s = stmt(ae, S_P_IRKS);
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+    if (sqlite3_column_bytes(s, 2) == 16 &&
+        irk_resolves(sqlite3_column_blob(s, 2), addr)) {
+      snprintf(participant, WIRE_ID_MAX + 1, "%s", col_text(s, 0));
+      snprintf(name, WIRE_NAME_MAX + 1, "%s", col_text(s, 1));
+      found = 1;
+      break;
+    }
+  sqlite3_reset(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return db_fail(ae, "auth resolve", err);
+  if (found) {
+    ae->rpa_resolved++;
+    snprintf(slot->ble, sizeof slot->ble, "%.17s", ble);
+    snprintf(slot->participant, sizeof slot->participant, "%s", participant);
+    slot->seen_ms = now;
+  }
+  return found;
 }
 
 /* One decision for one address, logged as one event row. */
@@ -1621,7 +1695,7 @@ static int auth_decide(struct ae *ae, struct auth_req *a, const char *ble, struc
   char participant[WIRE_ID_MAX + 1] = "", name[WIRE_NAME_MAX + 1] = "";
   char meeting[WIRE_ID_MAX + 1] = "", room[WIRE_ROOM_MAX + 1] = "", detail[256] = "";
   sqlite3_stmt *s = stmt(ae, S_P_BY_BLE);
-  int rc, code;
+  int rc, code, resolved = 0;
 
   bind_text(s, 1, ble);
   rc = sqlite3_step(s);
@@ -1632,6 +1706,13 @@ static int auth_decide(struct ae *ae, struct auth_req *a, const char *ble, struc
   sqlite3_reset(s);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     return db_fail(ae, "auth participant", err);
+  if (rc == SQLITE_DONE) {
+    int r = rpa_resolve(ae, ble, participant, name, err);
+    if (r < 0 || r > 1)
+      return r;
+    resolved = r;
+    rc = r ? SQLITE_ROW : SQLITE_DONE;
+  }
   if (rc == SQLITE_DONE) {
     snprintf(detail, sizeof detail, "unknown address");
   } else {
@@ -1653,8 +1734,8 @@ static int auth_decide(struct ae *ae, struct auth_req *a, const char *ble, struc
       return code;
   }
   if (*meeting) {
-    snprintf(detail, sizeof detail, "room %s", room);
-    if (auth_granted(a, ble, participant, name, meeting, room) < 0) {
+    snprintf(detail, sizeof detail, "room %s%s", room, resolved ? " (resolved by IRK)" : "");
+    if (auth_granted(a, ble, participant, name, meeting, room, resolved) < 0) {
       jerr_set(err, "out of memory");
       return 500;
     }
@@ -1997,6 +2078,9 @@ static void ae_stats(cJSON *o, void *arg)
   sqlite3_reset(s);
   cJSON_AddNumberToObject(o, "events_pruned", (double)ae->events_pruned);
   cJSON_AddNumberToObject(o, "decisions", (double)ae->decisions);
+  cJSON_AddNumberToObject(o, "rpa_cache_hits", (double)ae->rpa_hits);
+  cJSON_AddNumberToObject(o, "rpa_scans", (double)ae->rpa_scans);
+  cJSON_AddNumberToObject(o, "rpa_resolved", (double)ae->rpa_resolved);
   cJSON_AddNumberToObject(o, "granted", (double)ae->granted);
   cJSON_AddNumberToObject(o, "denied", (double)ae->denied);
   cJSON_AddStringToObject(o, "db", ae->db_path);

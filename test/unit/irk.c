@@ -1,0 +1,44 @@
+/* unit/irk.c - ah and address resolution against the specification's
+ * vector (Bluetooth Core Vol 3 Part H, Appendix D.7). */
+#include "irk.h"
+#include "sightings.h"
+#include "tap.h"
+
+#include <string.h>
+
+int main(void)
+{
+  uint8_t irk[16], other[16], addr[6], hash[3];
+  static const uint8_t prand[3] = { 0x70, 0x81, 0x94 }, want[3] = { 0x0d, 0xfb, 0xaa };
+  char err[128];
+
+  plan(12);
+  ok(irk_parse("ec0234a357c8ad05341010a60a397d9b", irk, err, sizeof err) == 0,
+     "the specification's IRK parses");
+  ok(irk_ah(irk, prand, hash) == 0 && !memcmp(hash, want, 3),
+     "ah(IRK, 708194) = 0dfbaa (D.7)");
+  ok(bt_addr_parse("70:81:94:0D:FB:AA", addr) == 0 && irk_is_rpa(addr),
+     "70:81:94:0D:FB:AA is a resolvable private address");
+  ok(irk_resolves(irk, addr), "... and resolves with the IRK");
+  addr[5] ^= 1;
+  ok(!irk_resolves(irk, addr), "one bit of the hash changed: no match");
+  ok(irk_parse("EC:02:34:A3:57:C8:AD:05:34:10:10:A6:0A:39:7D:9B", other, err, sizeof err) == 0 &&
+     !memcmp(irk, other, 16), "colons and upper case are the same IRK");
+  memcpy(other, irk, 16);
+  other[15] ^= 1;
+  bt_addr_parse("70:81:94:0D:FB:AA", addr);
+  ok(!irk_resolves(other, addr), "a wrong IRK never matches");
+  /* the same low 46 bits with the type bits of a static (11) or a
+   * non-resolvable (00) random address, and a public-looking 10 */
+  addr[0] = (uint8_t)(0xc0 | (addr[0] & 0x3f));
+  ok(!irk_is_rpa(addr) && !irk_resolves(irk, addr), "a static random address never resolves");
+  addr[0] &= 0x3f;
+  ok(!irk_resolves(irk, addr), "a non-resolvable private address never resolves");
+  addr[0] = (uint8_t)(0x80 | (addr[0] & 0x3f));
+  ok(!irk_resolves(irk, addr), "top bits 10 never resolve");
+  ok(irk_parse("ec0234a357c8ad05341010a60a397d9", other, err, sizeof err) < 0,
+     "31 hex digits refused");
+  ok(irk_parse("zz0234a357c8ad05341010a60a397d9b", other, err, sizeof err) < 0,
+     "a non-hex digit refused");
+  return done_testing();
+}
