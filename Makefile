@@ -106,12 +106,12 @@ FUZZ_DEPS := build/fuzz-deps
 CFLAGS  := -g -O1 -fno-omit-frame-pointer $(SANITIZE) $(WARN)
 CPPFLAGS:= $(DEFS) -DNANO_FUZZ -I$(FUZZ_DEPS)/prefix/include $(shell pkg-config --cflags $(PKGS))
 LDFLAGS := $(SANITIZE) -L$(FUZZ_DEPS)/prefix/lib
-# mbedcrypto for src/irk.c's AES: Debian's (libmbedtls-dev), uninstrumented
-LDLIBS  := -lcoap-3-notls -lmbedcrypto $(shell pkg-config --libs $(PKGS))
+# the shipped mbedTLS config, instrumented too (libcoap's DTLS, irk.c's AES)
+LDLIBS  := -lcoap-3-mbedtls -lmbedtls -lmbedx509 -lmbedcrypto $(shell pkg-config --libs $(PKGS))
 NANO    := $(BUILD)/nano
 DEPS_OK := $(FUZZ_DEPS)/prefix/.deps-ok
-$(DEPS_OK): mk/deps.sh mk/deps.lock
-	CC=$(CC) ONLY=libcoap3 EXTRA_CFLAGS='-g -fno-omit-frame-pointer $(DEPS_SANITIZE)' \
+$(DEPS_OK): mk/deps.sh mk/deps.lock mk/mbedtls-config.h
+	CC=$(CC) ONLY='mbedtls libcoap3' EXTRA_CFLAGS='-g -fno-omit-frame-pointer $(DEPS_SANITIZE)' \
 	  sh mk/deps.sh $(FUZZ_DEPS)
 else
 # static musl against the libraries mk/deps.sh built from Debian sources

@@ -72,9 +72,10 @@ ae|mcs|pd|bs|ug|mrs)
 	# would drown libFuzzer's: -close_fd_mask=2 while fuzzing.
 	[ $mode = fuzz ] && flags="$flags -close_fd_mask=2"
 	export NANO_LISTEN
-	# Plain CoAP: the fuzz build's libcoap has no DTLS (the datagrams reach
-	# the handlers as they are; the access check of a role with keys is
-	# make test's, t0470)
+	# Plain CoAP, so the datagrams reach libcoap's CoAP layer and the
+	# handlers as they are (over DTLS they would end at the record layer
+	# before any handshake); the access check of a role with keys is
+	# make test's, t0470
 	NANO_FUZZ_ARGS="$flags $inputs" "$B/nano-fuzz" $t $args --insecure --log-level error
 	;;
 json|rfc3339|bluez|adv|sightings)
