@@ -56,6 +56,7 @@
 #define MBEDTLS_CCM_C                   /* AES-CCM and AES-CCM-8 suites */
 #define MBEDTLS_GCM_C                   /* AES-128-GCM suite */
 #define MBEDTLS_SHA256_C                /* TLS 1.2 PRF, HMAC-SHA256, entropy pool */
+#define MBEDTLS_BASE64_C                /* an IRK in base64, as Home Assistant takes it (src/irk.c) */
 #define MBEDTLS_CTR_DRBG_C              /* libcoap seeds one per session */
 
 /* AES: the tables in RAM, built on first use, a quarter of the size

@@ -12,6 +12,7 @@ const struct applet applets[] = {
   { "coap",   cmd_coap,   "CoAP client: get|post|put|delete|observe URI [PAYLOAD]" },
   { "demo",   cmd_demo,   "the paper's meeting scenario: every role as a process on loopback" },
   { "health", cmd_health, "exit 0 when the role on this host answers GET /health" },
+  { "irk",    cmd_irk,    "a phone's IRK: from BlueZ's info file, or as hex/base64, as ae stores it" },
   { "keys",   cmd_keys,   "pre-shared keys for DTLS: new ID... | pick FILE ID... | check FILE" },
   { "mcs",    cmd_mcs,    "main controller: the per-participant flow of the meeting scenario" },
   { "mrs",    cmd_mrs,    "meeting room service: what the room's display shows" },

@@ -25,9 +25,18 @@ int irk_ah(const uint8_t irk[16], const uint8_t prand[3], uint8_t hash[3]);
 int irk_is_rpa(const uint8_t addr[6]);
 /* 1 when addr is a resolvable private address made with irk. */
 int irk_resolves(const uint8_t irk[16], const uint8_t addr[6]);
-/* An IRK as users have it into the specification's byte order: 32 hex
- * digits (with or without colons; what iOS/Android tools and ESPresense
- * show).  -1 with why in err. */
+/* An IRK as users have it into the specification's byte order (the one
+ * ae stores): 32 hex digits, with or without colons, as iOS/Android tools
+ * and ESPresense show it; or 24 characters of base64 (ending in '='), as
+ * macOS's keychain exports it and Home Assistant takes it, least
+ * significant byte first.  -1 with why in err. */
 int irk_parse(const char *text, uint8_t out[16], char *err, size_t errsize);
+/* The IRK of BlueZ's info file for a paired device
+ * (/var/lib/bluetooth/ADAPTER/DEVICE/info: "[IdentityResolvingKey]" then
+ * "Key=" and 32 hex digits, least significant byte first) into the
+ * specification's byte order.  -1 with why in err. */
+int irk_from_bluez_info(const char *path, uint8_t out[16], char *err, size_t errsize);
+/* 32 lower-case hex digits, the specification's byte order, into buf. */
+char *irk_hex(const uint8_t irk[16], char buf[33]);
 
 #endif

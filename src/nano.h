@@ -41,6 +41,7 @@ int cmd_bs(int argc, char **argv);
 int cmd_coap(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_health(int argc, char **argv);
+int cmd_irk(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 int cmd_mcs(int argc, char **argv);
 int cmd_mrs(int argc, char **argv);

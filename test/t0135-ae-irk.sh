@@ -59,6 +59,20 @@ test_expect_success 'another IRK (her phone re-paired) no longer resolves the ol
 	test "$(pyjson out "d[\"denied\"]")" = "[\"$RPA\"]"
 '
 
+test_expect_success 'enrolment from BlueZ'"'"'s info file (nano irk) and as base64' '
+	printf "[General]\nName=Gina phone\n\n[IdentityResolvingKey]\nKey=9B7D390AA610103405ADC857A33402EC\n" >info &&
+	irk=$(nano irk info) &&
+	test "$irk" = $IRK &&
+	nano coap put $AE/participants/gina "{\"name\":\"Gina\",\"ble\":\"AA:BB:CC:DD:EE:07\",\"irk\":\"$irk\"}" &&
+	auth $RPA >out &&
+	test "$(pyjson out "d[\"granted\"][0][\"participant\"]")" = gina &&
+	nano coap put $AE/participants/gina "{\"name\":\"Gina\",\"ble\":\"AA:BB:CC:DD:EE:07\",\"irk\":\"00112233445566778899aabbccddeeff\"}" &&
+	auth $RPA >out && test "$(pyjson out "d[\"denied\"]")" = "[\"$RPA\"]" &&
+	nano coap put $AE/participants/gina "{\"name\":\"Gina\",\"ble\":\"AA:BB:CC:DD:EE:07\",\"irk\":\"m305CqYQEDQFrchXozQC7A==\"}" &&
+	auth $RPA >out &&
+	test "$(pyjson out "d[\"granted\"][0][\"resolved\"]")" = irk
+'
+
 test_expect_success 'an IRK that is not 32 hex digits is 4.00' '
 	test_expect_code 1 nano coap -v put $AE/participants/gina "{\"name\":\"Gina\",\"ble\":\"AA:BB:CC:DD:EE:07\",\"irk\":\"ec0234\"}" 2>err &&
 	grep 4.00 err

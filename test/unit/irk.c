@@ -4,7 +4,10 @@
 #include "sightings.h"
 #include "tap.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int main(void)
 {
@@ -12,7 +15,7 @@ int main(void)
   static const uint8_t prand[3] = { 0x70, 0x81, 0x94 }, want[3] = { 0x0d, 0xfb, 0xaa };
   char err[128];
 
-  plan(12);
+  plan(17);
   ok(irk_parse("ec0234a357c8ad05341010a60a397d9b", irk, err, sizeof err) == 0,
      "the specification's IRK parses");
   ok(irk_ah(irk, prand, hash) == 0 && !memcmp(hash, want, 3),
@@ -40,5 +43,31 @@ int main(void)
      "31 hex digits refused");
   ok(irk_parse("zz0234a357c8ad05341010a60a397d9b", other, err, sizeof err) < 0,
      "a non-hex digit refused");
+  /* the same key as Home Assistant and macOS's keychain write it, and as
+   * BlueZ stores it: least significant byte first */
+  ok(irk_parse("m305CqYQEDQFrchXozQC7A==", other, err, sizeof err) == 0 &&
+     !memcmp(irk, other, 16), "base64, least significant byte first, is the same IRK");
+  ok(irk_parse("m305CqYQEDQFrchXozQC7A=!", other, err, sizeof err) < 0, "bad base64 refused");
+  {
+    char path[] = "/tmp/nano-unit-irk.XXXXXX", hex[33];
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (f) {
+      fputs("[General]\nName=Phone\n\n[IdentityResolvingKey]\n"
+            "Key=9B7D390AA610103405ADC857A33402EC\n\n[LongTermKey]\nKey=00\n", f);
+      fclose(f);
+    }
+    ok(irk_from_bluez_info(path, other, err, sizeof err) == 0 && !memcmp(irk, other, 16),
+       "BlueZ's info file: the same IRK");
+    is_str(irk_hex(other, hex), "ec0234a357c8ad05341010a60a397d9b", "printed as ae stores it");
+    f = fopen(path, "w");
+    if (f) {
+      fputs("[General]\nName=Phone\n", f);
+      fclose(f);
+    }
+    ok(irk_from_bluez_info(path, other, err, sizeof err) < 0 && strstr(err, "pair"),
+       "an info file without an IRK says to pair first");
+    unlink(path);
+  }
   return done_testing();
 }
