@@ -2119,14 +2119,9 @@ static int events_keep_parse(const char *v, struct ae *ae)
     ae->events_keep_rows = x;
     return x >= 1 && x <= EVENTS_KEEP_MAX_ROWS ? 0 : -1;
   }
-  if (!strcmp(end, "d")) {
-    if (x < 1 || x > EVENTS_KEEP_MAX_DAYS)
-      return -1;
-    ae->events_keep_ms = x * 24 * 3600 * 1000;
-    return 0;
-  }
   ae->events_keep_ms = parse_duration_ms(v);
-  return ae->events_keep_ms > 0 ? 0 : -1;
+  return ae->events_keep_ms > 0 &&
+         ae->events_keep_ms <= EVENTS_KEEP_MAX_DAYS * 24LL * 3600 * 1000 ? 0 : -1;
 }
 
 static int ae_configure(struct ae *ae, struct opt *opts)

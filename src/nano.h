@@ -91,8 +91,11 @@ void opt_free(struct opt *opts);     /* what opt_parse allocated */
 struct opt *opt_find(struct opt *opts, const char *name);
 const char *opt_str(struct opt *opts, const char *name);
 int opt_bool(struct opt *opts, const char *name);
-/* "250ms", "3s", "5m", or plain milliseconds -> ms; -1 when malformed. */
+/* "250ms", "3s", "5m", "2h", "30d", or plain milliseconds -> ms; -1 when
+ * malformed. */
 long long parse_duration_ms(const char *s);
+/* "4096", "64k", "1M" -> bytes in [min, max]; -1 when malformed. */
+long long parse_size(const char *s, long long min, long long max);
 /* Duration option; exits the parse with -1 (and a message) if malformed. */
 int opt_duration(struct opt *opts, const char *name, long long *ms);
 

@@ -196,7 +196,29 @@ long long parse_duration_ms(const char *s)
     return v * 60 * 1000;
   if (!strcmp(end, "h"))
     return v * 3600 * 1000;
+  if (!strcmp(end, "d"))
+    return v * 24 * 3600 * 1000;
   return -1;
+}
+
+long long parse_size(const char *s, long long min, long long max)
+{
+  char *end;
+  long long v;
+
+  if (!s || *s < '0' || *s > '9')
+    return -1;
+  errno = 0;
+  v = strtoll(s, &end, 10);
+  if (errno || v < 0 || v > (1LL << 40))
+    return -1;
+  if (*end == 'k' || *end == 'K')
+    v *= 1024, end++;
+  else if (*end == 'M')
+    v *= 1024 * 1024, end++;
+  if (*end || v < min || v > max)
+    return -1;
+  return v;
 }
 
 int opt_duration(struct opt *opts, const char *name, long long *ms)

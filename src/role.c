@@ -2,7 +2,6 @@
 #include "role.h"
 #include "keys.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,27 +80,6 @@ static int keys_from_opts(const char *role, struct opt *opts)
   }
   client_set_psk(me, 1);
   return 0;
-}
-
-/* "4096", "64k", "1M" -> bytes in [min, max]; -1 when malformed. */
-static long long parse_size(const char *s, long long min, long long max)
-{
-  char *end;
-  long long v;
-
-  if (!s || *s < '0' || *s > '9')
-    return -1;
-  errno = 0;
-  v = strtoll(s, &end, 10);
-  if (errno || v < 0 || v > (1LL << 40))
-    return -1;
-  if (*end == 'k' || *end == 'K')
-    v *= 1024, end++;
-  else if (*end == 'M')
-    v *= 1024 * 1024, end++;
-  if (*end || v < min || v > max)
-    return -1;
-  return v;
 }
 
 static int limit_opt(struct opt *opts, const char *name, long long min, long long max,
