@@ -93,6 +93,17 @@ stop_bg() {
 	BG_PIDS=$(echo "$BG_PIDS" | sed "s/ $pid\b//")
 }
 
+# stop_cleanly NAME...: stop each (SIGTERM) and wait; fails if one did not
+# exit 0 or any log holds a crash or sanitizer report.
+stop_cleanly() {
+	for name in "$@"; do
+		stop_bg "$name" &&
+		eval "st=\$${name}_status" &&
+		{ test "$st" = 0 || { echo "$name exited $st"; return 1; }; } || return 1
+	done &&
+	! grep -E "AddressSanitizer|runtime error|double free" "$TMP"/*.log
+}
+
 # wait_for_health URI [TRIES]: poll GET URI/health every 100 ms.
 wait_for_health() {
 	n=${2:-50}

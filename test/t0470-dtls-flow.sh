@@ -141,11 +141,7 @@ test_expect_success 'a restarted ae (kill -9, new DTLS sessions) is reached agai
 '
 
 test_expect_success 'the roles stop cleanly' '
-	for r in mcs ug ug2 mrsR1 pd bs pdr bsr ae2; do
-		stop_bg $r && eval "st=\$${r}_status" &&
-		{ test "$st" = 0 || { echo "$r exited $st"; return 1; }; } || return 1
-	done &&
-	! grep -E "AddressSanitizer|runtime error" *.log
+	stop_cleanly mcs ug ug2 mrsR1 pd bs pdr bsr ae2
 '
 
 test_done
