@@ -34,6 +34,7 @@
 #include "json.h"
 #include "loop.h"
 #include "nano.h"
+#include "role.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -772,7 +773,7 @@ static void child_identity(const struct child *c, char *buf, size_t size)
       where = c->argv[i] + 11;
     else if (!strncmp(c->argv[i], "--room=", 7))
       where = c->argv[i] + 7;
-  snprintf(buf, size, where ? "%s-%s" : "%s", c->argv[0], where ? where : "");
+  role_identity_of(c->argv[0], where, buf, size);
 }
 
 /* Throwaway keys for this run: one per role and one for the demo itself

@@ -30,15 +30,19 @@ const char *role_identity(void)
 
 /* The default identity: the role, with its location or room (pd-entrance,
  * bs-R1, mrs-R1), as the stack names its services. */
+void role_identity_of(const char *role, const char *where, char *buf, size_t size)
+{
+  if (where && *where)
+    snprintf(buf, size, "%s-%s", role, where);
+  else
+    snprintf(buf, size, "%s", role);
+}
+
 static void default_identity(const char *role, struct opt *opts)
 {
-  const char *where = opt_find(opts, "location") ? opt_str(opts, "location") :
-                      opt_find(opts, "room") ? opt_str(opts, "room") : NULL;
-
-  if (where && *where)
-    snprintf(role_id, sizeof role_id, "%s-%s", role, where);
-  else
-    snprintf(role_id, sizeof role_id, "%s", role);
+  role_identity_of(role, opt_find(opts, "location") ? opt_str(opts, "location") :
+                   opt_find(opts, "room") ? opt_str(opts, "room") : NULL,
+                   role_id, sizeof role_id);
 }
 
 static int keys_from_opts(const char *role, struct opt *opts)

@@ -34,6 +34,9 @@
 /* The role's access table (server.h), shown by --help and given to its
  * server; call before role_options/role_start. */
 void role_set_access(const struct access_rule *rules);
+/* The default identity of a role: ROLE, or ROLE-WHERE for one started
+ * for a location or room (pd-entrance, bs-R1, mrs-R1). */
+void role_identity_of(const char *role, const char *where, char *buf, size_t size);
 /* The DTLS identity the role runs as, or NULL when --insecure. */
 const char *role_identity(void);
 
