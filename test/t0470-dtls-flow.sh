@@ -122,6 +122,7 @@ test_expect_success 'a DTLS record replayed is dropped' '
 	start_bg ug2 "$NANO" ug --listen $NET.21:5684 --leds sim:1,2,3 --route R1=1,2,3 &&
 	start_bg replay python3 "$TEST_DIR/udp-replay.py" $NET.20 5684 $NET.21 5684 &&
 	wait_for_health coap://$NET.21 &&
+	wait_until "grep -q listening replay.log" &&
 	coap admin get coaps://$NET.20/stats >s1 &&
 	n1=$(pyjson s1 "d[\"requests\"]") &&
 	kill -USR1 $replay_pid && sleep 0.5 &&

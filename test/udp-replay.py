@@ -14,6 +14,7 @@ front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 front.bind((lhost, lport))
 back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 back.connect((thost, tport))
+print("listening on %s:%d" % (lhost, lport), flush=True)
 client = None
 last_app = None
 replay = False
