@@ -120,13 +120,23 @@ test_expect_success 'nano coap against libcoap'"'"'s coap-server-openssl over DT
 test_expect_success 'a DTLS record replayed is dropped' '
 	# a second ug that only this test talks to, so its request count is ours
 	start_bg ug2 "$NANO" ug --listen $NET.21:5684 --leds sim:1,2,3 --route R1=1,2,3 &&
-	start_bg replay python3 "$TEST_DIR/udp-replay.py" $NET.20 5684 $NET.21 5684 &&
 	wait_for_health coap://$NET.21 &&
-	wait_until "grep -q listening replay.log" &&
-	coap admin get coaps://$NET.20/stats >s1 &&
+	# A handshake through the relay fails now and then (the client says
+	# unreachable; not understood yet, see the closing note of issue 11):
+	# a fresh relay on another address, up to five times.
+	rm -f s1 &&
+	for k in 1 2 3 4 5; do
+		start_bg replay python3 "$TEST_DIR/udp-replay.py" $NET.4$k 5684 $NET.21 5684 &&
+		wait_until "grep -q listening replay.log" &&
+		coap admin -t 5 get coaps://$NET.4$k/stats >s1 && break
+		stop_bg replay
+		say "handshake through the relay failed (try $k)"
+	done &&
+	test -s s1 &&
 	n1=$(pyjson s1 "d[\"requests\"]") &&
-	kill -USR1 $replay_pid && sleep 0.5 &&
-	grep "replayed 1 record" replay.log &&
+	kill -USR1 $replay_pid &&
+	wait_until "grep -q \"replayed 1 record\" replay.log" &&
+	sleep 0.3 &&
 	coap admin get coaps://$NET.21/stats >s2 &&
 	n2=$(pyjson s2 "d[\"requests\"]") &&
 	say "requests before the replay: $n1, after: $n2 (the second GET itself)" &&
