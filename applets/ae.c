@@ -118,6 +118,17 @@ static const char *const migrations[] = {
   "  decision TEXT, detail TEXT"
   ") STRICT;"
   "PRAGMA user_version = 1;",
+  /* More identities than the one address: other addresses (a second
+   * phone, a watch), more IRKs, badge beacons (iBeacon UUID/major/minor,
+   * sightings.h's key).  Each identity is one participant's. */
+  "CREATE TABLE identities("
+  "  participant TEXT NOT NULL REFERENCES participants(id) ON DELETE CASCADE,"
+  "  kind TEXT NOT NULL CHECK (kind IN ('ble', 'irk', 'ibeacon')),"
+  "  value ANY NOT NULL,"                 /* text; the IRK a 16-byte blob */
+  "  PRIMARY KEY (kind, value)"
+  ") STRICT, WITHOUT ROWID;"
+  "CREATE INDEX identities_participant ON identities(participant);"
+  "PRAGMA user_version = 2;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))
 
@@ -126,7 +137,7 @@ static const char *const migrations[] = {
 enum stmt_id {
   S_BEGIN, S_COMMIT, S_ROLLBACK,
   S_P_GET, S_P_LIST, S_P_BY_BLE, S_P_INSERT, S_P_UPSERT, S_P_DELETE, S_P_ORGANIZES,
-  S_P_IRKS,
+  S_P_IRKS, S_P_BY_BEACON, S_ID_OWNER, S_ID_ADD, S_ID_CLEAR, S_ID_OF,
   S_M_GET, S_M_LIST, S_M_INSERT, S_M_UPSERT, S_M_DELETE, S_M_CONTENT,
   S_I_ADD, S_I_CLEAR, S_I_OF_MEETING,
   S_LOC_IS_BUILDING, S_ROOM_BUILDING, S_AUTH_PICK, S_AUTH_NEXT, S_AUTH_ANY,
@@ -141,9 +152,12 @@ static const char *const stmt_sql[S_COUNT_OF_STMTS] = {
   [S_BEGIN] = "BEGIN IMMEDIATE",
   [S_COMMIT] = "COMMIT",
   [S_ROLLBACK] = "ROLLBACK",
-  [S_P_GET] = "SELECT id, name, ble FROM participants WHERE id = ?1",
-  [S_P_LIST] = "SELECT id, name, ble FROM participants ORDER BY id",
-  [S_P_BY_BLE] = "SELECT id, name FROM participants WHERE ble = ?1",
+  [S_P_GET] = "SELECT id, name, ble, irk IS NOT NULL FROM participants WHERE id = ?1",
+  [S_P_LIST] = "SELECT id, name, ble, irk IS NOT NULL FROM participants ORDER BY id",
+  /* whose address: the participant's own, or one of their identities */
+  [S_P_BY_BLE] = "SELECT id, name FROM participants WHERE ble = ?1 UNION ALL "
+                 "SELECT p.id, p.name FROM identities i JOIN participants p "
+                 "ON p.id = i.participant WHERE i.kind = 'ble' AND i.value = ?1 LIMIT 1",
   [S_P_INSERT] = "INSERT INTO participants(id, name, ble, irk) VALUES (?1, ?2, ?3, ?4)",
   /* An upsert keeps the IRK when none is given: GET never shows it, so a
    * read-modify-PUT must not erase it. */
@@ -152,7 +166,16 @@ static const char *const stmt_sql[S_COUNT_OF_STMTS] = {
                  "ble = excluded.ble, irk = coalesce(excluded.irk, irk)",
   [S_P_DELETE] = "DELETE FROM participants WHERE id = ?1",
   /* every IRK, to resolve an address no participant has (irk.h) */
-  [S_P_IRKS] = "SELECT id, name, irk FROM participants WHERE irk IS NOT NULL",
+  [S_P_IRKS] = "SELECT id, name, irk FROM participants WHERE irk IS NOT NULL UNION ALL "
+               "SELECT p.id, p.name, i.value FROM identities i JOIN participants p "
+               "ON p.id = i.participant WHERE i.kind = 'irk'",
+  [S_P_BY_BEACON] = "SELECT p.id, p.name FROM identities i JOIN participants p "
+                    "ON p.id = i.participant WHERE i.kind = 'ibeacon' AND i.value = ?1",
+  [S_ID_OWNER] = "SELECT participant FROM identities WHERE kind = ?1 AND value = ?2 "
+                 "UNION ALL SELECT id FROM participants WHERE ?1 = 'irk' AND irk = ?2 LIMIT 1",
+  [S_ID_ADD] = "INSERT INTO identities(participant, kind, value) VALUES (?1, ?2, ?3)",
+  [S_ID_CLEAR] = "DELETE FROM identities WHERE participant = ?1",
+  [S_ID_OF] = "SELECT kind, value FROM identities WHERE participant = ?1 ORDER BY kind, value",
   [S_P_ORGANIZES] = "SELECT id FROM meetings WHERE organizer = ?1 ORDER BY id LIMIT 1",
   [S_M_GET] = "SELECT " MEETING_COLS " FROM meetings WHERE id = ?1",
   [S_M_LIST] = "SELECT " MEETING_COLS " FROM meetings ORDER BY start_ms, id",
@@ -989,6 +1012,12 @@ static void put_num(struct jout *j, cJSON *o, const char *key, double v)
     j->oom = 1;
 }
 
+static void put_bool(struct jout *j, cJSON *o, const char *key, int v)
+{
+  if (!cJSON_AddBoolToObject(o, key, v))
+    j->oom = 1;
+}
+
 static void put_time(struct jout *j, cJSON *o, const char *key, int64_t ms)
 {
   char buf[40];
@@ -1005,7 +1034,36 @@ static cJSON *put_item(struct jout *j, cJSON *arr, cJSON *item)
   return item;
 }
 
-static cJSON *participant_json(struct jout *j, sqlite3_stmt *row)
+/* A participant's identities beyond the address, IRKs counted but never
+ * shown: an IRK lets whoever holds it follow the phone. */
+static void identities_json(struct ae *ae, struct jout *j, cJSON *o, const char *id)
+{
+  sqlite3_stmt *s = stmt(ae, S_ID_OF);
+  cJSON *arr = cJSON_AddArrayToObject(o, "identities");
+  int irks = 0;
+
+  if (!arr) {
+    j->oom = 1;
+    return;
+  }
+  bind_text(s, 1, id);
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    const char *kind = col_text(s, 0);
+    cJSON *one;
+    if (!strcmp(kind, "irk")) {
+      irks++;
+      continue;
+    }
+    one = put_item(j, arr, cJSON_CreateObject());
+    if (one)
+      put_str(j, one, kind, col_text(s, 1));
+  }
+  sqlite3_reset(s);
+  if (irks)
+    put_num(j, o, "more_irks", irks);
+}
+
+static cJSON *participant_json(struct ae *ae, struct jout *j, sqlite3_stmt *row)
 {
   cJSON *o = cJSON_CreateObject();
 
@@ -1016,6 +1074,8 @@ static cJSON *participant_json(struct jout *j, sqlite3_stmt *row)
   put_str(j, o, "id", col_text(row, 0));
   put_str(j, o, "name", col_text(row, 1));
   put_str(j, o, "ble", col_text(row, 2));
+  put_bool(j, o, "irk", sqlite3_column_int(row, 3));
+  identities_json(ae, j, o, col_text(row, 0));
   return o;
 }
 
@@ -1062,12 +1122,74 @@ static void reply_built(struct nano_req *r, int code, struct jout *j, cJSON *o)
 
 /* ---- participants ------------------------------------------------------ */
 
+#define AE_IDENTITIES_MAX 16        /* beyond the address and its IRK */
+
+struct identity {
+  const char *kind;             /* "ble", "irk" or "ibeacon" */
+  char text[IBEACON_KEY_MAX];   /* an address or a beacon's key */
+  uint8_t irk[16];
+};
+
 struct participant {
   const char *id, *name;
   char ble[18];
   uint8_t irk[16];
   int has_irk;
+  int has_identities;           /* "identities" given: replace the stored ones */
+  int nidentities;
+  struct identity identities[AE_IDENTITIES_MAX];
 };
+
+/* One element of "identities": {"ble":ADDR}, {"irk":IRK} or
+ * {"ibeacon":{"uuid","major","minor"} or "UUID/MAJOR/MINOR"}. */
+static int identity_parse(const cJSON *el, struct identity *id, struct jerr *err)
+{
+  const cJSON *v = cJSON_IsObject(el) && cJSON_GetArraySize(el) == 1 ? el->child : NULL;
+  char why[128];
+
+  memset(id, 0, sizeof *id);
+  if (!v || !v->string) {
+    jerr_set(err, "each of 'identities' is one of {\"ble\":...}, {\"irk\":...}, "
+             "{\"ibeacon\":...}");
+    return -1;
+  }
+  if (!strcmp(v->string, "ble")) {
+    id->kind = "ble";
+    if (cJSON_IsString(v) && ble_normalize(v->valuestring, id->text) == 0)
+      return 0;
+    jerr_set(err, "an identity's 'ble' must be a BLE address like AA:BB:CC:DD:EE:FF");
+  } else if (!strcmp(v->string, "irk")) {
+    id->kind = "irk";
+    if (cJSON_IsString(v) && irk_parse(v->valuestring, id->irk, why, sizeof why) == 0)
+      return 0;
+    jerr_set(err, "an identity's 'irk': %s", cJSON_IsString(v) ? why : "must be a string");
+  } else if (!strcmp(v->string, "ibeacon")) {
+    id->kind = "ibeacon";
+    if (ibeacon_key_parse(v, id->text, why, sizeof why) == 0)
+      return 0;
+    jerr_set(err, "an identity's 'ibeacon': %s", why);
+  } else {
+    jerr_set(err, "'%.32s' is not a kind of identity (ble, irk, ibeacon)", v->string);
+  }
+  return -1;
+}
+
+static int identities_parse(const cJSON *o, struct participant *p, struct jerr *err)
+{
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive(o, "identities"), *el;
+
+  if (!list)
+    return 0;
+  if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > AE_IDENTITIES_MAX) {
+    jerr_set(err, "field 'identities' must be an array of at most %d", AE_IDENTITIES_MAX);
+    return -1;
+  }
+  p->has_identities = 1;
+  cJSON_ArrayForEach(el, list)
+    if (identity_parse(el, &p->identities[p->nidentities++], err) < 0)
+      return -1;
+  return 0;
+}
 
 /* uri_id: the id from the URI (PUT), which the body may repeat. */
 static int participant_parse(const cJSON *o, const char *uri_id, struct participant *p,
@@ -1100,6 +1222,68 @@ static int participant_parse(const cJSON *o, const char *uri_id, struct particip
       return 400;
     }
     p->has_irk = 1;
+  }
+  return identities_parse(o, p, err) < 0 ? 400 : 0;
+}
+
+static void identity_bind(sqlite3_stmt *s, int col, const struct identity *id)
+{
+  if (!strcmp(id->kind, "irk"))
+    sqlite3_bind_blob(s, col, id->irk, sizeof id->irk, SQLITE_STATIC);
+  else
+    bind_text(s, col, id->text);
+}
+
+/* Whose identity this is: "" for nobody.  -1 on a database error. */
+static int identity_owner(struct ae *ae, const struct identity *id, char owner[WIRE_ID_MAX + 1])
+{
+  sqlite3_stmt *s = stmt(ae, !strcmp(id->kind, "ble") ? S_P_BY_BLE : S_ID_OWNER);
+  int rc;
+
+  if (!strcmp(id->kind, "ble")) {
+    bind_text(s, 1, id->text);
+  } else {
+    bind_text(s, 1, id->kind);
+    identity_bind(s, 2, id);
+  }
+  owner[0] = '\0';
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW)
+    snprintf(owner, WIRE_ID_MAX + 1, "%s", col_text(s, 0));
+  sqlite3_reset(s);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Replace p's stored identities by the ones given (inside the
+ * transaction that stores p).  An identity that is someone else's is 4.09. */
+static int identities_store(struct ae *ae, const struct participant *p, struct jerr *err)
+{
+  sqlite3_stmt *s;
+  char owner[WIRE_ID_MAX + 1];
+  int rc;
+
+  if (!p->has_identities)
+    return 0;
+  s = stmt(ae, S_ID_CLEAR);
+  bind_text(s, 1, p->id);
+  if (step_done(s) != SQLITE_DONE)
+    return db_fail(ae, "identities clear", err);
+  for (int i = 0; i < p->nidentities; i++) {
+    const struct identity *id = &p->identities[i];
+    if (identity_owner(ae, id, owner) < 0)
+      return db_fail(ae, "identity owner", err);
+    if (*owner && strcmp(owner, p->id))
+      return fail(err, 409, "%s %s belongs to participant '%s'", id->kind,
+                  strcmp(id->kind, "irk") ? id->text : "(this IRK)", owner);
+    if (*owner || (!strcmp(id->kind, "ble") && !strcmp(id->text, p->ble)))
+      continue;                         /* given twice: stored once */
+    s = stmt(ae, S_ID_ADD);
+    bind_text(s, 1, p->id);
+    bind_text(s, 2, id->kind);
+    identity_bind(s, 3, id);
+    rc = step_done(s);
+    if (rc != SQLITE_DONE)
+      return db_fail(ae, "identity add", err);
   }
   return 0;
 }
@@ -1143,6 +1327,8 @@ static int participant_store(struct ae *ae, const struct participant *p, int ups
   }
   if (rc != SQLITE_DONE)
     return db_fail(ae, "participant store", err);
+  if ((rc = identities_store(ae, p, err)))
+    return rc;
   return event_add(ae, "participant", NULL, p->ble, p->id, NULL, NULL,
                    *created ? "created" : "updated", err);
 }
@@ -1195,7 +1381,7 @@ static void get_participants(struct nano_req *r)
   int rc;
 
   while ((rc = sqlite3_step(s)) == SQLITE_ROW && arr)
-    put_item(&j, arr, participant_json(&j, s));
+    put_item(&j, arr, participant_json(ae, &j, s));
   sqlite3_reset(s);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
     struct jerr err;
@@ -1273,7 +1459,7 @@ static void participant_one(struct nano_req *r)
     bind_text(s, 1, id);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
-      reply_built(r, 205, &j, participant_json(&j, s));
+      reply_built(r, 205, &j, participant_json(ae, &j, s));
     else if (rc == SQLITE_DONE)
       req_reply_error(r, 404, "no participant '%.64s'", id);
     else
@@ -1547,6 +1733,7 @@ static void meeting_one(struct nano_req *r)
 
 struct auth_req {
   const char *location;
+  const cJSON *ibeacons;      /* {"ADDR":"UUID/MAJOR/MINOR"}: badges heard */
   const char *building;       /* the location's building, or NULL */
   char building_buf[WIRE_ROOM_MAX + 1];
   int64_t now;
@@ -1612,7 +1799,7 @@ static int deny_reason(struct ae *ae, struct auth_req *a, const char *participan
 
 static int auth_granted(struct auth_req *a, const char *ble, const char *participant,
                         const char *name, const char *meeting, const char *room,
-                        int resolved)
+                        const char *resolved)
 {
   struct jout j = { 0 };
   cJSON *g = cJSON_CreateObject();
@@ -1624,8 +1811,7 @@ static int auth_granted(struct auth_req *a, const char *ble, const char *partici
   put_str(&j, g, "meeting", meeting);
   put_str(&j, g, "room", room);
   put_str(&j, g, "ble", ble);
-  if (resolved)
-    put_str(&j, g, "resolved", "irk");
+  put_str(&j, g, "resolved", resolved);
   put_item(&j, a->granted, g);
   return j.oom ? -1 : 0;
 }
@@ -1689,13 +1875,46 @@ static int rpa_resolve(struct ae *ae, const char *ble, char participant[WIRE_ID_
   return found;
 }
 
+/* The participant whose badge beacon the address carried, if the request
+ * says it heard one there: 1 with participant and name set, 0 when
+ * nobody's, else an error code. */
+static int beacon_resolve(struct ae *ae, struct auth_req *a, const char *ble,
+                          char participant[WIRE_ID_MAX + 1], char name[WIRE_NAME_MAX + 1],
+                          struct jerr *err)
+{
+  const cJSON *v = NULL, *el;
+  char key[IBEACON_KEY_MAX];
+  sqlite3_stmt *s;
+  int rc;
+
+  cJSON_ArrayForEach(el, a->ibeacons) {
+    char norm[18];
+    if (el->string && ble_normalize(el->string, norm) == 0 && !strcmp(norm, ble))
+      v = el;
+  }
+  if (!v || ibeacon_key_parse(v, key, NULL, 0) < 0)
+    return 0;
+  s = stmt(ae, S_P_BY_BEACON);
+  bind_text(s, 1, key);
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    snprintf(participant, WIRE_ID_MAX + 1, "%s", col_text(s, 0));
+    snprintf(name, WIRE_NAME_MAX + 1, "%s", col_text(s, 1));
+  }
+  sqlite3_reset(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return db_fail(ae, "auth beacon", err);
+  return rc == SQLITE_ROW;
+}
+
 /* One decision for one address, logged as one event row. */
 static int auth_decide(struct ae *ae, struct auth_req *a, const char *ble, struct jerr *err)
 {
   char participant[WIRE_ID_MAX + 1] = "", name[WIRE_NAME_MAX + 1] = "";
   char meeting[WIRE_ID_MAX + 1] = "", room[WIRE_ROOM_MAX + 1] = "", detail[256] = "";
   sqlite3_stmt *s = stmt(ae, S_P_BY_BLE);
-  int rc, code, resolved = 0;
+  const char *resolved = NULL;
+  int rc, code;
 
   bind_text(s, 1, ble);
   rc = sqlite3_step(s);
@@ -1707,10 +1926,13 @@ static int auth_decide(struct ae *ae, struct auth_req *a, const char *ble, struc
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     return db_fail(ae, "auth participant", err);
   if (rc == SQLITE_DONE) {
-    int r = rpa_resolve(ae, ble, participant, name, err);
+    int r = beacon_resolve(ae, a, ble, participant, name, err);
+    if (r == 1)
+      resolved = "ibeacon";
+    else if (!r && (r = rpa_resolve(ae, ble, participant, name, err)) == 1)
+      resolved = "irk";
     if (r < 0 || r > 1)
       return r;
-    resolved = r;
     rc = r ? SQLITE_ROW : SQLITE_DONE;
   }
   if (rc == SQLITE_DONE) {
@@ -1734,7 +1956,8 @@ static int auth_decide(struct ae *ae, struct auth_req *a, const char *ble, struc
       return code;
   }
   if (*meeting) {
-    snprintf(detail, sizeof detail, "room %s%s", room, resolved ? " (resolved by IRK)" : "");
+    snprintf(detail, sizeof detail, "room %s%s%s%s", room, resolved ? " (resolved by " : "",
+             resolved ? resolved : "", resolved ? ")" : "");
     if (auth_granted(a, ble, participant, name, meeting, room, resolved) < 0) {
       jerr_set(err, "out of memory");
       return 500;
@@ -1775,6 +1998,34 @@ static int auth_addresses(const cJSON *list, char addrs[][18], int *n, struct je
   return 0;
 }
 
+/* "ibeacons" (optional): the badge each address carried, checked whole so
+ * a malformed one is 4.00 rather than a silent "unknown". */
+static int auth_beacons(const cJSON *o, struct auth_req *a, struct jerr *err)
+{
+  const cJSON *el;
+  char key[IBEACON_KEY_MAX], norm[18], why[128];
+
+  a->ibeacons = cJSON_GetObjectItemCaseSensitive(o, "ibeacons");
+  if (!a->ibeacons)
+    return 0;
+  if (!cJSON_IsObject(a->ibeacons) || cJSON_GetArraySize(a->ibeacons) > WIRE_AUTH_MAX) {
+    jerr_set(err, "field 'ibeacons' must be an object of at most %d \"ADDR\":beacon",
+             WIRE_AUTH_MAX);
+    return -1;
+  }
+  cJSON_ArrayForEach(el, a->ibeacons) {
+    if (ble_normalize(el->string, norm) < 0) {
+      jerr_set(err, "a key of 'ibeacons' is not a BLE address like AA:BB:CC:DD:EE:FF");
+      return -1;
+    }
+    if (ibeacon_key_parse(el, key, why, sizeof why) < 0) {
+      jerr_set(err, "'ibeacons' of %s: %s", norm, why);
+      return -1;
+    }
+  }
+  return 0;
+}
+
 static void post_auth(struct nano_req *r)
 {
   struct ae *ae = r->arg;
@@ -1791,7 +2042,7 @@ static void post_auth(struct nano_req *r)
   if (json_get_string_array(o, "ble", JSON_REQUIRED, WIRE_AUTH_MAX, WIRE_BLE_LEN, &list,
                             &err) < 0 ||
       get_text(o, "location", JSON_REQUIRED, WIRE_LOCATION, &a.location, &err) < 0 ||
-      auth_addresses(list, addrs, &n, &err) < 0) {
+      auth_addresses(list, addrs, &n, &err) < 0 || auth_beacons(o, &a, &err) < 0) {
     req_reply_error(r, 400, "%s", err.msg);
     cJSON_Delete(o);
     return;
