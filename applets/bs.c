@@ -18,6 +18,11 @@
  *   POST /sim/adv {"addr","rssi","name","ttl_ms"[,"type","ibeacon"]}
  *        (--adapter sim) a simulated device in range for ttl_ms: heard at
  *        once and every second while scanning, gone when ttl_ms is over.
+ *   POST /sim/adv {"irk","rotate_ms","rssi","name","ttl_ms"}
+ *        a phone: it sends resolvable private addresses made from its IRK
+ *        (irk.h), a fresh one every rotate_ms (0: keeps its first); the
+ *        answer says the address it sends now.  Posted again (same IRK),
+ *        it stays the same phone.
  *
  * A device is {"addr","type","rssi","name","last_seen_ms"} (+ "ibeacon":
  * {"uuid","major","minor","tx_power"} for a beacon), addr in upper case,
@@ -28,6 +33,7 @@
  * --report-every per device, retried with backoff while MCS is down.
  */
 #include "bluez.h"
+#include "irk.h"
 #include "role.h"
 #include "sightings.h"
 #include "uri.h"
@@ -36,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #define CACHE_MAX 512
 #define SCAN_MAX_MS 30000
@@ -46,6 +53,7 @@
 #define SIM_TTL_DEFAULT_MS 60000
 #define SIM_RSSI_DEFAULT (-60)
 #define SIM_ADV_INTERVAL_MS 1000
+#define SIM_ROTATE_MIN_MS 100
 #define NOTIFY_MIN_MS 1000        /* observers hear of RSSI changes at most once a second */
 #define OUTBOX_MAX 256
 #define REPORT_BATCH 32
@@ -70,6 +78,9 @@ struct sim_dev {
   int has_ibeacon;
   struct ibeacon ibeacon;
   uint64_t expires;
+  int has_irk;                /* a phone: addr is an RPA made from irk */
+  uint8_t irk[16];
+  uint64_t rotate_ms, next_rotate;
 };
 
 struct bs {
@@ -381,6 +392,17 @@ static void on_bluez_seen(void *arg, const struct sight_obs *o)
 
 static void sim_arm(struct bs *st);
 
+/* A fresh resolvable private address for a simulated phone. */
+static int sim_rotate(struct sim_dev *d)
+{
+  uint8_t rnd[3], a[6];
+
+  if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd || irk_make_rpa(d->irk, rnd, a) < 0)
+    return -1;
+  bt_addr_format(a, d->addr);
+  return 0;
+}
+
 static void sim_hear(struct bs *st, const struct sim_dev *d)
 {
   struct sight_obs o = {
@@ -406,6 +428,17 @@ static void sim_tick(struct bs *st)
       gone += sightings_remove(&st->cache, d->addr, now);
       *d = st->sims[--st->nsims];
       continue;
+    }
+    if (d->has_irk && d->rotate_ms && now >= d->next_rotate) {
+      /* like a phone: the old address just goes quiet (and is forgotten
+       * after --forget); the new one is heard from the next advertisement */
+      char old[18];
+      memcpy(old, d->addr, sizeof old);
+      if (sim_rotate(d) == 0)
+        log_info("sim addr=%s rotated to addr=%s", old, d->addr);
+      d->next_rotate = now + d->rotate_ms;
+      if (scanning(st))
+        sim_hear(st, d);
     }
     if (advertise && scanning(st))
       sim_hear(st, d);
@@ -434,9 +467,12 @@ static void sim_arm(struct bs *st)
   st->sim_timer = NULL;
   if (!st->nsims)
     return;
-  for (size_t i = 0; i < st->nsims; i++)
+  for (size_t i = 0; i < st->nsims; i++) {
     if (st->sims[i].expires < next)
       next = st->sims[i].expires;
+    if (st->sims[i].has_irk && st->sims[i].rotate_ms && st->sims[i].next_rotate < next)
+      next = st->sims[i].next_rotate;
+  }
   st->sim_timer = loop_after(next > now ? next - now : 0, on_sim_timer, st);
 }
 
@@ -468,17 +504,56 @@ static int parse_sim_ibeacon(const cJSON *o, struct sim_dev *d, struct jerr *err
   return 0;
 }
 
+/* "irk" and "rotate_ms": a phone that makes its own addresses. */
+static int parse_sim_irk(const cJSON *o, struct sim_dev *d, struct jerr *err)
+{
+  const char *irk = NULL;
+  long long rotate = 0;
+  char why[128];
+
+  if (json_get_string(o, "irk", JSON_OPTIONAL, 47, &irk, err) < 0 ||
+      json_get_int(o, "rotate_ms", JSON_OPTIONAL, 0, SIM_TTL_MAX_MS, &rotate, err) < 0)
+    return -1;
+  if (!irk) {
+    if (cJSON_GetObjectItemCaseSensitive(o, "rotate_ms")) {
+      jerr_set(err, "field 'rotate_ms' needs an 'irk'");
+      return -1;
+    }
+    return 0;
+  }
+  if (irk_parse(irk, d->irk, why, sizeof why) < 0) {
+    jerr_set(err, "field 'irk': %s", why);
+    return -1;
+  }
+  if (rotate && rotate < SIM_ROTATE_MIN_MS) {
+    jerr_set(err, "field 'rotate_ms' must be 0 (never) or at least %d", SIM_ROTATE_MIN_MS);
+    return -1;
+  }
+  if (cJSON_GetObjectItemCaseSensitive(o, "addr") || cJSON_GetObjectItemCaseSensitive(o, "type")) {
+    jerr_set(err, "a device with an 'irk' makes its own addresses: no 'addr' or 'type'");
+    return -1;
+  }
+  d->has_irk = 1;
+  d->rotate_ms = (uint64_t)rotate;
+  return 1;
+}
+
 static int parse_sim_dev(const cJSON *o, struct sim_dev *d, long long *ttl, struct jerr *err)
 {
-  const char *addr, *name = "", *type = "public";
+  const char *addr = NULL, *name = "", *type = "public";
   long long rssi = SIM_RSSI_DEFAULT;
   uint8_t a[6];
+  int phone;
 
   memset(d, 0, sizeof *d);
   *ttl = SIM_TTL_DEFAULT_MS;
-  if (json_get_string(o, "addr", JSON_REQUIRED, 17, &addr, err) < 0)
+  if ((phone = parse_sim_irk(o, d, err)) < 0 ||
+      (!phone && json_get_string(o, "addr", JSON_REQUIRED, 17, &addr, err) < 0))
     return -1;
-  if (bt_addr_parse(addr, a) < 0) {
+  if (phone) {
+    type = "random";
+    memset(a, 0, sizeof a);
+  } else if (bt_addr_parse(addr, a) < 0) {
     jerr_set(err, "field 'addr' must be a Bluetooth address like AA:BB:CC:DD:EE:FF");
     return -1;
   }
@@ -498,7 +573,8 @@ static int parse_sim_dev(const cJSON *o, struct sim_dev *d, long long *ttl, stru
   }
   if (parse_sim_ibeacon(o, d, err) < 0)
     return -1;
-  bt_addr_format(a, d->addr);
+  if (!phone)
+    bt_addr_format(a, d->addr);
   d->type = !strcmp(type, "random") ? SIGHT_RANDOM : SIGHT_PUBLIC;
   d->rssi = (int)rssi;
   snprintf(d->name, sizeof d->name, "%s", name);
@@ -522,8 +598,22 @@ static void post_sim_adv(struct nano_req *r)
   }
   cJSON_Delete(o);
   for (size_t i = 0; i < st->nsims; i++)
-    if (!strcmp(st->sims[i].addr, d.addr))
+    if (d.has_irk ? st->sims[i].has_irk && !memcmp(st->sims[i].irk, d.irk, sizeof d.irk)
+                  : !st->sims[i].has_irk && !strcmp(st->sims[i].addr, d.addr))
       slot = &st->sims[i];
+  if (d.has_irk) {
+    /* the same phone posted again keeps its address until it rotates */
+    if (slot) {
+      memcpy(d.addr, slot->addr, sizeof d.addr);
+      d.next_rotate = slot->next_rotate;
+    }
+    if (!slot && sim_rotate(&d) < 0) {
+      req_reply_error(r, 500, "cannot make an address (no random bytes)");
+      return;
+    }
+    if (!slot || !d.next_rotate || d.rotate_ms != slot->rotate_ms)
+      d.next_rotate = now_ms() + d.rotate_ms;
+  }
   if (!slot) {
     if (st->nsims == SIM_MAX) {
       req_reply_error(r, 503, "too many simulated devices (at most %d)", SIM_MAX);
@@ -535,7 +625,8 @@ static void post_sim_adv(struct nano_req *r)
   *slot = d;
   if (!st->sim_next_adv)
     st->sim_next_adv = now_ms() + SIM_ADV_INTERVAL_MS;
-  log_info("sim addr=%s rssi=%d ttl_ms=%lld", d.addr, d.rssi, ttl);
+  log_info("sim addr=%s rssi=%d ttl_ms=%lld%s", d.addr, d.rssi, ttl,
+           d.has_irk ? " (a phone with an IRK)" : "");
   if (scanning(st))
     sim_hear(st, slot);
   sim_arm(st);
@@ -544,6 +635,8 @@ static void post_sim_adv(struct nano_req *r)
     cJSON_AddStringToObject(answer, "addr", d.addr);
     cJSON_AddNumberToObject(answer, "ttl_ms", (double)ttl);
     cJSON_AddBoolToObject(answer, "heard", scanning(st));
+    if (d.has_irk)
+      cJSON_AddNumberToObject(answer, "rotate_ms", (double)d.rotate_ms);
   }
   req_reply_json(r, 201, answer);
 }
