@@ -126,7 +126,9 @@ static const char *const migrations[] = {
   "  kind TEXT NOT NULL CHECK (kind IN ('ble', 'irk', 'ibeacon')),"
   "  value ANY NOT NULL,"                 /* text; the IRK a 16-byte blob */
   "  PRIMARY KEY (kind, value)"
-  ") STRICT, WITHOUT ROWID;"
+  /* a rowid table: SQLite 3.40's integrity_check, which every backup
+   * runs, reports false NULLs in a WITHOUT ROWID one with this index */
+  ") STRICT;"
   "CREATE INDEX identities_participant ON identities(participant);"
   "PRAGMA user_version = 2;",
 };
@@ -1034,18 +1036,15 @@ static cJSON *put_item(struct jout *j, cJSON *arr, cJSON *item)
   return item;
 }
 
-/* A participant's identities beyond the address, IRKs counted but never
- * shown: an IRK lets whoever holds it follow the phone. */
+/* A participant's identities beyond the address (only when there are
+ * any), IRKs counted but never shown: an IRK lets whoever holds it follow
+ * the phone. */
 static void identities_json(struct ae *ae, struct jout *j, cJSON *o, const char *id)
 {
   sqlite3_stmt *s = stmt(ae, S_ID_OF);
-  cJSON *arr = cJSON_AddArrayToObject(o, "identities");
+  cJSON *arr = NULL;
   int irks = 0;
 
-  if (!arr) {
-    j->oom = 1;
-    return;
-  }
   bind_text(s, 1, id);
   while (sqlite3_step(s) == SQLITE_ROW) {
     const char *kind = col_text(s, 0);
@@ -1053,6 +1052,10 @@ static void identities_json(struct ae *ae, struct jout *j, cJSON *o, const char 
     if (!strcmp(kind, "irk")) {
       irks++;
       continue;
+    }
+    if (!arr && !(arr = cJSON_AddArrayToObject(o, "identities"))) {
+      j->oom = 1;
+      break;
     }
     one = put_item(j, arr, cJSON_CreateObject());
     if (one)
@@ -1074,7 +1077,8 @@ static cJSON *participant_json(struct ae *ae, struct jout *j, sqlite3_stmt *row)
   put_str(j, o, "id", col_text(row, 0));
   put_str(j, o, "name", col_text(row, 1));
   put_str(j, o, "ble", col_text(row, 2));
-  put_bool(j, o, "irk", sqlite3_column_int(row, 3));
+  if (sqlite3_column_int(row, 3))
+    put_bool(j, o, "irk", 1);
   identities_json(ae, j, o, col_text(row, 0));
   return o;
 }

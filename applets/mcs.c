@@ -39,6 +39,7 @@
 #include "call.h"
 #include "nano.h"
 #include "role.h"
+#include "sightings.h"
 #include "uri.h"
 #include "wire.h"
 
@@ -52,6 +53,7 @@
 #define DEVICE_NAME_MAX 64          /* bs cuts advertised names to this */
 #define AUTH_BATCH WIRE_AUTH_MAX    /* addresses in one POST ae/auth */
 #define HASH_SIZE 1024
+#define TRACK_ADDRS_MAX 8           /* addresses one person's track keeps */
 
 /* ---- states and steps ------------------------------------------------ */
 
@@ -79,8 +81,23 @@ static const char *const step_names[T_COUNT] = {
 enum guidance { G_NONE, G_PENDING, G_ON, G_OFF, G_FAILED };
 static const char *const guidance_names[] = { "none", "pending", "on", "off", "failed" };
 
-struct track {
+struct track;
+
+/* An address heard, and whose track it is: a phone sends a new resolvable
+ * private address every ~15 minutes and a person may carry a badge too,
+ * so once ae names the participant one track keeps them all. */
+struct addr {
   char ble[18];
+  struct track *t;
+  struct addr *hnext;               /* the hash bucket's */
+  struct addr *tnext;               /* the track's, newest first */
+};
+
+struct track {
+  char ble[18];                     /* the address heard last */
+  struct addr *addrs;
+  int naddrs;
+  char beacon[IBEACON_KEY_MAX];     /* the badge it carries, "" if none */
   char participant[WIRE_ID_MAX + 1], name[WIRE_NAME_MAX + 1], meeting[WIRE_ID_MAX + 1];
   char room[WIRE_ROOM_MAX + 1], device[DEVICE_NAME_MAX + 1];
   int rssi;
@@ -89,13 +106,14 @@ struct track {
   uint64_t step[T_COUNT];           /* wall ms, 0: not (yet) in this visit */
   uint64_t entrance_seen;           /* wall ms of the last entrance sighting */
   uint64_t room_seen;               /* seen at a room before being granted */
+  uint64_t room_asked;              /* when a room sighting was last asked about */
   char room_seen_at[WIRE_LOCATION_MAX + 1];
   char presented[WIRE_ID_MAX + 1];  /* meeting already presented to */
   enum guidance guidance;
   uint64_t guidance_acked;          /* wall ms ug last confirmed it */
   int resends;
   struct call *guide, *unguide, *present;
-  struct track *hnext, *pnext;      /* by address, by participant */
+  struct track *pnext;              /* by participant */
   struct track *prev, *next;        /* oldest first */
 };
 
@@ -122,7 +140,9 @@ struct sweep {                      /* the scans of one location */
 
 struct batch {                      /* one POST ae/auth */
   int n;
+  char location[WIRE_LOCATION_MAX + 1];
   char ble[AUTH_BATCH][18];
+  char beacon[AUTH_BATCH][IBEACON_KEY_MAX];
   struct call *call;
   struct batch *prev, *next;        /* in flight */
 };
@@ -141,7 +161,8 @@ static struct {
   long long scan_ms, linger_ms, rescan_ms, max_age_ms, expire_ms, visit_gap_ms, watch_ms, timeout_ms;
   long max_tracks;
 
-  struct track *by_ble[HASH_SIZE], *by_participant[HASH_SIZE];
+  struct addr *by_ble[HASH_SIZE];
+  struct track *by_participant[HASH_SIZE];
   struct track *oldest, *newest;
   long ntracks;
 
@@ -151,6 +172,7 @@ static struct {
 
   coap_resource_t *participants_res;
   unsigned long presences, scans, auth_requests, guides, resends, presents;
+  unsigned long room_asks, merged;
 } M;
 
 /* ---- timeline ----------------------------------------------------------- */
@@ -220,12 +242,86 @@ static int ble_normalize(const char *in, char out[18])
   return 1;
 }
 
+static struct addr *addr_find(const char *ble)
+{
+  for (struct addr *a = M.by_ble[hash(ble)]; a; a = a->hnext)
+    if (!strcmp(a->ble, ble))
+      return a;
+  return NULL;
+}
+
 static struct track *track_by_ble(const char *ble)
 {
-  for (struct track *t = M.by_ble[hash(ble)]; t; t = t->hnext)
-    if (!strcmp(t->ble, ble))
-      return t;
-  return NULL;
+  struct addr *a = addr_find(ble);
+  return a ? a->t : NULL;
+}
+
+static void addr_unhash(struct addr *a)
+{
+  for (struct addr **pp = &M.by_ble[hash(a->ble)]; *pp; pp = &(*pp)->hnext)
+    if (*pp == a) {
+      *pp = a->hnext;
+      break;
+    }
+}
+
+/* Keep a track's addresses to TRACK_ADDRS_MAX: the oldest goes (a phone's
+ * address of hours ago will not be heard again). */
+static void addrs_trim(struct track *t)
+{
+  struct addr **pp = &t->addrs;
+  int n = 0;
+
+  while (*pp && n++ < TRACK_ADDRS_MAX)
+    pp = &(*pp)->tnext;
+  if (!*pp)
+    return;
+  while (*pp) {
+    struct addr *a = *pp;
+    *pp = a->tnext;
+    addr_unhash(a);
+    free(a);
+    t->naddrs--;
+  }
+}
+
+/* ble becomes one of t's addresses (its newest).  -1 out of memory. */
+static int addr_attach(struct track *t, const char *ble)
+{
+  struct addr *a = calloc(1, sizeof *a);
+  struct addr **head = &M.by_ble[hash(ble)];
+
+  if (!a)
+    return -1;
+  snprintf(a->ble, sizeof a->ble, "%s", ble);
+  a->t = t;
+  a->hnext = *head;
+  *head = a;
+  a->tnext = t->addrs;
+  t->addrs = a;
+  t->naddrs++;
+  addrs_trim(t);
+  return 0;
+}
+
+/* from's addresses become to's (newest first, as they were in from). */
+static void addrs_move(struct track *to, struct track *from)
+{
+  struct addr *a = from->addrs, **tail = &a;
+  int n = 0;
+
+  if (!a)
+    return;
+  for (struct addr *x = a; x; x = x->tnext, n++) {
+    x->t = to;
+    tail = &x->tnext;
+  }
+  *tail = to->addrs;
+  to->addrs = a;
+  to->naddrs += n;
+  from->addrs = NULL;
+  from->naddrs = 0;
+  addrs_trim(to);
 }
 
 static struct track *track_by_participant(const char *id)
@@ -267,11 +363,12 @@ static int state_is_at_rest(enum state s)
 
 static void track_free(struct track *t)
 {
-  for (struct track **pp = &M.by_ble[hash(t->ble)]; *pp; pp = &(*pp)->hnext)
-    if (*pp == t) {
-      *pp = t->hnext;
-      break;
-    }
+  while (t->addrs) {
+    struct addr *a = t->addrs;
+    t->addrs = a->tnext;
+    addr_unhash(a);
+    free(a);
+  }
   participant_unindex(t);
   if (t->prev)
     t->prev->next = t->next;
@@ -306,17 +403,17 @@ static int track_make_room(void)
 static struct track *track_new(const char *ble)
 {
   struct track *t;
-  struct track **head;
 
   if (!track_make_room())
     return NULL;
   t = calloc(1, sizeof *t);
   if (!t)
     return NULL;
+  if (addr_attach(t, ble) < 0) {
+    free(t);
+    return NULL;
+  }
   snprintf(t->ble, sizeof t->ble, "%s", ble);
-  head = &M.by_ble[hash(ble)];
-  t->hnext = *head;
-  *head = t;
   t->prev = M.newest;
   if (M.newest)
     M.newest->next = t;
@@ -519,6 +616,51 @@ static void arrive(struct track *t, const char *at)
 
 /* ---- authentication ------------------------------------------------------ */
 
+/* ae named t's address as the participant that track o already follows
+ * (a phone that rotated its address, a second device, a badge): one
+ * person, one track.  t's addresses and sightings become o's and t goes.
+ * Returns the track the grant is for: o, beginning the visit t began when
+ * o was at rest; NULL when o's own visit goes on (and it has been told of
+ * a room t was seen in). */
+static struct track *track_merge(struct track *o, struct track *t)
+{
+  int busy = !state_is_at_rest(o->state) || o->guide || o->unguide || o->present;
+  uint64_t room_seen = t->room_seen;
+  char at[WIRE_LOCATION_MAX + 1];
+
+  M.merged++;
+  timeline("same_person", o->participant, t->ble, "as %s", o->ble);
+  log_info("participant=%s ble=%s is the same person as ble=%s", o->participant, t->ble,
+           o->ble);
+  snprintf(at, sizeof at, "%s", t->room_seen_at);
+  addrs_move(o, t);
+  memcpy(o->ble, t->ble, sizeof o->ble);
+  if (t->entrance_seen > o->entrance_seen)
+    o->entrance_seen = t->entrance_seen;
+  if (t->device[0])
+    memcpy(o->device, t->device, sizeof o->device);
+  if (t->beacon[0])
+    memcpy(o->beacon, t->beacon, sizeof o->beacon);
+  o->rssi = t->rssi;
+  if (busy) {
+    track_free(t);
+    if (room_seen && o->state == S_GUIDING && room_matches(o, at))
+      arrive(o, at);
+    return NULL;
+  }
+  /* the visit t began (detected, scanning, authenticating) is o's now */
+  memcpy(o->step, t->step, sizeof o->step);
+  o->state = t->state;
+  o->visit++;
+  o->room_seen = room_seen;
+  memcpy(o->room_seen_at, at, sizeof o->room_seen_at);
+  o->room_asked = t->room_asked;
+  o->guidance = G_NONE;
+  o->resends = 0;
+  track_free(t);
+  return o;
+}
+
 static void grant(struct track *t, const cJSON *g)
 {
   const char *id = NULL, *name = "", *meeting = "", *room = "";
@@ -532,6 +674,9 @@ static void grant(struct track *t, const cJSON *g)
     track_enter(t, S_DENIED, 0, "malformed answer from ae");
     return;
   }
+  if (track_by_participant(id) && track_by_participant(id) != t &&
+      !(t = track_merge(track_by_participant(id), t)))
+    return;
   participant_index(t, id);
   snprintf(t->name, sizeof t->name, "%s", name ? name : "");
   snprintf(t->meeting, sizeof t->meeting, "%s", meeting);
@@ -636,10 +781,12 @@ static void on_auth(void *arg, int code, const uint8_t *body, size_t len)
         track_enter(t, S_DENIED, 0, why);
       continue;
     }
-    if ((g = granted_for(granted, b, t->ble)))
+    /* matched by the address asked about: t may have been heard on
+     * another of its addresses since */
+    if ((g = granted_for(granted, b, b->ble[i])))
       grant(t, g);
     else
-      deny(t, in_denied(denied, t->ble) ? "unknown or not invited now" :
+      deny(t, in_denied(denied, b->ble[i]) ? "unknown or not invited now" :
            "not in ae's answer");
   }
   cJSON_Delete(o);
@@ -649,12 +796,15 @@ static void on_auth(void *arg, int code, const uint8_t *body, size_t len)
 static void auth_send(struct batch *b)
 {
   cJSON *o = cJSON_CreateObject();
-  cJSON *arr = cJSON_AddArrayToObject(o, "ble");
+  cJSON *arr = cJSON_AddArrayToObject(o, "ble"), *beacons = NULL;
   struct call_opts co = { 0, (uint64_t)M.expire_ms };
 
-  for (int i = 0; i < b->n; i++)
+  for (int i = 0; i < b->n; i++) {
     cJSON_AddItemToArray(arr, cJSON_CreateString(b->ble[i]));
-  cJSON_AddStringToObject(o, "location", "entrance");
+    if (b->beacon[i][0] && (beacons || (beacons = cJSON_AddObjectToObject(o, "ibeacons"))))
+      cJSON_AddStringToObject(beacons, b->ble[i], b->beacon[i]);
+  }
+  cJSON_AddStringToObject(o, "location", b->location);
   b->next = M.batches;
   if (M.batches)
     M.batches->prev = b;
@@ -672,6 +822,7 @@ static void auth_send(struct batch *b)
 
 struct device {
   char ble[18];
+  char beacon[IBEACON_KEY_MAX];     /* "" if it is not a badge */
   const char *name;
   int rssi;
   long long age_ms;
@@ -686,6 +837,7 @@ static int device_parse(const cJSON *d, struct device *out)
 
   out->name = "";
   out->age_ms = 0;
+  out->beacon[0] = '\0';
   if (!cJSON_IsObject(d) ||
       json_get_string(d, "addr", JSON_REQUIRED, 32, &addr, &err) < 0 ||
       !ble_normalize(addr, out->ble) ||
@@ -697,6 +849,9 @@ static int device_parse(const cJSON *d, struct device *out)
   }
   if (!out->name || wire_check_text(out->name))
     out->name = "";             /* radio data: the key counts, a bad name not */
+  if (cJSON_GetObjectItemCaseSensitive(d, "ibeacon") &&
+      ibeacon_key_parse(cJSON_GetObjectItemCaseSensitive(d, "ibeacon"), out->beacon, NULL, 0) < 0)
+    out->beacon[0] = '\0';      /* a beacon we cannot read is no badge */
   out->rssi = (int)rssi;
   return 1;
 }
@@ -733,20 +888,75 @@ static struct track *entrance_sighting(const struct device *d, const struct swee
   t->visit++;
   t->rssi = d->rssi;
   snprintf(t->device, sizeof t->device, "%s", d->name);
+  memcpy(t->ble, d->ble, sizeof t->ble);
+  memcpy(t->beacon, d->beacon, sizeof t->beacon);
   track_enter(t, S_DETECTED, sw->motion, sw->rescanning ? "entrance, on a rescan" : sw->location);
   track_enter(t, S_SCANNING, sw->sent, "");
   track_enter(t, S_AUTHENTICATING, 0, "");
   return t;
 }
 
+/* t's address goes into the POST ae/auth being filled for location (one
+ * per AUTH_BATCH addresses), sent when full; the caller sends the rest. */
+static void batch_add(struct batch **b, const char *location, struct track *t)
+{
+  if (!*b && !(*b = calloc(1, sizeof **b))) {
+    track_enter(t, S_DENIED, 0, "out of memory");
+    return;
+  }
+  snprintf((*b)->location, sizeof (*b)->location, "%s", location);
+  snprintf((*b)->ble[(*b)->n], sizeof (*b)->ble[0], "%s", t->ble);
+  snprintf((*b)->beacon[(*b)->n++], sizeof (*b)->beacon[0], "%s", t->beacon);
+  if ((*b)->n == AUTH_BATCH) {
+    auth_send(*b);
+    *b = NULL;
+  }
+}
+
+/* A room sighting of an address no track has, or of one that was not
+ * placed when last asked (--visit-gap ago): whose is it?  A phone that
+ * rotated its address on the way, a fast walker who never met the
+ * entrance scan, a stranger: ae decides for this room.  1 if asked. */
+static int room_ask(const struct device *d, const char *at, struct track *t, struct batch **b)
+{
+  uint64_t now = wall_ms();
+
+  if (t) {
+    if (!state_is_at_rest(t->state) || t->participant[0] || t->guide || t->unguide ||
+        t->present || now < t->room_asked + (uint64_t)M.visit_gap_ms)
+      return 0;
+    memset(t->step, 0, sizeof t->step);
+    t->guidance = G_NONE;
+    t->resends = 0;
+  } else if (!(t = track_new(d->ble))) {
+    log_warn("ble=%s at %s dropped: %ld tracks all busy", d->ble, at, M.ntracks);
+    return 0;
+  }
+  t->visit++;
+  t->rssi = d->rssi;
+  snprintf(t->device, sizeof t->device, "%s", d->name);
+  memcpy(t->beacon, d->beacon, sizeof t->beacon);
+  t->room_seen = t->room_asked = now;
+  snprintf(t->room_seen_at, sizeof t->room_seen_at, "%s", at);
+  track_enter(t, S_DETECTED, 0, at);
+  track_enter(t, S_AUTHENTICATING, 0, at);
+  M.room_asks++;
+  batch_add(b, at, t);
+  return 1;
+}
+
 /* A sighting at a room (from its bs, pushed or scanned); 1 if it was the
- * arrival of a guided participant. */
-static int room_sighting(const struct device *d, const char *at)
+ * arrival of a guided participant.  Addresses it cannot place go into
+ * the batch *b for ae. */
+static int room_sighting(const struct device *d, const char *at, struct batch **b)
 {
   struct track *t = track_by_ble(d->ble);
 
-  if (!t)
+  if (!t || (state_is_at_rest(t->state) && !t->participant[0])) {
+    room_ask(d, at, t, b);
     return 0;
+  }
+  memcpy(t->ble, d->ble, sizeof t->ble);
   /* Late is still arrived: guidance that expired on the way does not
    * make the meeting's content any less theirs. */
   if ((t->state == S_GUIDING || (t->state == S_EXPIRED && t->participant[0])) &&
@@ -777,15 +987,7 @@ static int entrance_devices(const cJSON *devices, const struct sweep *sw)
     if (!t)
       continue;
     visits++;
-    if (!b && !(b = calloc(1, sizeof *b))) {
-      track_enter(t, S_DENIED, 0, "out of memory");
-      continue;
-    }
-    snprintf(b->ble[b->n++], sizeof b->ble[0], "%s", t->ble);
-    if (b->n == AUTH_BATCH) {
-      auth_send(b);
-      b = NULL;
-    }
+    batch_add(&b, "entrance", t);
   }
   if (b)
     auth_send(b);
@@ -840,9 +1042,12 @@ static void on_scan(void *arg, int code, const uint8_t *body, size_t len)
     } else {
       const cJSON *d;
       struct device dev;
+      struct batch *b = NULL;
       cJSON_ArrayForEach(d, devices)
         if (device_parse(d, &dev) && dev.age_ms <= M.max_age_ms)
-          arrived += room_sighting(&dev, sw->location);
+          arrived += room_sighting(&dev, sw->location, &b);
+      if (b)
+        auth_send(b);
     }
     if (arrived)
       sw->last_found = wall_ms();
@@ -995,8 +1200,9 @@ static void post_ble(struct nano_req *r)
   const cJSON *devices, *d;
   struct device dev;
   struct jerr err;
+  struct batch *b = NULL;
   cJSON *o = req_json(r), *a, *arrived;
-  int ignored = 0;
+  int ignored = 0, asked = 0;
 
   if (!o)
     return;
@@ -1026,11 +1232,17 @@ static void post_ble(struct nano_req *r)
       ignored++;
       continue;
     }
-    if (room_sighting(&dev, location))
+    unsigned long asks = M.room_asks;
+    if (room_sighting(&dev, location, &b))
       cJSON_AddItemToArray(arrived, cJSON_CreateString(track_by_ble(dev.ble)->participant));
+    else if (M.room_asks != asks)
+      asked++;
     else
       ignored++;
   }
+  if (b)
+    auth_send(b);
+  cJSON_AddNumberToObject(a, "asked", asked);
   cJSON_AddNumberToObject(a, "ignored", ignored);
   cJSON_Delete(o);
   req_reply_json(r, 204, a);
@@ -1042,6 +1254,13 @@ static cJSON *track_json(const struct track *t)
   char ts[40];
 
   cJSON_AddStringToObject(o, "ble", t->ble);
+  if (t->naddrs > 1) {
+    cJSON *all = cJSON_AddArrayToObject(o, "addresses");
+    for (const struct addr *a = t->addrs; a; a = a->tnext)
+      cJSON_AddItemToArray(all, cJSON_CreateString(a->ble));
+  }
+  if (t->beacon[0])
+    cJSON_AddStringToObject(o, "ibeacon", t->beacon);
   if (t->participant[0]) {
     cJSON_AddStringToObject(o, "participant", t->participant);
     cJSON_AddStringToObject(o, "name", t->name);
@@ -1267,6 +1486,8 @@ static void stats_hook(cJSON *o, void *arg)
   cJSON_AddNumberToObject(o, "guides", (double)M.guides);
   cJSON_AddNumberToObject(o, "guides_resent", (double)M.resends);
   cJSON_AddNumberToObject(o, "presents", (double)M.presents);
+  cJSON_AddNumberToObject(o, "room_asks", (double)M.room_asks);
+  cJSON_AddNumberToObject(o, "same_person", (double)M.merged);
   cJSON_AddNumberToObject(o, "pending_requests", client_pending());
 }
 

@@ -151,7 +151,7 @@ test_expect_success 'a database of schema version 1 is migrated, its participant
 	start_ae &&
 	wait_for_health $AE &&
 	nano coap get $AE/participants/ivy >p &&
-	test "$(pyjson p "d[\"identities\"]")" = "[]" &&
+	test "$(pyjson p "d.get(\"identities\")")" = null &&
 	test "$(sqlite3 "$TMP/ae.db" "PRAGMA user_version")" = 2
 '
 
