@@ -619,12 +619,16 @@ static void arrive(struct track *t, const char *at)
 /* ae named t's address as the participant that track o already follows
  * (a phone that rotated its address, a second device, a badge): one
  * person, one track.  t's addresses and sightings become o's and t goes.
- * Returns the track the grant is for: o, beginning the visit t began when
- * o was at rest; NULL when o's own visit goes on (and it has been told of
- * a room t was seen in). */
+ * Returns the track the grant is for: o, beginning the visit t began;
+ * NULL when o's own visit goes on (and it has been told of a room t was
+ * seen in).  The visit goes on as it would for one address: o is not at
+ * rest, or t was heard at the entrance within --visit-gap of o, or heard
+ * in a room while o is presenting. */
 static struct track *track_merge(struct track *o, struct track *t)
 {
-  int busy = !state_is_at_rest(o->state) || o->guide || o->unguide || o->present;
+  int busy = !state_is_at_rest(o->state) || o->guide || o->unguide || o->present ||
+             (t->entrance_seen ? t->entrance_seen < o->entrance_seen + (uint64_t)M.visit_gap_ms
+                               : o->state == S_PRESENTING);
   uint64_t room_seen = t->room_seen;
   char at[WIRE_LOCATION_MAX + 1];
 
