@@ -8,7 +8,7 @@
  *   GET  /participants[?state=S][&limit=N]       observable: every track
  *   GET  /timeline[?limit=N][&since=SEQ]         the steps, oldest first
  *
- * One track per BLE address seen at the entrance, a state machine:
+ * One track per person (per address until ae names one), a state machine:
  *
  *   detected -> scanning -> authenticating -> guiding -> arrived -> presenting
  *                                 denied <-/          \-> expired -/
