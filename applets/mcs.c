@@ -23,6 +23,12 @@
  * guidance expired on the way) stops the guidance (DELETE ug/guide/<id>)
  * and hands them to the room's mrs (POST /present).
  *
+ * A person, not an address: when ae names a participant another track
+ * already follows (a phone's new private address, a badge heard from
+ * another address), the two tracks become one (track_merge).  A room
+ * sighting of an address mcs cannot place is asked about in a POST
+ * ae/auth for that room (room_ask), batched like the entrance's.
+ *
  * A visit: a track that has come to rest (denied, expired, presenting)
  * begins a new visit only after it was not seen at the entrance for
  * --visit-gap.  So a stranger standing at the door is asked about once
