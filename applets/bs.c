@@ -44,11 +44,10 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define CACHE_MAX 512
+#define DEVICES_MAX 100000      /* --max-devices at most */
 #define SCAN_MAX_MS 30000
 #define SCAN_DEFAULT_MS 1000
 #define SCANS_MAX 32              /* on-demand scans waiting at once */
-#define SIM_MAX 256
 #define SIM_TTL_MAX_MS 3600000
 #define SIM_TTL_DEFAULT_MS 60000
 #define SIM_RSSI_DEFAULT (-60)
@@ -85,7 +84,7 @@ struct sim_dev {
 
 struct bs {
   const char *location;
-  int reports;                /* report arrivals to MCS (not at the entrance) */
+  int reports;                /* report arrivals to MCS */
   int continuous;
   int sim;
   char ble_uri[600];
@@ -96,8 +95,8 @@ struct bs {
 
   struct scan *scans;
   int nscans;
-  struct sim_dev sims[SIM_MAX];
-  size_t nsims;
+  struct sim_dev *sims;       /* --max-devices of them, with --adapter sim */
+  size_t nsims, max_sims;
 
   struct loop_timer *sim_timer, *expire_timer, *notify_timer, *report_timer;
   uint64_t sim_next_adv;      /* when the simulated devices advertise next */
@@ -615,8 +614,9 @@ static void post_sim_adv(struct nano_req *r)
       d.next_rotate = now_ms() + d.rotate_ms;
   }
   if (!slot) {
-    if (st->nsims == SIM_MAX) {
-      req_reply_error(r, 503, "too many simulated devices (at most %d)", SIM_MAX);
+    if (st->nsims == st->max_sims) {
+      req_reply_error(r, 503, "too many simulated devices (at most %zu, --max-devices)",
+                      st->max_sims);
       return;
     }
     slot = &st->sims[st->nsims++];
@@ -818,7 +818,7 @@ static int make_ble_uri(const char *mcs, char *out, size_t size)
 static int configure(struct bs *st, struct opt *opts)
 {
   const char *scan = opt_str(opts, "scan"), *adapter = opt_str(opts, "adapter");
-  long long forget, every;
+  long long forget, every, max;
   int rssi_min;
 
   st->location = opt_str(opts, "location");
@@ -827,7 +827,7 @@ static int configure(struct bs *st, struct opt *opts)
             wire_check_location(st->location));
     return -1;
   }
-  st->reports = strcmp(st->location, "entrance") != 0;
+  st->reports = 1;
   if (!strcmp(scan, "continuous"))
     st->continuous = 1;
   else if (strcmp(scan, "on-demand")) {
@@ -854,10 +854,17 @@ static int configure(struct bs *st, struct opt *opts)
     fprintf(stderr, "bs: --adapter must be sim or a BlueZ adapter name like hci0\n");
     return -1;
   }
-  if (sightings_init(&st->cache, CACHE_MAX, (uint64_t)forget, rssi_min, (uint64_t)every) < 0) {
+  max = parse_size(opt_str(opts, "max-devices"), 1, DEVICES_MAX);
+  if (max < 0) {
+    fprintf(stderr, "bs: --max-devices must be a number from 1 to %d\n", DEVICES_MAX);
+    return -1;
+  }
+  if (sightings_init(&st->cache, (size_t)max, (uint64_t)forget, rssi_min, (uint64_t)every) < 0 ||
+      (st->sim && !(st->sims = calloc((size_t)max, sizeof *st->sims)))) {
     fprintf(stderr, "bs: out of memory\n");
     return -1;
   }
+  st->max_sims = (size_t)max;
   return 0;
 }
 
@@ -870,6 +877,7 @@ static void bs_free(struct bs *st)
     free(sc);
   }
   sightings_free(&st->cache);
+  free(st->sims);
 }
 
 /* Who may do what on bs (with keys; nano bs --help shows it); the
@@ -888,10 +896,11 @@ int cmd_bs(int argc, char **argv)
     { "location", OPT_STR, "entrance", "where this scanner is: entrance, room, or a room name" },
     { "adapter", OPT_STR, "hci0", "a BlueZ adapter (hci0, ...) or sim (POST /sim/adv)" },
     { "scan", OPT_STR, "continuous", "continuous (answer /scan from the cache) or on-demand" },
-    { "mcs", OPT_STR, "coaps://mcs", "MCS, for POST <mcs>/ble arrival reports (not at the entrance)" },
+    { "mcs", OPT_STR, "coaps://mcs", "MCS, for POST <mcs>/ble reports of devices coming into range" },
     { "forget", OPT_STR, "30s", "forget a device after this much silence" },
     { "report-every", OPT_STR, "10s", "report a device to MCS at most once per this time" },
     { "rssi-min", OPT_STR, "-90", "ignore devices weaker than this (dBm, smoothed)" },
+    { "max-devices", OPT_STR, "512", "devices kept (the one silent longest makes room); also simulated ones" },
     { 0 }
   };
   static struct bs st;        /* large (the sim table), and one per process */

@@ -203,6 +203,8 @@ static void plan_location(const char *where, int first, const char *mcs)
   c = child_add(label, first + 1);
   arg(c, "bs"); arg(c, "--listen=%s", c->host); arg(c, "--location=%s", where);
   arg(c, "--adapter=sim"); arg(c, "--mcs=%s", mcs);
+  if (D.npeople > 256)
+    arg(c, "--max-devices=%d", D.npeople + 256);   /* all may be in range at once */
 }
 
 /* Every role of the scenario, with the flags that wire them together. */
@@ -227,6 +229,8 @@ static void plan_children(void)
   arg(c, "mcs"); arg(c, "--listen=%s", c->host);
   arg(c, "--ae=%s", ae); arg(c, "--ug=%s", ug); arg(c, "--bs=%s", bs);
   arg(c, "--bs-room=%s", bsr); arg(c, "--pd-room=%s", pdr); arg(c, "--watch=1s");
+  if (D.npeople > 4000)
+    arg(c, "--max-tracks=%d", D.npeople + 1000);   /* everyone's track to the end */
   for (int r = 1; r <= D.rooms; r++)
     arg(c, "--mrs=R%d=%s://%s", r, D.scheme, host_of(9 + r, h, sizeof h));
 
@@ -234,6 +238,8 @@ static void plan_children(void)
   arg(c, "ug"); arg(c, "--listen=%s", c->host);
   /* Room r's path: the corridor LEDs 1..3, then LED 3 + r. */
   arg(c, "--leds=sim:1,2,3");
+  if (D.npeople > 64)
+    arg(c, "--max-guides=%d", D.npeople);
   for (int r = 1; r <= D.rooms; r++)
     arg(c, "--route=R%d=1,2,3", r);
 

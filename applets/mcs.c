@@ -17,7 +17,8 @@
  * granted, guidance_on, guidance_off).  Motion at a location starts one
  * scan of that location's bs (motion during a scan queues one more scan,
  * never more), and the location is scanned again while it stays busy
- * (see rescan_due); the addresses that begin a visit go to AE in one
+ * (see rescan_due); a busy entrance also takes the sightings its bs
+ * pushes (entrance_push); the addresses that begin a visit go to AE in one
  * POST /auth per 64; every newly granted participant gets one
  * POST ug/guide.  A room sighting of a guided participant (or of one whose
  * guidance expired on the way) stops the guidance (DELETE ug/guide/<id>)
@@ -58,7 +59,7 @@
  * ae's, so every participant ae grants fits. */
 #define DEVICE_NAME_MAX 64          /* bs cuts advertised names to this */
 #define AUTH_BATCH WIRE_AUTH_MAX    /* addresses in one POST ae/auth */
-#define HASH_SIZE 1024
+#define HASH_MIN 1024              /* buckets; doubled as tracks grow */
 #define TRACK_ADDRS_MAX 8           /* addresses one person's track keeps */
 
 /* ---- states and steps ------------------------------------------------ */
@@ -140,6 +141,7 @@ struct sweep {                      /* the scans of one location */
   uint64_t last_found;              /* the latest scan that found someone new */
   uint64_t sent;
   int rescanning;                   /* the scan in flight is a rescan */
+  int pushed;                       /* (a copy for) sightings bs pushed */
   struct loop_timer *rescan;
   struct sweep *next;
 };
@@ -167,8 +169,13 @@ static struct {
   long long scan_ms, linger_ms, rescan_ms, max_age_ms, expire_ms, visit_gap_ms, watch_ms, timeout_ms;
   long max_tracks;
 
-  struct addr *by_ble[HASH_SIZE];
-  struct track *by_participant[HASH_SIZE];
+  /* hash tables of hash_size buckets, doubled when the addresses pass
+   * twice that, so a lookup stays a short chain at 100,000 tracks */
+  struct addr **by_ble;
+  struct track **by_participant;
+  unsigned hash_size;
+  long naddrs;
+  long counts[S_COUNT];             /* tracks per state, for /participants */
   struct track *oldest, *newest;
   long ntracks;
 
@@ -231,7 +238,7 @@ static unsigned hash(const char *s)
   unsigned h = 2166136261u;
   for (; *s; s++)
     h = (h ^ (unsigned char)*s) * 16777619u;
-  return h % HASH_SIZE;
+  return h & (M.hash_size - 1);
 }
 
 /* "aa:bb:cc:dd:ee:01" -> "AA:BB:CC:DD:EE:01"; 0 if it is not an address. */
@@ -246,6 +253,45 @@ static int ble_normalize(const char *in, char out[18])
   }
   out[17] = '\0';
   return 1;
+}
+
+/* Double both hash tables (rehashing every address and participant) once
+ * the addresses pass twice the buckets.  Out of memory: stay as is. */
+static void hash_grow(void)
+{
+  unsigned size = M.hash_size * 2;
+  struct addr **by_ble = calloc(size, sizeof *by_ble);
+  struct track **by_participant = calloc(size, sizeof *by_participant);
+
+  if (!by_ble || !by_participant) {
+    free(by_ble);
+    free(by_participant);
+    return;
+  }
+  free(M.by_ble);
+  free(M.by_participant);
+  M.by_ble = by_ble;
+  M.by_participant = by_participant;
+  M.hash_size = size;
+  for (struct track *t = M.oldest; t; t = t->next) {
+    for (struct addr *a = t->addrs; a; a = a->tnext) {
+      unsigned h = hash(a->ble);
+      a->hnext = by_ble[h];
+      by_ble[h] = a;
+    }
+    if (t->participant[0]) {
+      unsigned h = hash(t->participant);
+      t->pnext = by_participant[h];
+      by_participant[h] = t;
+    }
+  }
+}
+
+static void track_set_state(struct track *t, enum state s)
+{
+  M.counts[t->state]--;
+  t->state = s;
+  M.counts[s]++;
 }
 
 static struct addr *addr_find(const char *ble)
@@ -264,6 +310,7 @@ static struct track *track_by_ble(const char *ble)
 
 static void addr_unhash(struct addr *a)
 {
+  M.naddrs--;
   for (struct addr **pp = &M.by_ble[hash(a->ble)]; *pp; pp = &(*pp)->hnext)
     if (*pp == a) {
       *pp = a->hnext;
@@ -295,11 +342,15 @@ static void addrs_trim(struct track *t)
 static int addr_attach(struct track *t, const char *ble)
 {
   struct addr *a = calloc(1, sizeof *a);
-  struct addr **head = &M.by_ble[hash(ble)];
+  struct addr **head;
 
   if (!a)
     return -1;
+  if (M.naddrs >= 2 * (long)M.hash_size)
+    hash_grow();
+  head = &M.by_ble[hash(ble)];
   snprintf(a->ble, sizeof a->ble, "%s", ble);
+  M.naddrs++;
   a->t = t;
   a->hnext = *head;
   *head = a;
@@ -388,6 +439,7 @@ static void track_free(struct track *t)
   call_cancel(t->unguide);
   call_cancel(t->present);
   M.ntracks--;
+  M.counts[t->state]--;
   free(t);
 }
 
@@ -427,6 +479,7 @@ static struct track *track_new(const char *ble)
     M.oldest = t;
   M.newest = t;
   M.ntracks++;
+  M.counts[t->state]++;
   return t;
 }
 
@@ -438,7 +491,7 @@ static const char *track_who(const struct track *t)
 /* Enter state s at time ms (0: now), on the timeline and for observers. */
 static void track_enter(struct track *t, enum state s, uint64_t ms, const char *detail)
 {
-  t->state = s;
+  track_set_state(t, s);
   t->step[s] = ms ? ms : wall_ms();
   timeline_at(t->step[s], state_names[s], track_who(t), t->ble, "%s", detail ? detail : "");
   log_debug("ble=%s participant=%s state=%s", t->ble, track_who(t), state_names[s]);
@@ -660,7 +713,7 @@ static struct track *track_merge(struct track *o, struct track *t)
   }
   /* the visit t began (detected, scanning, authenticating) is o's now */
   memcpy(o->step, t->step, sizeof o->step);
-  o->state = t->state;
+  track_set_state(o, t->state);
   o->visit++;
   o->room_seen = room_seen;
   memcpy(o->room_seen_at, at, sizeof o->room_seen_at);
@@ -900,7 +953,8 @@ static struct track *entrance_sighting(const struct device *d, const struct swee
   snprintf(t->device, sizeof t->device, "%s", d->name);
   memcpy(t->ble, d->ble, sizeof t->ble);
   memcpy(t->beacon, d->beacon, sizeof t->beacon);
-  track_enter(t, S_DETECTED, sw->motion, sw->rescanning ? "entrance, on a rescan" : sw->location);
+  track_enter(t, S_DETECTED, sw->motion, sw->pushed ? "entrance, pushed by bs" :
+              sw->rescanning ? "entrance, on a rescan" : sw->location);
   track_enter(t, S_SCANNING, sw->sent, "");
   track_enter(t, S_AUTHENTICATING, 0, "");
   return t;
@@ -1180,9 +1234,13 @@ static void post_presence(struct nano_req *r)
   req_reply_json(r, 204, a);
 }
 
-/* A bs that reports arrivals by itself: at the entrance a sighting counts
- * like one from a scan while there is motion (--linger); without motion
- * it starts nothing (the paper's flow begins with presence). */
+/* The entrance bs pushes every device that comes into range (POST /ble,
+ * as a room's does).  While the entrance is busy (a motion start or
+ * someone new within --linger) a pushed sighting is asked about at once,
+ * like one from a scan: a crowd keeps the PIR high, so there is no new
+ * motion start to scan on, and waiting for the next rescan cost up to
+ * --rescan.  The rescan stays, for a push that was lost.  Without motion
+ * a push starts nothing (the paper's flow begins with presence). */
 static void entrance_push(struct nano_req *r, cJSON *o, const cJSON *devices)
 {
   struct sweep *sw = sweep_find("entrance");
@@ -1193,7 +1251,7 @@ static void entrance_push(struct nano_req *r, cJSON *o, const cJSON *devices)
     struct sweep pushed = *sw;
     pushed.sent = wall_ms();
     pushed.motion = pushed.sent;
-    pushed.rescanning = 1;
+    pushed.pushed = 1;
     if (entrance_devices(devices, &pushed))
       sw->last_found = pushed.sent;
     cJSON_AddNumberToObject(a, "considered", n);
@@ -1310,7 +1368,6 @@ static void get_participants(struct nano_req *r)
 {
   char want[32];
   int filter = req_query(r, "state", want, sizeof want);
-  long counts[S_COUNT] = { 0 };
   long long limit = M.max_tracks;
   cJSON *o, *list, *c;
   long n = 0;
@@ -1319,19 +1376,17 @@ static void get_participants(struct nano_req *r)
     req_reply_error(r, 400, "state must be a state's name, limit a number");
     return;
   }
-  /* limit=0: only the counts, for pollers. */
+  /* limit=0: only the counts (kept as states change), for pollers. */
   o = cJSON_CreateObject();
   list = cJSON_AddArrayToObject(o, "participants");
-  for (const struct track *t = M.oldest; t; t = t->next) {
-    counts[t->state]++;
-    if ((!filter || !strcmp(want, state_names[t->state])) && n < limit) {
+  for (const struct track *t = M.oldest; t && n < limit; t = t->next)
+    if (!filter || !strcmp(want, state_names[t->state])) {
       cJSON_AddItemToArray(list, track_json(t));
       n++;
     }
-  }
   c = cJSON_AddObjectToObject(o, "counts");
   for (int i = 0; i < S_COUNT; i++)
-    cJSON_AddNumberToObject(c, state_names[i], (double)counts[i]);
+    cJSON_AddNumberToObject(c, state_names[i], (double)M.counts[i]);
   req_reply_json(r, 205, o);
 }
 
@@ -1689,7 +1744,10 @@ static int check_options(struct opt *opts)
 static int configure(struct opt *opts)
 {
   TL.ring = calloc((size_t)TL.size, sizeof *TL.ring);
-  if (!TL.ring)
+  M.hash_size = HASH_MIN;
+  M.by_ble = calloc(M.hash_size, sizeof *M.by_ble);
+  M.by_participant = calloc(M.hash_size, sizeof *M.by_participant);
+  if (!TL.ring || !M.by_ble || !M.by_participant)
     return -1;
   M.ae = make_peer("ae", opt_str(opts, "ae"));
   M.ug = make_peer("ug", opt_str(opts, "ug"));
@@ -1732,6 +1790,8 @@ static void teardown(void)
     peer_free(M.owned[i]);           /* cancels their calls */
   loop_cancel(M.tick);
   free(TL.ring);
+  free(M.by_ble);
+  free(M.by_participant);
 }
 
 static const char mcs_usage[] =

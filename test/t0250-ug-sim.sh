@@ -188,7 +188,7 @@ test_expect_success 'at most 64 guidances at once; the 65th is 5.03' '
 	) &&
 	nano coap get $UG/stats | grep "\"active\":64" &&
 	test_expect_code 1 nano coap -v post $UG/guide "{\"participant\":\"late\",\"room\":\"R2\"}" >out 2>code &&
-	grep "^5.03" code && grep "too many active guidances (64)" out &&
+	grep "^5.03" code && grep "too many active guidances (64, --max-guides)" out &&
 	test "$(max_lit ug.log)" = 1
 '
 
