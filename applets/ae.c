@@ -7,7 +7,7 @@
  *                [--backup-interval DUR] [--listen HOST:PORT]
  *
  *   POST /auth {"ble":[addr,...],"location":"entrance"}
- *        -> {"granted":[{"participant","name","meeting","room","ble"}],"denied":[addr]}
+ *        -> {"granted":[{"participant","name","meeting","room","end","ble"}],"denied":[addr]}
  *   GET|POST /participants, GET|PUT|DELETE /participants/<id>
  *   GET|POST /meetings, GET|DELETE /meetings/<id>, GET /meetings/<id>/content
  *   GET /events?since=<id>&limit=<n>, POST /backup
@@ -201,7 +201,7 @@ static const char *const stmt_sql[S_COUNT_OF_STMTS] = {
   /* The building rule (README): meetings on now the participant is
    * invited to, in the location's building (or without a building); one
    * in the location's own room first, then the earliest start. */
-  [S_AUTH_PICK] = "SELECT m.id, m.room FROM invitations i JOIN meetings m ON m.id = i.meeting "
+  [S_AUTH_PICK] = "SELECT m.id, m.room, m.end_ms FROM invitations i JOIN meetings m ON m.id = i.meeting "
                   "WHERE i.participant = ?1 AND m.start_ms - ?2 <= ?3 AND ?3 < m.end_ms "
                   "AND (?4 IS NULL OR m.building IS NULL OR m.building = ?4) "
                   "ORDER BY m.room = ?5 DESC, m.start_ms, m.id LIMIT 1",
@@ -1803,7 +1803,7 @@ static int deny_reason(struct ae *ae, struct auth_req *a, const char *participan
 
 static int auth_granted(struct auth_req *a, const char *ble, const char *participant,
                         const char *name, const char *meeting, const char *room,
-                        const char *resolved)
+                        int64_t end_ms, const char *resolved)
 {
   struct jout j = { 0 };
   cJSON *g = cJSON_CreateObject();
@@ -1814,6 +1814,7 @@ static int auth_granted(struct auth_req *a, const char *ble, const char *partici
   put_str(&j, g, "name", name);
   put_str(&j, g, "meeting", meeting);
   put_str(&j, g, "room", room);
+  put_time(&j, g, "end", end_ms);       /* when the meeting's visit ends */
   put_str(&j, g, "ble", ble);
   put_str(&j, g, "resolved", resolved);
   put_item(&j, a->granted, g);
@@ -1918,6 +1919,7 @@ static int auth_decide(struct ae *ae, struct auth_req *a, const char *ble, struc
   char meeting[WIRE_ID_MAX + 1] = "", room[WIRE_ROOM_MAX + 1] = "", detail[256] = "";
   sqlite3_stmt *s = stmt(ae, S_P_BY_BLE);
   const char *resolved = NULL;
+  int64_t end_ms = 0;
   int rc, code;
 
   bind_text(s, 1, ble);
@@ -1952,6 +1954,7 @@ static int auth_decide(struct ae *ae, struct auth_req *a, const char *ble, struc
     if (rc == SQLITE_ROW) {
       snprintf(meeting, sizeof meeting, "%s", col_text(s, 0));
       snprintf(room, sizeof room, "%s", col_text(s, 1));
+      end_ms = sqlite3_column_int64(s, 2);
     }
     sqlite3_reset(s);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -1962,7 +1965,7 @@ static int auth_decide(struct ae *ae, struct auth_req *a, const char *ble, struc
   if (*meeting) {
     snprintf(detail, sizeof detail, "room %s%s%s%s", room, resolved ? " (resolved by " : "",
              resolved ? resolved : "", resolved ? ")" : "");
-    if (auth_granted(a, ble, participant, name, meeting, room, resolved) < 0) {
+    if (auth_granted(a, ble, participant, name, meeting, room, end_ms, resolved) < 0) {
       jerr_set(err, "out of memory");
       return 500;
     }

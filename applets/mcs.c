@@ -64,26 +64,34 @@
 
 /* ---- states and steps ------------------------------------------------ */
 
+/* The states a visit rests in (state_is_at_rest): presenting, or one
+ * that says how it ended: denied by ae, expired (not arrived, or a peer
+ * never answered), refused by mrs (the meeting gone or changed, the
+ * participant no longer invited), ended (the meeting is over). */
 enum state {
   S_DETECTED, S_SCANNING, S_AUTHENTICATING, S_GUIDING, S_ARRIVED, S_PRESENTING,
-  S_DENIED, S_EXPIRED, S_COUNT
+  S_DENIED, S_EXPIRED, S_REFUSED, S_ENDED, S_COUNT
 };
 
 static const char *const state_names[S_COUNT] = {
   "detected", "scanning", "authenticating", "guiding", "arrived", "presenting",
-  "denied", "expired"
+  "denied", "expired", "refused", "ended"
 };
 
 /* Every state is a step; three steps are not states. */
 enum step {
   T_DETECTED, T_SCANNING, T_AUTHENTICATING, T_GUIDING, T_ARRIVED, T_PRESENTING,
-  T_DENIED, T_EXPIRED, T_GRANTED, T_GUIDANCE_ON, T_GUIDANCE_OFF, T_COUNT
+  T_DENIED, T_EXPIRED, T_REFUSED, T_ENDED, T_GRANTED, T_GUIDANCE_ON, T_GUIDANCE_OFF,
+  T_COUNT
 };
 
 static const char *const step_names[T_COUNT] = {
   "detected", "scanning", "authenticating", "guiding", "arrived", "presenting",
-  "denied", "expired", "granted", "guidance_on", "guidance_off"
+  "denied", "expired", "refused", "ended", "granted", "guidance_on", "guidance_off"
 };
+
+#define PRESENT_RECHECK_MIN_MS 250  /* mrs said "pending": ask again, doubling */
+#define PRESENT_RECHECK_MAX_MS 2000 /* (mrs remembers a refusal for 10 s) */
 
 enum guidance { G_NONE, G_PENDING, G_ON, G_OFF, G_FAILED };
 static const char *const guidance_names[] = { "none", "pending", "on", "off", "failed" };
@@ -114,12 +122,19 @@ struct track {
   uint64_t entrance_seen;           /* wall ms of the last entrance sighting */
   uint64_t room_seen;               /* seen at a room before being granted */
   uint64_t room_asked;              /* when a room sighting was last asked about */
+  char room_asked_at[WIRE_LOCATION_MAX + 1];
+  enum state reask_from;            /* asked again in another room: the state
+                                       to go back to if ae says no (else 0) */
   char room_seen_at[WIRE_LOCATION_MAX + 1];
   char presented[WIRE_ID_MAX + 1];  /* meeting already presented to */
   enum guidance guidance;
   uint64_t guidance_acked;          /* wall ms ug last confirmed it */
+  uint64_t guidance_expires;        /* wall ms ug's --expire ends it; 0: unknown */
   int resends;
   struct call *guide, *unguide, *present;
+  struct loop_timer *present_again;   /* mrs said "pending" */
+  uint64_t present_backoff;
+  uint64_t meeting_end;             /* wall ms, from ae's grant; 0: unknown */
   struct track *pnext;              /* by participant */
   struct track *prev, *next;        /* oldest first */
 };
@@ -415,7 +430,8 @@ static void participant_index(struct track *t, const char *id)
 
 static int state_is_at_rest(enum state s)
 {
-  return s == S_DENIED || s == S_EXPIRED || s == S_PRESENTING;
+  return s == S_DENIED || s == S_EXPIRED || s == S_PRESENTING || s == S_REFUSED ||
+         s == S_ENDED;
 }
 
 static void track_free(struct track *t)
@@ -438,6 +454,7 @@ static void track_free(struct track *t)
   call_cancel(t->guide);
   call_cancel(t->unguide);
   call_cancel(t->present);
+  loop_cancel(t->present_again);
   M.ntracks--;
   M.counts[t->state]--;
   free(t);
@@ -547,6 +564,13 @@ static void on_guide(void *arg, int code, const uint8_t *body, size_t len)
 
   t->guide = NULL;
   if (code / 100 == 2) {
+    struct jerr err;
+    cJSON *o = body ? json_parse_object(body, len, 4096, &err) : NULL;
+    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(o, "expires");
+    int64_t expires = 0;
+    t->guidance_expires = cJSON_IsString(ex) && rfc3339_parse(ex->valuestring, &expires) == 0 &&
+                          expires > 0 ? (uint64_t)expires : 0;
+    cJSON_Delete(o);
     t->guidance = G_ON;
     t->guidance_acked = wall_ms();
     if (!t->step[T_GUIDANCE_ON])
@@ -626,12 +650,49 @@ static void guidance_stop(struct track *t)
     t->guidance = G_NONE;
 }
 
+static void present_recheck(void *arg)
+{
+  struct track *t = arg;
+
+  t->present_again = NULL;
+  if (t->state == S_ARRIVED)
+    present_send(t);
+}
+
+/* "shown", or "pending" while mrs asks ae (then mcs asks mrs again until
+ * it says shown or no: presenting is only said once it is true). */
+static int present_pending(const uint8_t *body, size_t len)
+{
+  struct jerr err;
+  cJSON *o = body ? json_parse_object(body, len, 4096, &err) : NULL;
+  const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "status");
+  int pending = cJSON_IsString(st) && !strcmp(st->valuestring, "pending");
+
+  cJSON_Delete(o);
+  return pending;
+}
+
 static void on_present(void *arg, int code, const uint8_t *body, size_t len)
 {
   struct track *t = arg;
-  char buf[16];
+  char buf[16], why[160];
 
   t->present = NULL;
+  if (code / 100 == 2 && present_pending(body, len)) {
+    if (t->state != S_ARRIVED)
+      return;
+    if (wall_ms() >= t->step[T_ARRIVED] + (uint64_t)M.expire_ms) {
+      track_enter(t, S_EXPIRED, 0, "mrs never confirmed the presentation");
+      return;
+    }
+    t->present_backoff = t->present_backoff ? t->present_backoff * 2 : PRESENT_RECHECK_MIN_MS;
+    if (t->present_backoff > PRESENT_RECHECK_MAX_MS)
+      t->present_backoff = PRESENT_RECHECK_MAX_MS;
+    loop_cancel(t->present_again);
+    t->present_again = loop_after(t->present_backoff, present_recheck, t);
+    return;
+  }
+  t->present_backoff = 0;
   if (code / 100 == 2) {
     snprintf(t->presented, sizeof t->presented, "%s", t->meeting);
     if (t->state == S_ARRIVED)
@@ -643,7 +704,14 @@ static void on_present(void *arg, int code, const uint8_t *body, size_t len)
            body ? (const char *)body : "");
   timeline("present_refused", t->participant, t->ble, "mrs: %s",
            client_code_text(code, buf, sizeof buf));
-  server_notify(M.participants_res);
+  if (t->state != S_ARRIVED) {
+    server_notify(M.participants_res);
+    return;
+  }
+  /* a visit that ends here rests, so the next one is asked about again */
+  snprintf(why, sizeof why, "mrs: %s %.*s", client_code_text(code, buf, sizeof buf),
+           (int)(len > 100 ? 100 : len), body ? (const char *)body : "");
+  track_enter(t, code == CLIENT_TIMEOUT || code / 100 == 5 ? S_EXPIRED : S_REFUSED, 0, why);
 }
 
 static void present_send(struct track *t)
@@ -726,16 +794,26 @@ static struct track *track_merge(struct track *o, struct track *t)
 
 static void grant(struct track *t, const cJSON *g)
 {
-  const char *id = NULL, *name = "", *meeting = "", *room = "";
+  const char *id = NULL, *name = "", *meeting = "", *room = "", *end = NULL;
+  int64_t end_ms = 0;
   struct jerr err;
 
   if (wire_get(g, "participant", WIRE_ID, JSON_REQUIRED, &id, &err) < 0 ||
       wire_get(g, "name", WIRE_NAME, JSON_OPTIONAL, &name, &err) < 0 ||
       wire_get(g, "meeting", WIRE_ID, JSON_REQUIRED, &meeting, &err) < 0 ||
-      wire_get(g, "room", WIRE_ROOM, JSON_REQUIRED, &room, &err) < 0) {
-    log_error("ble=%s ae's grant is malformed: %s", t->ble, err.msg);
-    track_enter(t, S_DENIED, 0, "malformed answer from ae");
-    return;
+      wire_get(g, "room", WIRE_ROOM, JSON_REQUIRED, &room, &err) < 0 ||
+      json_get_string(g, "end", JSON_OPTIONAL, 40, &end, &err) < 0)
+    goto malformed;
+  if (end && rfc3339_parse(end, &end_ms) < 0) {
+    jerr_set(&err, "field 'end' is not an RFC 3339 time");
+    goto malformed;
+  }
+  if (t->participant[0] && strcmp(t->participant, id)) {
+    /* the address was given to someone else (ae's participant changed):
+     * what the track knew of the previous holder is not theirs */
+    log_info("ble=%s is participant=%s now, not %s", t->ble, id, t->participant);
+    timeline("new_holder", id, t->ble, "was %s's", t->participant);
+    t->presented[0] = '\0';
   }
   if (track_by_participant(id) && track_by_participant(id) != t &&
       !(t = track_merge(track_by_participant(id), t)))
@@ -744,6 +822,7 @@ static void grant(struct track *t, const cJSON *g)
   snprintf(t->name, sizeof t->name, "%s", name ? name : "");
   snprintf(t->meeting, sizeof t->meeting, "%s", meeting);
   snprintf(t->room, sizeof t->room, "%s", room);
+  t->meeting_end = end_ms > 0 ? (uint64_t)end_ms : 0;
   track_step(t, T_GRANTED, meeting);
   if (!strcmp(t->presented, t->meeting)) {
     /* Back through the entrance during a meeting they are already in. */
@@ -757,6 +836,11 @@ static void grant(struct track *t, const cJSON *g)
   }
   track_enter(t, S_GUIDING, 0, t->room);
   guide_send(t);
+  return;
+
+malformed:
+  log_error("ble=%s ae's grant is malformed: %s", t->ble, err.msg);
+  track_enter(t, S_DENIED, 0, "malformed answer from ae");
 }
 
 static void deny(struct track *t, const char *why)
@@ -837,6 +921,20 @@ static void on_auth(void *arg, int code, const uint8_t *body, size_t len)
     const cJSON *g;
     if (!t || t->state != S_AUTHENTICATING)
       continue;                 /* expired or forgotten meanwhile */
+    if (t->reask_from) {
+      /* asked again in another room: only a meeting there changes anything */
+      enum state back = t->reask_from;
+      const cJSON *room;
+      t->reask_from = 0;
+      g = o ? granted_for(granted, b, b->ble[i]) : NULL;
+      room = g ? cJSON_GetObjectItemCaseSensitive(g, "room") : NULL;
+      if (!cJSON_IsString(room) || !strcmp(room->valuestring, t->room)) {
+        track_set_state(t, back);
+        timeline("not_here", t->participant, t->ble, "no meeting for them at %s", b->location);
+        server_notify(M.participants_res);
+        continue;
+      }
+    }
     if (!o) {
       if (code == CLIENT_TIMEOUT)
         track_enter(t, S_EXPIRED, 0, "ae did not answer in time");
@@ -1002,6 +1100,7 @@ static int room_ask(const struct device *d, const char *at, struct track *t, str
   memcpy(t->beacon, d->beacon, sizeof t->beacon);
   t->room_seen = t->room_asked = now;
   snprintf(t->room_seen_at, sizeof t->room_seen_at, "%s", at);
+  snprintf(t->room_asked_at, sizeof t->room_asked_at, "%s", at);
   track_enter(t, S_DETECTED, 0, at);
   track_enter(t, S_AUTHENTICATING, 0, at);
   M.room_asks++;
@@ -1027,6 +1126,21 @@ static int room_sighting(const struct device *d, const char *at, struct batch **
       room_matches(t, at)) {
     arrive(t, at);
     return 1;
+  }
+  if ((t->state == S_GUIDING || (t->state == S_EXPIRED && t->participant[0])) &&
+      !t->present && (strcmp(t->room_asked_at, at) ||
+                      wall_ms() >= t->room_asked + (uint64_t)M.visit_gap_ms)) {
+    /* In another room than ae chose: they may be invited to a meeting on
+     * now here too.  ae decides for this room (once per room and
+     * --visit-gap); if it says no, the guidance goes on as it was. */
+    t->reask_from = t->state;
+    t->room_seen = t->room_asked = wall_ms();
+    snprintf(t->room_seen_at, sizeof t->room_seen_at, "%s", at);
+    snprintf(t->room_asked_at, sizeof t->room_asked_at, "%s", at);
+    track_enter(t, S_AUTHENTICATING, 0, at);
+    M.room_asks++;
+    batch_add(b, at, t);
+    return 0;
   }
   if (t->state < S_GUIDING) {
     t->room_seen = wall_ms();
@@ -1471,6 +1585,12 @@ static void on_guide_check(void *arg, int code, const uint8_t *body, size_t len)
   for (struct track *t = M.oldest; t; t = t->next)
     if (t->state == S_GUIDING && t->guidance == G_ON && !t->guide &&
         t->guidance_acked < M.guide_check_sent && !listed(active, t->participant)) {
+      if (t->guidance_expires && M.guide_check_sent >= t->guidance_expires) {
+        /* ug's own --expire ended it: not lost, and not to be lit again */
+        t->guidance = G_OFF;
+        track_step(t, T_GUIDANCE_OFF, "expired at ug");
+        continue;
+      }
       t->resends++;
       M.resends++;
       log_warn("participant=%s guidance lost at ug (restarted?); sending it again",
@@ -1529,12 +1649,26 @@ static void tick(void *arg)
 
   (void)arg;
   M.tick = loop_after(1000, tick, NULL);
-  for (struct track *t = M.oldest; t; t = t->next)
+  for (struct track *t = M.oldest; t; t = t->next) {
     if (t->state == S_GUIDING && t->step[T_GUIDING] + (uint64_t)M.expire_ms <= now) {
       log_info("participant=%s guidance expired before arrival", t->participant);
       track_enter(t, S_EXPIRED, 0, "not arrived in time");
       guidance_stop(t);
     }
+    /* the meeting is over (mrs clears its screen then): presenting, or
+     * on the way to it, is no longer true */
+    if ((t->state == S_PRESENTING || t->state == S_ARRIVED || t->state == S_GUIDING) &&
+        t->meeting_end && now >= t->meeting_end) {
+      log_info("participant=%s meeting=%s ended", t->participant, t->meeting);
+      if (t->state == S_GUIDING)
+        guidance_stop(t);
+      call_cancel(t->present);
+      t->present = NULL;
+      loop_cancel(t->present_again);
+      t->present_again = NULL;
+      track_enter(t, S_ENDED, 0, t->meeting);
+    }
+  }
   if (M.watch_ms && now - last_check >= (uint64_t)M.watch_ms && any_guidance_on()) {
     last_check = now;
     guide_check();

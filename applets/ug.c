@@ -181,6 +181,8 @@ static cJSON *guide_json(const struct guide *g)
   cJSON_AddStringToObject(o, "participant", g->participant);
   cJSON_AddStringToObject(o, "room", g->ug->rooms[g->route]);
   cJSON_AddStringToObject(o, "since", rfc3339(g->since, ts, sizeof ts));
+  /* when --expire ends it, so mcs can tell an expiry from a lost guidance */
+  cJSON_AddStringToObject(o, "expires", rfc3339(g->since + g->ug->expire_ms, ts, sizeof ts));
   return o;
 }
 
