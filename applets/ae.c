@@ -43,8 +43,14 @@
 /* Ids, names, rooms, locations and times: the limits of src/wire.h. */
 #define MEETING_MAX_INVITEES 1000
 #define AE_MAX_CONTENT (1024 * 1024)
-/* A 1 MiB content inside a JSON string grows by its escapes. */
-#define AE_MAX_BODY   (2 * 1024 * 1024 + 64 * 1024)
+/* The body limit lets through every JSON encoding of the largest
+ * content: inside a JSON string one byte of content takes at most six
+ * (\u0001, or \u003c as Go's encoder writes '<'; Python's writes é as
+ * \u00e9, three per byte), and the rest of a meeting (1000 invitees of
+ * 64 bytes, title, times) fits in 128 KiB.  A content of exactly 1 MiB is
+ * thus refused for its size (4.13 naming the content), never for its
+ * encoding. */
+#define AE_MAX_BODY   (6 * AE_MAX_CONTENT + 128 * 1024)
 #define EVENTS_DEFAULT_LIMIT 100
 #define EVENTS_MAX_LIMIT 1000
 #define SEED_MAX_BYTES (64L * 1024 * 1024)
