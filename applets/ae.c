@@ -202,8 +202,13 @@ static const char *const stmt_sql[S_COUNT_OF_STMTS] = {
   [S_I_OF_MEETING] = "SELECT participant FROM invitations WHERE meeting = ?1 "
                      "ORDER BY participant",
   [S_LOC_IS_BUILDING] = "SELECT 1 FROM meetings WHERE building = ?1 LIMIT 1",
-  [S_ROOM_BUILDING] = "SELECT building FROM meetings WHERE room = ?1 AND building IS NOT NULL "
-                      "ORDER BY start_ms DESC LIMIT 1",
+  /* A room's building, from the meetings admitting now in it only (a
+   * meeting for tomorrow or one that ended never decides today): a row
+   * when the location is such a room, its building NULL when none of
+   * them names one; the earliest start first, as the pick orders. */
+  [S_ROOM_BUILDING] = "SELECT building FROM meetings WHERE room = ?1 "
+                      "AND start_ms - ?2 <= ?3 AND ?3 < end_ms "
+                      "ORDER BY building IS NULL, start_ms, id LIMIT 1",
   /* The building rule (README): meetings on now the participant is
    * invited to, in the location's building (or without a building); one
    * in the location's own room first, then the earliest start. */
@@ -1751,28 +1756,36 @@ struct auth_req {
   int ngranted, ndenied;
 };
 
-/* The location's building: the location itself when a meeting names it
- * as its building, else the building of the room it names, else none. */
+/* The location's building (README, the building rule): when meetings
+ * admit now in the room the location names, theirs (none if none of them
+ * names one); else the location itself when a meeting names it as its
+ * building; else none.  Only meetings admitting now say which building a
+ * room is in, so a meeting for tomorrow with another (or a mistyped)
+ * building cannot change today's decision. */
 static int auth_building(struct ae *ae, struct auth_req *a, struct jerr *err)
 {
-  sqlite3_stmt *s;
-  int rc = exists(ae, S_LOC_IS_BUILDING, a->location);
+  sqlite3_stmt *s = stmt(ae, S_ROOM_BUILDING);
+  int rc;
 
-  if (rc < 0)
-    return db_fail(ae, "building", err);
-  if (rc) {
-    a->building = a->location;
-    return 0;
-  }
-  s = stmt(ae, S_ROOM_BUILDING);
   bind_text(s, 1, a->location);
+  sqlite3_bind_int64(s, 2, ae->early_ms);
+  sqlite3_bind_int64(s, 3, a->now);
   rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
+  if (rc == SQLITE_ROW && col_text(s, 0)) {
     snprintf(a->building_buf, sizeof a->building_buf, "%s", col_text(s, 0));
     a->building = a->building_buf;
   }
   sqlite3_reset(s);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(ae, "room building", err);
+  if (rc == SQLITE_ROW)
+    return 0;                   /* a room in use now: its building, or none */
+  if (rc != SQLITE_DONE)
+    return db_fail(ae, "room building", err);
+  rc = exists(ae, S_LOC_IS_BUILDING, a->location);
+  if (rc < 0)
+    return db_fail(ae, "building", err);
+  if (rc)
+    a->building = a->location;
+  return 0;
 }
 
 /* Why a known participant is denied, for the event log. */
