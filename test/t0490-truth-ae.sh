@@ -1,7 +1,9 @@
 #!/bin/sh
-# ae tells the truth about time: a room's building is taken only from the
-# meetings admitting now in it (a meeting for tomorrow, one that ended,
-# or a mistyped building cannot change today's decision).
+# ae tells the truth about time and about its own log: a room's building
+# is taken only from the meetings admitting now in it (a meeting for
+# tomorrow, one that ended, or a mistyped building cannot change today's
+# decision), and event ids only grow, across a restore from a backup too
+# (a reader following since= sees every new event, the restore first).
 . "$(dirname "$0")/lib.sh"
 
 AE=coap://$NET.1
@@ -68,6 +70,52 @@ test_expect_success 'the building of a room in use now still decides: another bu
 test_expect_success 'a room with nothing on now has no building: every building counts there' '
 	meet W R7 "+1 day" "+1 day 1 hour" B1 "" &&
 	auth AA:BB:CC:DD:EE:03 R7 | grep "\"meeting\":\"Q\",\"room\":\"R5\""
+'
+
+test_expect_success 'event ids: a reader follows the log up to the newest id' '
+	nano coap post $AE/backup >/dev/null &&
+	backup_last=$(sqlite3 "$(ls bk/ae-*.db | tail -1)" "SELECT max(id) FROM events") &&
+	for i in 1 2 3 4 5; do auth AA:BB:CC:DD:EE:99 entrance >/dev/null || return 1; done &&
+	events 0 >seen &&
+	seen=$(cat next) &&
+	test "$seen" -gt "$backup_last" &&
+	say "backup holds events up to $backup_last, the reader saw up to $seen" &&
+	echo "$seen" >seen_id
+'
+
+test_expect_success 'ae killed, database lost, restored from the backup: new ids are above every id seen' '
+	seen=$(cat seen_id) &&
+	stop_bg ae KILL &&
+	rm -f data/ae.db data/ae.db-wal data/ae.db-shm &&
+	start_ae &&
+	grep "RESTORED from backup" ae.log &&
+	grep "events [0-9]*\.\.$seen were given to readers and are not in this database; new events start at id $((seen + 1))" ae.log &&
+	auth AA:BB:CC:DD:EE:99 entrance >/dev/null &&
+	events "$seen" >new &&
+	head -n 1 new | grep "^$((seen + 1)) restore$" &&
+	sed -n 2p new | grep "^$((seen + 2)) auth$" &&
+	test "$(sqlite3 data/ae.db "SELECT count(*) FROM events WHERE id > $(cat seen_id)")" = 2
+'
+
+test_expect_success 'a plain restart keeps counting, with no gap' '
+	events 0 >all && seen=$(cat next) &&
+	stop_bg ae &&
+	start_ae &&
+	auth AA:BB:CC:DD:EE:99 entrance >/dev/null &&
+	events "$seen" >new &&
+	test "$(cat new)" = "$((seen + 1)) backup
+$((seen + 2)) auth" || { cat new; return 1; }
+'
+
+test_expect_success 'database and backups lost: a new database still continues above, with a gap event' '
+	events 0 >all && seen=$(cat next) &&
+	stop_bg ae KILL &&
+	rm -f data/ae.db* bk/ae-*.db &&
+	start_ae &&
+	grep "new database" ae.log &&
+	events "$seen" >new &&
+	test "$(cat new)" = "$((seen + 1)) gap" &&
+	nano coap get "$AE/events?since=$seen" | grep "\"detail\":\"events 1\.\.$seen are not in this database\""
 '
 
 test_expect_success 'ae stops cleanly' '
