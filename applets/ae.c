@@ -43,8 +43,14 @@
 /* Ids, names, rooms, locations and times: the limits of src/wire.h. */
 #define MEETING_MAX_INVITEES 1000
 #define AE_MAX_CONTENT (1024 * 1024)
-/* A 1 MiB content inside a JSON string grows by its escapes. */
-#define AE_MAX_BODY   (2 * 1024 * 1024 + 64 * 1024)
+/* The body limit lets through every JSON encoding of the largest
+ * content: inside a JSON string one byte of content takes at most six
+ * (\u0001, or \u003c as Go's encoder writes '<'; Python's writes é as
+ * \u00e9, three per byte), and the rest of a meeting (1000 invitees of
+ * 64 bytes, title, times) fits in 128 KiB.  A content of exactly 1 MiB is
+ * thus refused for its size (4.13 naming the content), never for its
+ * encoding. */
+#define AE_MAX_BODY   (6 * AE_MAX_CONTENT + 128 * 1024)
 #define EVENTS_DEFAULT_LIMIT 100
 #define EVENTS_MAX_LIMIT 1000
 #define SEED_MAX_BYTES (64L * 1024 * 1024)
@@ -196,8 +202,13 @@ static const char *const stmt_sql[S_COUNT_OF_STMTS] = {
   [S_I_OF_MEETING] = "SELECT participant FROM invitations WHERE meeting = ?1 "
                      "ORDER BY participant",
   [S_LOC_IS_BUILDING] = "SELECT 1 FROM meetings WHERE building = ?1 LIMIT 1",
-  [S_ROOM_BUILDING] = "SELECT building FROM meetings WHERE room = ?1 AND building IS NOT NULL "
-                      "ORDER BY start_ms DESC LIMIT 1",
+  /* A room's building, from the meetings admitting now in it only (a
+   * meeting for tomorrow or one that ended never decides today): a row
+   * when the location is such a room, its building NULL when none of
+   * them names one; the earliest start first, as the pick orders. */
+  [S_ROOM_BUILDING] = "SELECT building FROM meetings WHERE room = ?1 "
+                      "AND start_ms - ?2 <= ?3 AND ?3 < end_ms "
+                      "ORDER BY building IS NULL, start_ms, id LIMIT 1",
   /* The building rule (README): meetings on now the participant is
    * invited to, in the location's building (or without a building); one
    * in the location's own room first, then the earliest start. */
@@ -211,8 +222,9 @@ static const char *const stmt_sql[S_COUNT_OF_STMTS] = {
                   "WHERE i.participant = ?1 AND m.end_ms > ?2 "
                   "ORDER BY m.start_ms, m.id LIMIT 1",
   [S_AUTH_ANY] = "SELECT 1 FROM invitations WHERE participant = ?1 LIMIT 1",
-  [S_E_ADD] = "INSERT INTO events(time_ms, kind, location, ble, participant, meeting, "
-              "decision, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+  /* ?9 NULL: the next id (the largest + 1); else that id (a jump) */
+  [S_E_ADD] = "INSERT INTO events(id, time_ms, kind, location, ble, participant, meeting, "
+              "decision, detail) VALUES (?9, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
   [S_E_PAGE] = "SELECT id, time_ms, kind, location, ble, participant, meeting, decision, "
                "detail FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
   /* Retention works on id ranges of the rowid b-tree: min() and max()
@@ -243,6 +255,9 @@ struct ae {
   long long events_keep_ms;     /* --events-keep as an age, or 0 */
   long long events_added;       /* rows added in the open transaction */
   uint64_t events_pruned;
+  long long served;             /* the highest event id a reader was given */
+  long long id_floor;           /* the next event's id, when it must jump */
+  int served_warned;            /* events-served could not be written */
   long long backup_interval_ms; /* 0: POST /backup is not limited */
   uint64_t backup_at;           /* now_ms() of the last POST /backup */
   int backup_started;           /* backup_at is set */
@@ -492,8 +507,11 @@ static int event_add(struct ae *ae, const char *kind, const char *location,
   bind_text(s, 6, meeting);
   bind_text(s, 7, decision);
   bind_text(s, 8, detail);
+  if (ae->id_floor)
+    sqlite3_bind_int64(s, 9, ae->id_floor);
   if (step_done(s) != SQLITE_DONE)
     return db_fail(ae, "event", err);
+  ae->id_floor = 0;
   ae->events_added++;
   /* outside a transaction (a backup, a restore): trimmed at once */
   if (sqlite3_get_autocommit(ae->db)) {
@@ -829,6 +847,80 @@ static int restore_from(const char *backup, const char *db_path)
   return 0;
 }
 
+/* ---- the event ids readers were given ---------------------------------- */
+
+/* Event ids only grow, across a restore too: a reader follows GET /events
+ * with since=, so an id given out twice would be an event it never sees.
+ * The highest id ae has given a reader (GET /events, /stats) is written
+ * to --backup-dir/events-served before the answer goes out, beside the
+ * backups, which outlive a lost database; at start, when the database's
+ * last event is below it (restored from a backup, or a database lost
+ * without one), the next event takes the id after it. */
+#define SERVED_FILE "events-served"
+
+static void served_path(const struct ae *ae, char *buf, size_t size)
+{
+  snprintf(buf, size, "%s/" SERVED_FILE, ae->backup_dir);
+}
+
+/* The recorded high-water mark, 0 when there is none. */
+static long long served_read(const struct ae *ae)
+{
+  char path[PATH_MAX + 32], line[32], *end;
+  long long v = 0;
+  FILE *f;
+
+  served_path(ae, path, sizeof path);
+  if (!(f = fopen(path, "re")))
+    return 0;
+  if (!fgets(line, sizeof line, f) || (errno = 0, v = strtoll(line, &end, 10)) < 0 ||
+      errno || (*end && *end != '\n')) {
+    log_warn("file=%s unreadable; event ids continue from the database alone", path);
+    v = 0;
+  }
+  fclose(f);
+  return v;
+}
+
+/* A reader is about to be given ids up to id: record it first (a fixed
+ * width line rewritten in place; fsync'ed with --sync full).  A failure
+ * is logged once and does not fail the read. */
+static void served_upto(struct ae *ae, long long id)
+{
+  char path[PATH_MAX + 32], line[32];
+  int fd, n, ok;
+
+  if (id <= ae->served)
+    return;
+  served_path(ae, path, sizeof path);
+  n = snprintf(line, sizeof line, "%020lld\n", id);
+  fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == ENOENT && mkdir_p(ae->backup_dir) == 0)
+    fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  ok = fd >= 0 && pwrite(fd, line, (size_t)n, 0) == n && (!ae->sync_full || fsync(fd) == 0);
+  if (fd >= 0)
+    close(fd);
+  if (!ok) {
+    if (!ae->served_warned++)
+      log_warn("file=%s cannot record the event ids served (%s): after a restore, "
+               "ids could be given out again", path, strerror(errno));
+    return;
+  }
+  if (ae->sync_full && !ae->served)
+    fsync_path(ae->backup_dir, 1);
+  ae->served = id;
+}
+
+/* The database's last event id, 0 when it has none, -1 on error. */
+static long long events_last(struct ae *ae)
+{
+  sqlite3_stmt *s = stmt(ae, S_E_BOUNDS);
+  long long v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 1) : -1;
+
+  sqlite3_reset(s);
+  return v;
+}
+
 /* ---- opening the database ------------------------------------------- */
 
 enum db_state { DB_MISSING, DB_OK, DB_CORRUPT, DB_NEWER };
@@ -950,12 +1042,45 @@ static int events_prune_backlog(struct ae *ae)
   return 0;
 }
 
+/* After the database is open: ids continue above every id a reader was
+ * given.  A restore (backup: its path) is an event, whose id is the first
+ * of the new ones; ids a reader saw that this database lacks (lost with
+ * the database, or with the last commits in a power loss under --sync
+ * normal) are skipped, said in the log and, without a restore, by an
+ * event "gap". */
+static int ids_continue(struct ae *ae, const char *backup)
+{
+  struct jerr err;
+  long long last = events_last(ae), served = served_read(ae);
+  char detail[96];
+
+  if (last < 0) {
+    log_error("db=%s cannot read the event ids: %s", ae->db_path, sqlite3_errmsg(ae->db));
+    return -1;
+  }
+  ae->served = served;
+  if (served > last) {
+    ae->id_floor = served + 1;
+    log_warn("db=%s events %lld..%lld were given to readers and are not in this database; "
+             "new events start at id %lld", ae->db_path, last + 1, served, served + 1);
+  }
+  if (backup) {
+    if (event_add(ae, "restore", NULL, NULL, NULL, NULL, NULL, backup, &err))
+      log_warn("restore not logged as an event");
+  } else if (ae->id_floor) {
+    snprintf(detail, sizeof detail, "events %lld..%lld are not in this database",
+             last + 1, served);
+    if (event_add(ae, "gap", NULL, NULL, NULL, NULL, NULL, detail, &err))
+      log_warn("gap not logged as an event");
+  }
+  return 0;
+}
+
 /* Open the database, restoring the newest valid backup first when the
  * file is missing or corrupt (paper Fig. 4: a restarted AE finds its data). */
 static int db_start(struct ae *ae)
 {
   char why[256] = "", backup[PATH_MAX + 32], dir[PATH_MAX];
-  struct jerr err;
   enum db_state state;
   int found;
 
@@ -972,7 +1097,7 @@ static int db_start(struct ae *ae)
   if (state == DB_CORRUPT)
     log_error("db=%s is corrupt: %s", ae->db_path, why);
   if (state == DB_OK)
-    return db_open(ae);
+    return db_open(ae) < 0 ? -1 : ids_continue(ae, NULL);
   found = newest_valid_backup(ae->backup_dir, backup, sizeof backup) == 0;
   if (state == DB_CORRUPT && !found) {
     /* Left where it is for a person: starting empty would hide the loss. */
@@ -992,9 +1117,7 @@ static int db_start(struct ae *ae)
   }
   if (db_open(ae) < 0)
     return -1;
-  if (found && event_add(ae, "restore", NULL, NULL, NULL, NULL, NULL, backup, &err))
-    log_warn("restore not logged as an event");
-  return 0;
+  return ids_continue(ae, found ? backup : NULL);
 }
 
 /* ---- JSON output ------------------------------------------------------ */
@@ -1745,28 +1868,36 @@ struct auth_req {
   int ngranted, ndenied;
 };
 
-/* The location's building: the location itself when a meeting names it
- * as its building, else the building of the room it names, else none. */
+/* The location's building (README, the building rule): when meetings
+ * admit now in the room the location names, theirs (none if none of them
+ * names one); else the location itself when a meeting names it as its
+ * building; else none.  Only meetings admitting now say which building a
+ * room is in, so a meeting for tomorrow with another (or a mistyped)
+ * building cannot change today's decision. */
 static int auth_building(struct ae *ae, struct auth_req *a, struct jerr *err)
 {
-  sqlite3_stmt *s;
-  int rc = exists(ae, S_LOC_IS_BUILDING, a->location);
+  sqlite3_stmt *s = stmt(ae, S_ROOM_BUILDING);
+  int rc;
 
-  if (rc < 0)
-    return db_fail(ae, "building", err);
-  if (rc) {
-    a->building = a->location;
-    return 0;
-  }
-  s = stmt(ae, S_ROOM_BUILDING);
   bind_text(s, 1, a->location);
+  sqlite3_bind_int64(s, 2, ae->early_ms);
+  sqlite3_bind_int64(s, 3, a->now);
   rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
+  if (rc == SQLITE_ROW && col_text(s, 0)) {
     snprintf(a->building_buf, sizeof a->building_buf, "%s", col_text(s, 0));
     a->building = a->building_buf;
   }
   sqlite3_reset(s);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(ae, "room building", err);
+  if (rc == SQLITE_ROW)
+    return 0;                   /* a room in use now: its building, or none */
+  if (rc != SQLITE_DONE)
+    return db_fail(ae, "room building", err);
+  rc = exists(ae, S_LOC_IS_BUILDING, a->location);
+  if (rc < 0)
+    return db_fail(ae, "building", err);
+  if (rc)
+    a->building = a->location;
+  return 0;
 }
 
 /* Why a known participant is denied, for the event log. */
@@ -2155,6 +2286,8 @@ static void get_events(struct nano_req *r)
     j.oom = 1;
   if (!arr)
     j.oom = 1;
+  if (rows)
+    served_upto(ae, next);
   reply_built(r, 205, &j, o);
 }
 
@@ -2332,6 +2465,7 @@ static void ae_stats(cJSON *o, void *arg)
     cJSON_AddNumberToObject(o, "meetings", (double)sqlite3_column_int64(s, 1));
     cJSON_AddNumberToObject(o, "last_event", (double)sqlite3_column_int64(s, 2));
     cJSON_AddNumberToObject(o, "first_event", (double)sqlite3_column_int64(s, 3));
+    served_upto(ae, sqlite3_column_int64(s, 2));
   }
   sqlite3_reset(s);
   cJSON_AddNumberToObject(o, "events_pruned", (double)ae->events_pruned);

@@ -908,14 +908,22 @@ int cmd_bs(int argc, char **argv)
   int rc;
 
   role_set_access(bs_access);
-  rc = role_start("bs", opts, argc, argv, bs_usage, &s);
+  rc = role_options("bs", opts, argc, argv, bs_usage);
 
   if (rc >= 0)
     return rc;
+  /* Every option before a port is bound: a usage error is exit 2, and
+   * nothing was "started". */
   memset(&st, 0, sizeof st);
   if (configure(&st, opts) < 0) {
-    role_finish(s, opts);
+    bs_free(&st);
+    opt_free(opts);
     return 2;
+  }
+  rc = role_serve("bs", opts, &s);
+  if (rc >= 0) {
+    bs_free(&st);
+    return rc;
   }
   st.ctx = server_ctx(s);
   server_set_max_body(s, 4096);

@@ -90,14 +90,14 @@ test_expect_success 'ug'"'"'s own expiry (2 s) is not a lost guidance: not lit a
 
 test_expect_success 'a meeting that ends ends the presentation: ended, not presenting' '
 	person ivy AA:BB:CC:DD:EE:09 &&
-	nano coap post $AE/meetings "{\"id\":\"short\",\"title\":\"Short\",\"room\":\"R2\",\"organizer\":\"alice\",\"start\":\"$(when -1)\",\"end\":\"$(date -u -d "+4 sec" +%Y-%m-%dT%H:%M:%SZ)\",\"participants\":[\"ivy\"]}" &&
+	nano coap post $AE/meetings "{\"id\":\"short\",\"title\":\"Short\",\"room\":\"R2\",\"organizer\":\"alice\",\"start\":\"$(when -1)\",\"end\":\"$(date -u -d "+8 sec" +%Y-%m-%dT%H:%M:%SZ)\",\"participants\":[\"ivy\"]}" &&
 	arrive AA:BB:CC:DD:EE:09 && wait_state ivy guiding &&
 	adv coap://$NET.8 AA:BB:CC:DD:EE:09 && sleep 0.1 &&
 	start_bg bsr2 "$NANO" bs --listen $NET.9:5683 --location R2 --adapter sim --mcs $MCS &&
 	wait_for_health coap://$NET.9 &&
 	adv coap://$NET.9 AA:BB:CC:DD:EE:09 &&
 	wait_state ivy presenting 60 &&
-	wait_state ivy ended 80 &&
+	wait_state ivy ended 150 &&
 	track ivy >t && grep -q "\"ended\"" t
 '
 
