@@ -16,7 +16,7 @@ BUDGET=${B60_BUDGET:-600}
 SEEDS=${B60_SEEDS:-1000-1999}
 OPS=${B60_OPS:-30}
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/b60.XXXXXX")
-trap 'rm -rf "$DIR"' EXIT
+trap 'rm -rf "$DIR"; exit 130' INT TERM
 
 echo "b60-model: seeded sequences against every role, each answer compared with the README's model"
 echo "(budget ${BUDGET} s, seeds $SEEDS, $OPS operations a sequence; test/model.py --seed N --replay replays one)"
@@ -33,7 +33,8 @@ st=$?
 grep -v "^# seed [0-9]*: [0-9]* operations" "$DIR/out"
 if [ $st = 0 ]; then
 	echo "b60-model: no divergence beyond the known ones"
+	rm -rf "$DIR"
 else
-	echo "b60-model: divergences found (above, each with a reproduction)"
+	echo "b60-model: divergences found (above, each with a reproduction); the roles' logs are in $DIR"
 fi
 exit 0
