@@ -812,10 +812,14 @@ class Model:
             if ble in o.addrs:
                 o.addrs.remove(ble)
             o.addrs.insert(0, ble)
-            if loc == "entrance":
-                heard = o.entrance_seen and t < o.entrance_seen[1] + VISIT_GAP_MS
+            # "the new address was heard at the entrance within --visit-gap"
+            # (of their last time there, wherever it is heard now), "or in a
+            # room while presenting"
+            if tr.entrance_seen:
+                heard = bool(o.entrance_seen) and \
+                    tr.entrance_seen[0] < o.entrance_seen[1] + VISIT_GAP_MS
             else:
-                heard = o.state == "presenting"
+                heard = loc != "entrance" and o.state == "presenting"
             if o.state not in AT_REST or heard:
                 if loc == "entrance":
                     o.entrance_seen = (t, t + ADV_TTL_MS) if not o.entrance_seen else \
