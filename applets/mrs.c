@@ -419,7 +419,8 @@ static void on_content(void *arg, int code, const uint8_t *body, size_t len)
     fetch_done(m, M_FAILED);
     return;
   }
-  memcpy(f->content, body, len);
+  if (len)                          /* an empty content comes as no body */
+    memcpy(f->content, body, len);
   f->content[len] = '\0';
   f->content_len = len;
   fetch_done(m, M_READY);

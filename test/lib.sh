@@ -57,6 +57,7 @@ cleanup() {
 	eval "$AT_EXIT" >/dev/null 2>&1
 	for pid in $BG_PIDS; do
 		kill "$pid" 2>/dev/null
+		kill -CONT "$pid" 2>/dev/null    # one a test froze (SIGSTOP) must see it
 	done
 	for pid in $BG_PIDS; do
 		wait "$pid" 2>/dev/null
