@@ -1486,6 +1486,12 @@ static void get_participants(struct nano_req *r)
   cJSON *o, *list, *c;
   long n = 0;
 
+  if (filter > 0) {
+    int known = 0;
+    for (int i = 0; i < S_COUNT; i++)
+      known |= !strcmp(want, state_names[i]);
+    filter = known ? 1 : -1;        /* an unknown state is an error, not [] */
+  }
   if (filter < 0 || query_number(r, "limit", 1000000, &limit) < 0) {
     req_reply_error(r, 400, "state must be a state's name, limit a number");
     return;
