@@ -1952,6 +1952,28 @@ static int auth_granted(struct auth_req *a, const char *ble, const char *partici
   return j.oom ? -1 : 0;
 }
 
+/* The participant (id, name: the first two columns) that statement id
+ * finds for key: 1 with participant and name set, 0 when none, else an
+ * error code (what names the lookup in the log). */
+static int participant_lookup(struct ae *ae, enum stmt_id id, const char *key,
+                              char participant[WIRE_ID_MAX + 1], char name[WIRE_NAME_MAX + 1],
+                              const char *what, struct jerr *err)
+{
+  sqlite3_stmt *s = stmt(ae, id);
+  int rc;
+
+  bind_text(s, 1, key);
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    snprintf(participant, WIRE_ID_MAX + 1, "%s", col_text(s, 0));
+    snprintf(name, WIRE_NAME_MAX + 1, "%s", col_text(s, 1));
+  }
+  sqlite3_reset(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return db_fail(ae, what, err);
+  return rc == SQLITE_ROW;
+}
+
 /* The participant whose IRK made ble, when ble is a resolvable private
  * address no participant has as theirs: from the cache of addresses
  * resolved lately, else by trying every stored IRK (irk.h).  1 with
@@ -1974,17 +1996,8 @@ static int rpa_resolve(struct ae *ae, const char *ble, char participant[WIRE_ID_
     if (c->ble[0] && !strcmp(c->ble, ble)) {
       c->seen_ms = now;
       ae->rpa_hits++;
-      s = stmt(ae, S_P_GET);
-      bind_text(s, 1, c->participant);
-      rc = sqlite3_step(s);
-      if (rc == SQLITE_ROW) {
-        snprintf(participant, WIRE_ID_MAX + 1, "%s", col_text(s, 0));
-        snprintf(name, WIRE_NAME_MAX + 1, "%s", col_text(s, 1));
-      }
-      sqlite3_reset(s);
-      if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_fail(ae, "auth resolve", err);
-      return rc == SQLITE_ROW;
+      return participant_lookup(ae, S_P_GET, c->participant, participant, name,
+                                "auth resolve", err);
     }
     if (c->seen_ms < slot->seen_ms)
       slot = c;                 /* the least lately seen, to reuse */
@@ -2020,8 +2033,6 @@ static int beacon_resolve(struct ae *ae, struct auth_req *a, const char *ble,
 {
   const cJSON *v = NULL, *el;
   char key[IBEACON_KEY_MAX];
-  sqlite3_stmt *s;
-  int rc;
 
   cJSON_ArrayForEach(el, a->ibeacons) {
     char norm[18];
@@ -2030,17 +2041,7 @@ static int beacon_resolve(struct ae *ae, struct auth_req *a, const char *ble,
   }
   if (!v || ibeacon_key_parse(v, key, NULL, 0) < 0)
     return 0;
-  s = stmt(ae, S_P_BY_BEACON);
-  bind_text(s, 1, key);
-  rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
-    snprintf(participant, WIRE_ID_MAX + 1, "%s", col_text(s, 0));
-    snprintf(name, WIRE_NAME_MAX + 1, "%s", col_text(s, 1));
-  }
-  sqlite3_reset(s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    return db_fail(ae, "auth beacon", err);
-  return rc == SQLITE_ROW;
+  return participant_lookup(ae, S_P_BY_BEACON, key, participant, name, "auth beacon", err);
 }
 
 /* One decision for one address, logged as one event row. */
@@ -2048,20 +2049,15 @@ static int auth_decide(struct ae *ae, struct auth_req *a, const char *ble, struc
 {
   char participant[WIRE_ID_MAX + 1] = "", name[WIRE_NAME_MAX + 1] = "";
   char meeting[WIRE_ID_MAX + 1] = "", room[WIRE_ROOM_MAX + 1] = "", detail[256] = "";
-  sqlite3_stmt *s = stmt(ae, S_P_BY_BLE);
+  sqlite3_stmt *s;
   const char *resolved = NULL;
   int64_t end_ms = 0;
   int rc, code;
 
-  bind_text(s, 1, ble);
-  rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
-    snprintf(participant, sizeof participant, "%s", col_text(s, 0));
-    snprintf(name, sizeof name, "%s", col_text(s, 1));
-  }
-  sqlite3_reset(s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    return db_fail(ae, "auth participant", err);
+  rc = participant_lookup(ae, S_P_BY_BLE, ble, participant, name, "auth participant", err);
+  if (rc < 0 || rc > 1)
+    return rc;
+  rc = rc ? SQLITE_ROW : SQLITE_DONE;
   if (rc == SQLITE_DONE) {
     int r = beacon_resolve(ae, a, ble, participant, name, err);
     if (r == 1)
