@@ -71,7 +71,7 @@ endif
 BUILD   := $(or $(O),build/check)
 CC      := gcc
 SANITIZE:= -fsanitize=address,undefined -fno-sanitize-recover=undefined
-PKGS    := libcjson sqlite3 libgpiod dbus-1
+PKGS    := libcjson sqlite3 libgpiod dbus-1 libmicrohttpd md4c
 CHECK_DEPS := build/check-deps
 CFLAGS  := -g -O1 -fno-omit-frame-pointer $(SANITIZE) $(WARN)
 CPPFLAGS:= $(DEFS) -I$(CHECK_DEPS)/prefix/include $(shell pkg-config --cflags $(PKGS))
@@ -101,7 +101,7 @@ CC      := clang-16
 SANITIZE:= -fsanitize=address,undefined -fsanitize=fuzzer-no-link
 DEPS_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
            -fsanitize=fuzzer-no-link
-PKGS    := libcjson sqlite3 libgpiod dbus-1
+PKGS    := libcjson sqlite3 libgpiod dbus-1 libmicrohttpd md4c
 FUZZ_DEPS := build/fuzz-deps
 CFLAGS  := -g -O1 -fno-omit-frame-pointer $(SANITIZE) $(WARN)
 CPPFLAGS:= $(DEFS) -DNANO_FUZZ -I$(FUZZ_DEPS)/prefix/include $(shell pkg-config --cflags $(PKGS))
@@ -127,7 +127,7 @@ CPPFLAGS:= $(DEFS) -I$(PREFIX_DEPS)/include -I$(PREFIX_DEPS)/include/dbus-1.0 \
            -I$(PREFIX_DEPS)/lib/dbus-1.0/include -isystem $(DEPS_DIR)/kinc
 LDFLAGS := -static -Wl,--gc-sections -L$(PREFIX_DEPS)/lib
 LDLIBS  := -lcoap-3-mbedtls -lmbedtls -lmbedx509 -lmbedcrypto \
-           -lsqlite3 -lcjson -lgpiod -ldbus-1
+           -lsqlite3 -lcjson -lgpiod -ldbus-1 -lmicrohttpd -lmd4c
 NANO    := $(if $(O),$(O)/nano,$(if $(CROSS),$(DEPS_DIR)/nano,nano))
 DEPS_OK := $(PREFIX_DEPS)/.deps-ok
 # The three binaries side by side in build/ARCH/nano: x86_64's is a copy
