@@ -665,15 +665,18 @@ build_microhttpd() {
     fetch_source libmicrohttpd
     src=$B/src/libmicrohttpd-$(lock_version libmicrohttpd); obj=$B/bld/libmicrohttpd
     regen_if_patched libmicrohttpd "$src"
-    log "libmicrohttpd: configure (no threads, epoll, no TLS) + make -j$JOBS"
+    log "libmicrohttpd: configure (epoll, no TLS) + make -j$JOBS"
     # mrs's kiosk page: HTTP/1.1 on the role's own loop (MHD_USE_EPOLL
     # without an internal thread: its epoll fd is one more fd of
-    # src/loop.c), so no threads at all.  Off: TLS (the page is served on
-    # loopback, or behind a kiosk token on the building's network), the
-    # POST parser, basic/digest auth, Upgrade (WebSockets), the error
-    # messages' texts, poll()/select() backends and the docs.
+    # src/loop.c), so nano starts no thread.  It is built with pthreads
+    # all the same: 0.9.75 --with-threads=none does not link (its
+    # MHD_get_timeout calls connection_get_wait, which is compiled only
+    # with threads).  Off: TLS (the page is served on loopback, or behind
+    # a kiosk token on the building's network), the POST parser,
+    # basic/digest auth, Upgrade (WebSockets), the error messages' texts,
+    # poll()/select() backends and the docs.
     configure_autotools libmicrohttpd "$src" "$obj" \
-        --with-threads=none --disable-thread-names \
+        --with-threads=posix --disable-thread-names \
         --enable-epoll=yes --enable-poll=no --enable-itc=eventfd \
         --disable-https --without-gnutls --disable-curl \
         --disable-postprocessor --disable-bauth --disable-dauth \
