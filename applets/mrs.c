@@ -27,7 +27,10 @@
  * no.  A refusal found after a "pending" is logged.
  */
 #include "call.h"
+#include "keys.h"
+#include "kiosk.h"
 #include "nano.h"
+#include "render.h"
 #include "role.h"
 #include "uri.h"
 #include "wire.h"
@@ -49,18 +52,27 @@ struct meeting {
   char *title, *room, *organizer;
   char *content;
   size_t content_len;
+  int content_format;               /* ae's: 0 text (markdown), 50 JSON */
+  char *html;                       /* the content as the kiosk shows it */
+  const char *format;               /* "markdown", "json" or "text" */
   int64_t start_ms, end_ms;
   cJSON *participants;              /* array of ids */
   uint64_t fetched;                 /* wall ms */
   struct call *call;
-  char (*pending)[WIRE_ID_MAX + 1];      /* participants waiting for the fetch */
+  struct pend *pending;             /* participants waiting for the fetch */
   int npending;
   struct meeting *next;
 };
 
 struct attendee {
   char participant[WIRE_ID_MAX + 1];
+  char *name;                       /* as mcs had it from ae; NULL: unknown */
   uint64_t shown;
+};
+
+struct pend {
+  char participant[WIRE_ID_MAX + 1];
+  char *name;
 };
 
 static struct {
@@ -76,21 +88,51 @@ static struct {
   uint64_t updated;
   struct loop_timer *end_timer;
   coap_resource_t *display_res;
+  int kiosk;                        /* the page is served (--http) */
   unsigned long presents, refused, fetches, clears;
 } R;
 
 /* ---- the screen ---------------------------------------------------------- */
 
+static cJSON *display_json(int kiosk);
+
+static void kiosk_update(void)
+{
+  cJSON *o;
+  char *json;
+
+  if (!R.kiosk)
+    return;
+  o = display_json(1);
+  json = o ? json_print(o) : NULL;
+  if (json)
+    kiosk_publish(json, strlen(json));
+  else
+    log_error("out of memory for the kiosk page's state");
+  free(json);
+  cJSON_Delete(o);
+}
+
 static void screen_changed(void)
 {
   R.updated = wall_ms();
   server_notify(R.display_res);
+  kiosk_update();
+}
+
+static void attendees_clear(void)
+{
+  for (int i = 0; i < R.nattendees; i++) {
+    free(R.attendees[i].name);
+    R.attendees[i].name = NULL;
+  }
+  R.nattendees = 0;
 }
 
 static void screen_blank(int hidden)
 {
   R.shown = NULL;
-  R.nattendees = 0;
+  attendees_clear();
   R.hidden = hidden;
   loop_cancel(R.end_timer);
   R.end_timer = NULL;
@@ -115,13 +157,43 @@ static int attendee_index(const char *participant)
   return -1;
 }
 
-static void screen_show(struct meeting *m, const char *participant)
+/* The content as the page shows it (once per meeting): a JSON content as
+ * tables, a text as markdown (plain text is markdown without markup). */
+static void render_content(struct meeting *m)
+{
+  struct rbuf b = { 0 };
+  const char *c = m->content ? m->content : "";
+
+  if (m->html || !R.kiosk)
+    return;
+  if (m->content_format == COAP_MEDIATYPE_APPLICATION_JSON &&
+      render_json(c, m->content_len, &b) == 0) {
+    m->format = "json";
+  } else if (m->content_format == COAP_MEDIATYPE_TEXT_PLAIN) {
+    rbuf_free(&b);
+    m->format = "markdown";
+    if (render_markdown(c, m->content_len, &b) < 0)
+      log_error("meeting=%s content not rendered (out of memory)", m->id);
+  } else {
+    rbuf_free(&b);
+    m->format = "text";
+    render_text(c, m->content_len, &b);
+  }
+  if (b.oom) {
+    rbuf_free(&b);
+    m->format = "text";
+  }
+  m->html = b.p ? b.p : strdup("");
+}
+
+static void screen_show(struct meeting *m, const char *participant, const char *name)
 {
   int64_t left;
 
   if (R.shown != m) {
     R.shown = m;
-    R.nattendees = 0;
+    attendees_clear();
+    render_content(m);
     R.hidden = 0;
     loop_cancel(R.end_timer);
     left = m->end_ms - (int64_t)wall_ms();
@@ -132,6 +204,7 @@ static void screen_show(struct meeting *m, const char *participant)
   if (attendee_index(participant) < 0 && R.nattendees < MAX_ATTENDEES) {
     struct attendee *a = &R.attendees[R.nattendees++];
     snprintf(a->participant, sizeof a->participant, "%s", participant);
+    a->name = name && *name ? strdup(name) : NULL;
     a->shown = wall_ms();
     log_info("meeting=%s participant=%s attends", m->id, participant);
   }
@@ -154,8 +227,9 @@ static void meeting_clear_data(struct meeting *m)
   free(m->room);
   free(m->organizer);
   free(m->content);
+  free(m->html);
   cJSON_Delete(m->participants);
-  m->title = m->room = m->organizer = m->content = NULL;
+  m->title = m->room = m->organizer = m->content = m->html = NULL;
   m->participants = NULL;
   m->content_len = 0;
 }
@@ -169,6 +243,8 @@ static void meeting_free(struct meeting *m)
     }
   call_cancel(m->call);
   meeting_clear_data(m);
+  for (int i = 0; i < m->npending; i++)
+    free(m->pending[i].name);
   free(m->pending);
   free(m);
 }
@@ -240,8 +316,8 @@ static void hide_for(const char *participant)
   }
 }
 
-static void present(struct meeting *m, const char *participant, int *code,
-                    const char **why)
+static void present(struct meeting *m, const char *participant, const char *name,
+                    int *code, const char **why)
 {
   *why = refusal(m, participant, code);
   if (*why) {
@@ -250,7 +326,7 @@ static void present(struct meeting *m, const char *participant, int *code,
     return;
   }
   *code = 204;
-  screen_show(m, participant);
+  screen_show(m, participant, name);
 }
 
 static void fetch_done(struct meeting *m)
@@ -259,8 +335,10 @@ static void fetch_done(struct meeting *m)
   const char *why;
 
   m->fetched = wall_ms();
-  for (int i = 0; i < m->npending; i++)
-    present(m, m->pending[i], &code, &why);
+  for (int i = 0; i < m->npending; i++) {
+    present(m, m->pending[i].participant, m->pending[i].name, &code, &why);
+    free(m->pending[i].name);
+  }
   free(m->pending);
   m->pending = NULL;
   m->npending = 0;
@@ -303,7 +381,7 @@ static char *dup_field(const cJSON *o, const char *key)
 static int parse_meeting(struct meeting *m, const cJSON *o, struct jerr *err)
 {
   const char *room, *title, *start, *end;
-  const cJSON *parts, *content;
+  const cJSON *parts, *content, *format;
 
   if (wire_get(o, "room", WIRE_ROOM, JSON_REQUIRED, &room, err) < 0 ||
       wire_get(o, "title", WIRE_NAME, JSON_OPTIONAL, &title, err) < 0 ||
@@ -323,10 +401,16 @@ static int parse_meeting(struct meeting *m, const cJSON *o, struct jerr *err)
   m->title = dup_field(o, "title");
   m->room = dup_field(o, "room");
   m->organizer = dup_field(o, "organizer");
+  format = cJSON_GetObjectItemCaseSensitive(o, "content_format");
+  m->content_format = cJSON_IsNumber(format) ? format->valueint : 0;
   content = cJSON_GetObjectItemCaseSensitive(o, "content");
   if (cJSON_IsString(content)) {
     m->content = strdup(content->valuestring);
     m->content_len = m->content ? strlen(m->content) : 0;
+  } else if (cJSON_IsObject(content) || cJSON_IsArray(content)) {
+    m->content = json_print(content);
+    m->content_len = m->content ? strlen(m->content) : 0;
+    m->content_format = COAP_MEDIATYPE_APPLICATION_JSON;
   }
   return 0;
 }
@@ -397,7 +481,7 @@ static struct meeting *meeting_fetch(const char *id)
 
 static void post_present(struct nano_req *r)
 {
-  const char *participant, *meeting, *why;
+  const char *participant, *meeting, *why, *name = NULL;
   struct jerr err;
   struct meeting *m;
   cJSON *o = req_json(r), *a;
@@ -406,7 +490,8 @@ static void post_present(struct nano_req *r)
   if (!o)
     return;
   if (wire_get(o, "participant", WIRE_ID, JSON_REQUIRED, &participant, &err) < 0 ||
-      wire_get(o, "meeting", WIRE_ID, JSON_REQUIRED, &meeting, &err) < 0) {
+      wire_get(o, "meeting", WIRE_ID, JSON_REQUIRED, &meeting, &err) < 0 ||
+      wire_get(o, "name", WIRE_NAME, JSON_OPTIONAL, &name, &err) < 0) {
     req_reply_error(r, 400, "%s", err.msg);
     cJSON_Delete(o);
     return;
@@ -444,13 +529,14 @@ static void post_present(struct nano_req *r)
       cJSON_Delete(o);
       return;
     }
-    snprintf(m->pending[m->npending++], WIRE_ID_MAX + 1, "%s", participant);
+    snprintf(m->pending[m->npending].participant, WIRE_ID_MAX + 1, "%s", participant);
+    m->pending[m->npending++].name = name ? strdup(name) : NULL;
     cJSON_AddStringToObject(a, "status", "pending");
     req_reply_json(r, 204, a);
     cJSON_Delete(o);
     return;
   }
-  present(m, participant, &code, &why);
+  present(m, participant, name, &code, &why);
   cJSON_Delete(o);
   if (why) {
     cJSON_Delete(a);
@@ -467,32 +553,54 @@ static void add_time(cJSON *o, const char *key, int64_t ms)
   cJSON_AddStringToObject(o, key, rfc3339((uint64_t)ms, ts, sizeof ts));
 }
 
-static void get_display(struct nano_req *r)
+/* What the screen shows: GET /display, and for the kiosk page the same
+ * with the content as HTML ("html", "format") instead of as it came. */
+static cJSON *display_json(int kiosk)
 {
   const struct meeting *m = R.shown;
   cJSON *o = cJSON_CreateObject(), *list;
 
+  if (!o)
+    return NULL;
   cJSON_AddStringToObject(o, "room", R.room);
   if (m) {
     cJSON_AddStringToObject(o, "meeting", m->id);
     cJSON_AddStringToObject(o, "title", m->title ? m->title : "");
-    cJSON_AddStringToObject(o, "content", m->content ? m->content : "");
+    if (kiosk) {
+      cJSON_AddStringToObject(o, "format", m->format ? m->format : "text");
+      cJSON_AddStringToObject(o, "html", m->html ? m->html : "");
+    } else {
+      cJSON_AddStringToObject(o, "content", m->content ? m->content : "");
+    }
     add_time(o, "start", m->start_ms);
     add_time(o, "end", m->end_ms);
   } else {
     cJSON_AddNullToObject(o, "meeting");
     cJSON_AddNullToObject(o, "title");
-    cJSON_AddNullToObject(o, "content");
+    cJSON_AddNullToObject(o, kiosk ? "html" : "content");
   }
   list = cJSON_AddArrayToObject(o, "attendees");
   for (int i = 0; i < R.nattendees; i++) {
     cJSON *a = cJSON_CreateObject();
     cJSON_AddStringToObject(a, "participant", R.attendees[i].participant);
+    if (R.attendees[i].name)
+      cJSON_AddStringToObject(a, "name", R.attendees[i].name);
     add_time(a, "shown", (int64_t)R.attendees[i].shown);
     cJSON_AddItemToArray(list, a);
   }
   cJSON_AddBoolToObject(o, "hidden", R.hidden);
   add_time(o, "updated", (int64_t)R.updated);
+  return o;
+}
+
+static void get_display(struct nano_req *r)
+{
+  cJSON *o = display_json(0);
+
+  if (!o) {
+    req_reply_error(r, 500, "out of memory");
+    return;
+  }
   req_reply_json(r, 205, o);
 }
 
@@ -507,6 +615,7 @@ static void stats_hook(cJSON *o, void *arg)
   cJSON_AddNumberToObject(o, "fetches", (double)R.fetches);
   cJSON_AddNumberToObject(o, "clears", (double)R.clears);
   cJSON_AddNumberToObject(o, "meetings_cached", n);
+  kiosk_stats(o);
 }
 
 static int health_hook(cJSON *o, void *arg)
@@ -518,8 +627,68 @@ static int health_hook(cJSON *o, void *arg)
 }
 
 static const char mrs_usage[] =
-  "usage: nano mrs --room ROOM [--ae URI] [options]\n"
-  "The meeting room service: what the display in ROOM shows (GET /display).";
+  "usage: nano mrs --room ROOM [--ae URI] [--http HOST:PORT|off] [options]\n"
+  "The meeting room service: what the display in ROOM shows (GET /display),\n"
+  "and the display itself: a web page for the room's screen (a browser in\n"
+  "kiosk mode), http://HOST:PORT/ (GET /, GET /events: server-sent events).\n"
+  "On loopback (the default) the page is open to whoever is on the node; on\n"
+  "any other address it needs a kiosk token, http://HOST:PORT/?token=TOKEN:\n"
+  "--kiosk-token, or the key of the identity kiosk-ROOM in the keys file (its\n"
+  "hex digits, as nano keys new printed them); without one mrs does not start.\n"
+  "A token given is required on loopback too.";
+
+/* The kiosk page's options, checked before any port is bound: 0 (off
+ * leaves c->listen NULL), 2 on a usage error, 1 when the page would be
+ * served beyond the node without a token. */
+static int kiosk_options(struct opt *opts, const char *room, struct kiosk_config *c,
+                         char *token, size_t tokensize)
+{
+  const char *http = opt_str(opts, "http"), *flag = opt_str(opts, "kiosk-token");
+  long long clients = parse_size(opt_str(opts, "http-max-clients"), 1, 256), timeout;
+  struct sockaddr_storage sa;
+  socklen_t salen;
+  int loopback;
+  char err[160], id[KEY_ID_MAX + 1];
+  const struct psk *k;
+
+  memset(c, 0, sizeof *c);
+  if (!http || !strcmp(http, "off"))
+    return 0;
+  if (kiosk_listen_parse(http, &sa, &salen, &loopback, err, sizeof err) < 0) {
+    fprintf(stderr, "mrs: --http %s, or off\n", err);
+    return 2;
+  }
+  if (clients < 0 || opt_duration(opts, "http-timeout", &timeout) < 0 || timeout < 1000) {
+    fprintf(stderr, "mrs: --http-max-clients 1..256; --http-timeout at least 1s\n");
+    return 2;
+  }
+  role_identity_of("kiosk", room, id, sizeof id);
+  if (flag) {
+    size_t n = strlen(flag);
+    if (n < 16 || n > 128 || strspn(flag, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                          "0123456789-._~") != n) {
+      fprintf(stderr, "mrs: --kiosk-token must be 16 to 128 of A-Z a-z 0-9 -._~\n");
+      return 2;
+    }
+    snprintf(token, tokensize, "%s", flag);
+  } else if ((k = role_key(id))) {
+    for (size_t i = 0; i < k->key_len && 2 * i + 2 < tokensize; i++)
+      snprintf(token + 2 * i, tokensize - 2 * i, "%02x", k->key[i]);
+  } else {
+    *token = '\0';
+  }
+  if (!loopback && !*token) {
+    fprintf(stderr, "mrs: --http %s is not a loopback address, and the page shows what "
+            "meetings hold: give it a kiosk token (--kiosk-token, or a %s line in the keys "
+            "file), or serve it on loopback; not starting\n", http, id);
+    return 1;
+  }
+  c->listen = http;
+  c->token = *token ? token : NULL;
+  c->max_clients = (int)clients;
+  c->timeout_ms = (uint64_t)timeout;
+  return 0;
+}
 
 /* Who may do what on mrs (with keys; nano mrs --help shows it). */
 static const struct access_rule mrs_access[] = {
@@ -536,12 +705,17 @@ int cmd_mrs(int argc, char **argv)
     { "timeout", OPT_STR, "3s", "per request to ae" },
     { "retry-max", OPT_STR, "2s", "cap of the exponential retry backoff" },
     { "max-content", OPT_STR, "4194304", "largest meeting content in bytes" },
+    { "http", OPT_STR, "127.0.0.1:8080", "HOST:PORT of the kiosk page (IPv4, [IPv6], localhost), or off" },
+    { "http-max-clients", OPT_STR, "8", "HTTP connections at once (1-256); more are closed at once" },
+    { "http-timeout", OPT_STR, "30s", "an HTTP client that sends no whole request or takes no data this long is dropped; keep-alive every half" },
+    { "kiosk-token", OPT_STR, NULL, "the page's token (16-128 of A-Z a-z 0-9 -._~); default: the key of kiosk-ROOM in the keys file" },
     { 0 }
   };
   struct nano_server *s;
+  struct kiosk_config kc;
   long long timeout, retry_max;
   const char *room, *mc, *ae;
-  char *end, err[160];
+  char *end, err[160], token[2 * KEY_MAX + 1];
   struct nano_uri u;
   int rc;
 
@@ -571,6 +745,11 @@ int cmd_mrs(int argc, char **argv)
     opt_free(opts);
     return 2;
   }
+  if ((rc = kiosk_options(opts, room, &kc, token, sizeof token)) != 0) {
+    memset(token, 0, sizeof token);
+    opt_free(opts);
+    return rc;
+  }
   rc = role_serve("mrs", opts, &s);
   if (rc >= 0)
     return rc;
@@ -592,10 +771,24 @@ int cmd_mrs(int argc, char **argv)
   server_set_stats_hook(s, stats_hook, NULL);
   server_set_health_hook(s, health_hook, NULL);
   R.updated = wall_ms();
+  if (kc.listen) {
+    rc = kiosk_start(&kc);
+    memset(token, 0, sizeof token);
+    if (rc < 0) {
+      peer_free(R.ae);
+      free(R.attendees);
+      role_finish(s, opts);
+      return 1;
+    }
+    R.kiosk = 1;
+    kiosk_update();
+  }
   log_info("room=%s", R.room);
   loop_run();
   log_info("stopped");
+  kiosk_stop();
   loop_cancel(R.end_timer);
+  attendees_clear();
   while (R.meetings)
     meeting_free(R.meetings);
   peer_free(R.ae);

@@ -66,7 +66,7 @@ ae|mcs|pd|bs|ug|mrs)
 	pd)  args="--sensor sim --location entrance --mcs $dead:9007" ;;
 	bs)  args="--adapter sim --location R1 --scan on-demand --mcs $dead:9008" ;;
 	ug)  args="--leds sim:1,2,3,4 --route R1=1,2,3 --route R2=1,2,4" ;;
-	mrs) args="--room R1 --ae $dead:9009" ;;
+	mrs) args="--room R1 --ae $dead:9009 --http off" ;;
 	esac
 	# The role's own log (libcoap's complaints about fuzzed datagrams)
 	# would drown libFuzzer's: -close_fd_mask=2 while fuzzing.
