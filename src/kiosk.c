@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #define RETRY_MS "2000"            /* the page's reconnect delay ("retry:") */
-#define MEMORY_LIMIT (16 * 1024)   /* per connection: headers in, answer out */
+#define MEMORY_LIMIT (8 * 1024)    /* per connection: headers in, answer out */
 #define URL_MAX 1024
 #define SNDBUF (32 * 1024)         /* per connection; a reader that stalls fills it */
 #define TICK_MS 500                /* the watchdog of requests not sent in time */
@@ -63,7 +63,7 @@ static struct {
   struct conn *conns;
   int nconns, nstreams, stopping;
   unsigned long requests, refused, forbidden, not_allowed, dropped, events;
-  struct bound_log log_refused, log_dropped, log_forbidden;
+  struct bound_log log_refused, log_no_reader, log_no_request, log_forbidden;
 } K = { .epfd = -1 };
 
 /* ---- HOST:PORT ----------------------------------------------------------- */
@@ -233,7 +233,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
   }
   if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED) {
     K.dropped++;
-    log_bound(&K.log_dropped, "http client dropped: it took no data for %llu ms "
+    log_bound(&K.log_no_reader, "http client dropped: it took no data for %llu ms "
               "(--http-timeout)", (unsigned long long)K.cfg.timeout_ms);
   }
 }
@@ -449,12 +449,21 @@ static int token_ok(struct MHD_Connection *c)
   return !diff;
 }
 
+/* A request's state before its first call: whether its URI (path and
+ * query, which MHD hands the handler apart) is within URL_MAX. */
+static int uri_short, uri_long, req_seen;
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+  (void)cls, (void)c;
+  return strlen(uri) > URL_MAX ? &uri_long : &uri_short;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
                                   void **req_cls)
 {
-  static int seen;
   int head = !strcmp(method, MHD_HTTP_METHOD_HEAD);
   struct conn *k = conn_of(c);
   (void)cls, (void)version, (void)upload_data;
@@ -463,8 +472,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
    * is answered then, so its body is never read (MHD closes the
    * connection after such an answer); GET and HEAD on the second, once
    * the request is whole, so the connection may serve the next one. */
-  if (!*req_cls) {
-    *req_cls = &seen;
+  if (*req_cls != &req_seen) {
+    int too_long = *req_cls == &uri_long;
+    *req_cls = &req_seen;
     K.requests++;
     if (k)
       k->busy = 1;
@@ -472,12 +482,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
       K.not_allowed++;
       return text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
     }
+    if (too_long)
+      return text(c, MHD_HTTP_URI_TOO_LONG, "URL too long\n");
     return MHD_YES;
   }
   if (*upload_data_size)
     return text(c, MHD_HTTP_BAD_REQUEST, "a GET has no body\n");
-  if (strlen(url) > URL_MAX)
-    return text(c, MHD_HTTP_URI_TOO_LONG, "URL too long\n");
   if (!strcmp(url, "/kiosk.js"))
     return reply(c, MHD_HTTP_OK, "text/javascript; charset=utf-8", "no-cache", kiosk_js);
   if (!strcmp(url, "/kiosk.css"))
@@ -529,7 +539,7 @@ static void on_tick(void *arg)
     if (k->done)
       continue;
     K.dropped++;
-    log_bound(&K.log_dropped, "http client dropped: no whole request within %llu ms "
+    log_bound(&K.log_no_request, "http client dropped: no whole request within %llu ms "
               "(--http-timeout)", (unsigned long long)K.cfg.timeout_ms);
   }
   /* the shut down sockets are readable now: MHD closes them on its turn */
@@ -575,6 +585,7 @@ int kiosk_start(const struct kiosk_config *c)
                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT,
                          MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                         MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
                          MHD_OPTION_STRICT_FOR_CLIENT, 1,
                          MHD_OPTION_END);
   info = K.d ? MHD_get_daemon_info(K.d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
@@ -618,10 +629,15 @@ void kiosk_stop(void)
   if (!K.d)
     return;
   /* Suspended streams must be resumed before MHD may stop; they end
-   * their chunked answers on this last turn. */
+   * their chunked answers in these last turns (a quarter of a second at
+   * most: a client that does not read is cut). */
   K.stopping = 1;
   streams_wake(0);
-  MHD_run(K.d);
+  for (uint64_t until = now_ms() + 250; K.nstreams && now_ms() < until;) {
+    struct pollfd p = { .fd = K.epfd, .events = POLLIN };
+    MHD_run(K.d);
+    poll(&p, 1, 10);
+  }
   loop_del_fd(K.epfd);
   loop_cancel(K.mhd_timer);
   loop_cancel(K.tick_timer);

@@ -198,6 +198,13 @@ test_expect_success() {
 	fi
 }
 
+# test_skip DESCRIPTION REASON: a test that cannot run here (a tool is
+# missing), as TAP has it: "ok N # skip REASON".
+test_skip() {
+	test_count=$((test_count + 1))
+	echo "ok $test_count - $1 # skip $2"
+}
+
 test_done() {
 	echo "1..$test_count"
 	[ "$test_failed" = 0 ]
