@@ -9,6 +9,9 @@
 #                   parser, FUZZ_S seconds each, in build/fuzz; fuzz-smoke
 #                   is CI's short run (test/fuzz/README)
 #   make demo       the smart-meeting scenario with simulated hardware
+#   make screenshots  mrs's kiosk page in headless Chromium (test/t0481):
+#                   every state at 1920x1080 and 800x480 in BUILD/screenshots,
+#                   and docs/kiosk.png (800x480, a meeting shown)
 #   make bench      benchmarks that print numbers
 #   make size       the binary's size
 #   ARCH=armv7|arm64  any of the above for a Raspberry Pi, cross compiled
@@ -143,7 +146,7 @@ BENCHSRC:= $(wildcard bench/*.c)
 BENCHBIN:= $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCHSRC))
 TESTSRV := $(BUILD)/testsrv
 
-.PHONY: all deps test check demo bench size clean distclean install image
+.PHONY: all deps test check demo bench size clean distclean install image screenshots
 all: $(NANO) $(SIDE)
 
 deps: $(DEPS_OK)
@@ -192,11 +195,24 @@ CAN_RUN  = $(if $(CROSS),QEMU_CPU=$(QEMU_CPU) $(abspath $(NANO)) --version >/dev
 	   { echo "make test ARCH=$(ARCH): this kernel cannot run $(ARCH) programs;" \
 	     "apt-get install qemu-user-static binfmt-support and run" \
 	     "update-binfmts --enable $(QEMU)" >&2; exit 1; },:)
+SHOTS   := $(abspath $(BUILD))/screenshots
 test: $(NANO) $(UNITBIN) $(TESTSRV)
 	@$(CAN_RUN)
 	$(if $(CROSS),QEMU_CPU=$(QEMU_CPU)) DOCKER_PLATFORM=$(PLATFORM) \
-	  NANO=$(abspath $(NANO)) TESTSRV=$(abspath $(TESTSRV)) \
+	  NANO=$(abspath $(NANO)) TESTSRV=$(abspath $(TESTSRV)) SHOTS_DIR=$(SHOTS) \
 	  prove -e '' $(PROVE_FLAGS) $(UNITBIN) $(TESTS)
+
+# The kiosk page as a person sees it: t0481 drives mrs through every state
+# in headless Chromium and shoots each; the README shows docs/kiosk.png.
+screenshots: $(NANO)
+	@command -v $${CHROMIUM:-chromium} >/dev/null || \
+	  { echo "make screenshots needs chromium (sh .ci/install-packages)" >&2; exit 1; }
+	@$(CAN_RUN)
+	rm -f $(SHOTS)/kiosk-*
+	NANO=$(abspath $(NANO)) SHOTS_DIR=$(SHOTS) sh test/t0481-kiosk-chromium.sh
+	@mkdir -p docs
+	cp $(SHOTS)/kiosk-presenting-800x480.png docs/kiosk.png
+	@ls $(SHOTS)/kiosk-*.png docs/kiosk.png | sed 's/^/  /'
 
 check:
 	$(MAKE) MODE=check test
