@@ -10,6 +10,7 @@
 #include "check.h"
 #include "render.h"
 
+#include <stdint.h>
 #include <string.h>
 
 static int own_tag(const char *p)

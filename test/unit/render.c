@@ -61,7 +61,7 @@ int main(void)
   struct rbuf b = { 0 };
   char *big;
 
-  plan(26);
+  plan(28);
 
   is_str(md("# Agenda\n\n1. *one*\n2. **two**\n"),
          "<h1>Agenda</h1>\n<ol><li><em>one</em></li>\n<li><strong>two</strong></li>\n</ol>\n",
@@ -89,6 +89,22 @@ int main(void)
   ok(has(md("- [x] done\n- [ ] todo\n"), "<li>\xe2\x98\x91 done</li>"), "task lists");
   ok(has(md("~~gone~~\n"), "<del>gone</del>"), "strikethrough");
   ok(has(md("> quoted\n"), "<blockquote><p>quoted</p>\n</blockquote>"), "block quotes");
+
+  {
+    /* md4c peeks at the byte after its input (test/fuzz/README): given
+     * exactly the bytes of the content, it must still read only them */
+    char *link = malloc(5), *digit = malloc(1);
+    memcpy(link, "[a](b", 5);
+    digit[0] = '1';
+    rbuf_free(&out);
+    ok(render_markdown(link, 5, &out) == 0 && !strcmp(out.p, "<p>[a](b</p>\n"),
+       "a link cut off at the end of the content");
+    rbuf_free(&out);
+    ok(render_markdown(digit, 1, &out) == 0 && !strcmp(out.p, "<p>1</p>\n"),
+       "a digit at the end of the content");
+    free(link);
+    free(digit);
+  }
 
   big = malloc(200001);
   memset(big, '>', 200000);
