@@ -130,6 +130,7 @@ bad:
 /* ---- the loop ------------------------------------------------------------ */
 
 static void on_mhd_timer(void *arg);
+static void tick_arm(void);
 
 /* MHD's work, then its next deadline as a loop timer. */
 static void mhd_turn(void)
@@ -200,6 +201,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     K.conns = k;
     *socket_context = k;
     K.nconns++;
+    tick_arm();
   } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && k) {
     if (k->prev)
       k->prev->next = k->next;
@@ -520,7 +522,8 @@ static void on_tick(void *arg)
   (void)arg;
 
   K.tick_timer = NULL;
-  tick_arm();
+  if (K.conns)
+    tick_arm();               /* an idle page server sleeps */
   /* MHD does not watch a suspended stream's socket: one whose client
    * went away is resumed, so MHD finds out and closes it. */
   for (struct stream *s = K.streams; s; s = s->next) {
@@ -602,7 +605,6 @@ int kiosk_start(const struct kiosk_config *c)
   }
   K.epfd = info->epoll_fd;
   K.keepalive_timer = loop_after(c->timeout_ms / 2, on_keepalive, NULL);
-  tick_arm();
   mhd_turn();
   log_info("http=%s kiosk page%s max_clients=%d timeout_ms=%llu", c->listen,
            K.token ? " (token required)" : "", c->max_clients,
