@@ -124,6 +124,7 @@ browser_test 'Alice arrives: the title, her name and the markdown rendered, live
 	test "$(js "document.querySelectorAll(\"#content img, #content script\").length")" = 0 &&
 	test "$(js "document.getElementById(\"content\").textContent.includes(\"<img src=x onerror\")")" = true &&
 	test "$(js "document.title")" = "\"Room R1\"" &&
+	test "$(js "getComputedStyle(document.getElementById(\"content\")).overflowY")" = "\"auto\"" &&
 	shots presenting &&
 	cdp dom "$SHOTS_DIR/kiosk-presenting.html"
 '
