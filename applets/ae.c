@@ -7,7 +7,7 @@
  *                [--backup-interval DUR] [--listen HOST:PORT]
  *
  *   POST /auth {"ble":[addr,...],"location":"entrance"}
- *        -> {"granted":[{"participant","name","meeting","room","ble"}],"denied":[addr]}
+ *        -> {"granted":[{"participant","name","meeting","room","end","ble"}],"denied":[addr]}
  *   GET|POST /participants, GET|PUT|DELETE /participants/<id>
  *   GET|POST /meetings, GET|DELETE /meetings/<id>, GET /meetings/<id>/content
  *   GET /events?since=<id>&limit=<n>, POST /backup
@@ -43,8 +43,14 @@
 /* Ids, names, rooms, locations and times: the limits of src/wire.h. */
 #define MEETING_MAX_INVITEES 1000
 #define AE_MAX_CONTENT (1024 * 1024)
-/* A 1 MiB content inside a JSON string grows by its escapes. */
-#define AE_MAX_BODY   (2 * 1024 * 1024 + 64 * 1024)
+/* The body limit lets through every JSON encoding of the largest
+ * content: inside a JSON string one byte of content takes at most six
+ * (\u0001, or \u003c as Go's encoder writes '<'; Python's writes é as
+ * \u00e9, three per byte), and the rest of a meeting (1000 invitees of
+ * 64 bytes, title, times) fits in 128 KiB.  A content of exactly 1 MiB is
+ * thus refused for its size (4.13 naming the content), never for its
+ * encoding. */
+#define AE_MAX_BODY   (6 * AE_MAX_CONTENT + 128 * 1024)
 #define EVENTS_DEFAULT_LIMIT 100
 #define EVENTS_MAX_LIMIT 1000
 #define SEED_MAX_BYTES (64L * 1024 * 1024)
@@ -118,6 +124,19 @@ static const char *const migrations[] = {
   "  decision TEXT, detail TEXT"
   ") STRICT;"
   "PRAGMA user_version = 1;",
+  /* More identities than the one address: other addresses (a second
+   * phone, a watch), more IRKs, badge beacons (iBeacon UUID/major/minor,
+   * sightings.h's key).  Each identity is one participant's. */
+  "CREATE TABLE identities("
+  "  participant TEXT NOT NULL REFERENCES participants(id) ON DELETE CASCADE,"
+  "  kind TEXT NOT NULL CHECK (kind IN ('ble', 'irk', 'ibeacon')),"
+  "  value ANY NOT NULL,"                 /* text; the IRK a 16-byte blob */
+  "  PRIMARY KEY (kind, value)"
+  /* a rowid table: SQLite 3.40's integrity_check, which every backup
+   * runs, reports false NULLs in a WITHOUT ROWID one with this index */
+  ") STRICT;"
+  "CREATE INDEX identities_participant ON identities(participant);"
+  "PRAGMA user_version = 2;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))
 
@@ -126,7 +145,7 @@ static const char *const migrations[] = {
 enum stmt_id {
   S_BEGIN, S_COMMIT, S_ROLLBACK,
   S_P_GET, S_P_LIST, S_P_BY_BLE, S_P_INSERT, S_P_UPSERT, S_P_DELETE, S_P_ORGANIZES,
-  S_P_IRKS,
+  S_P_IRKS, S_P_BY_BEACON, S_ID_OWNER, S_ID_ADD, S_ID_CLEAR, S_ID_OF,
   S_M_GET, S_M_LIST, S_M_INSERT, S_M_UPSERT, S_M_DELETE, S_M_CONTENT,
   S_I_ADD, S_I_CLEAR, S_I_OF_MEETING,
   S_LOC_IS_BUILDING, S_ROOM_BUILDING, S_AUTH_PICK, S_AUTH_NEXT, S_AUTH_ANY,
@@ -141,9 +160,12 @@ static const char *const stmt_sql[S_COUNT_OF_STMTS] = {
   [S_BEGIN] = "BEGIN IMMEDIATE",
   [S_COMMIT] = "COMMIT",
   [S_ROLLBACK] = "ROLLBACK",
-  [S_P_GET] = "SELECT id, name, ble FROM participants WHERE id = ?1",
-  [S_P_LIST] = "SELECT id, name, ble FROM participants ORDER BY id",
-  [S_P_BY_BLE] = "SELECT id, name FROM participants WHERE ble = ?1",
+  [S_P_GET] = "SELECT id, name, ble, irk IS NOT NULL FROM participants WHERE id = ?1",
+  [S_P_LIST] = "SELECT id, name, ble, irk IS NOT NULL FROM participants ORDER BY id",
+  /* whose address: the participant's own, or one of their identities */
+  [S_P_BY_BLE] = "SELECT id, name FROM participants WHERE ble = ?1 UNION ALL "
+                 "SELECT p.id, p.name FROM identities i JOIN participants p "
+                 "ON p.id = i.participant WHERE i.kind = 'ble' AND i.value = ?1 LIMIT 1",
   [S_P_INSERT] = "INSERT INTO participants(id, name, ble, irk) VALUES (?1, ?2, ?3, ?4)",
   /* An upsert keeps the IRK when none is given: GET never shows it, so a
    * read-modify-PUT must not erase it. */
@@ -152,7 +174,16 @@ static const char *const stmt_sql[S_COUNT_OF_STMTS] = {
                  "ble = excluded.ble, irk = coalesce(excluded.irk, irk)",
   [S_P_DELETE] = "DELETE FROM participants WHERE id = ?1",
   /* every IRK, to resolve an address no participant has (irk.h) */
-  [S_P_IRKS] = "SELECT id, name, irk FROM participants WHERE irk IS NOT NULL",
+  [S_P_IRKS] = "SELECT id, name, irk FROM participants WHERE irk IS NOT NULL UNION ALL "
+               "SELECT p.id, p.name, i.value FROM identities i JOIN participants p "
+               "ON p.id = i.participant WHERE i.kind = 'irk'",
+  [S_P_BY_BEACON] = "SELECT p.id, p.name FROM identities i JOIN participants p "
+                    "ON p.id = i.participant WHERE i.kind = 'ibeacon' AND i.value = ?1",
+  [S_ID_OWNER] = "SELECT participant FROM identities WHERE kind = ?1 AND value = ?2 "
+                 "UNION ALL SELECT id FROM participants WHERE ?1 = 'irk' AND irk = ?2 LIMIT 1",
+  [S_ID_ADD] = "INSERT INTO identities(participant, kind, value) VALUES (?1, ?2, ?3)",
+  [S_ID_CLEAR] = "DELETE FROM identities WHERE participant = ?1",
+  [S_ID_OF] = "SELECT kind, value FROM identities WHERE participant = ?1 ORDER BY kind, value",
   [S_P_ORGANIZES] = "SELECT id FROM meetings WHERE organizer = ?1 ORDER BY id LIMIT 1",
   [S_M_GET] = "SELECT " MEETING_COLS " FROM meetings WHERE id = ?1",
   [S_M_LIST] = "SELECT " MEETING_COLS " FROM meetings ORDER BY start_ms, id",
@@ -171,12 +202,17 @@ static const char *const stmt_sql[S_COUNT_OF_STMTS] = {
   [S_I_OF_MEETING] = "SELECT participant FROM invitations WHERE meeting = ?1 "
                      "ORDER BY participant",
   [S_LOC_IS_BUILDING] = "SELECT 1 FROM meetings WHERE building = ?1 LIMIT 1",
-  [S_ROOM_BUILDING] = "SELECT building FROM meetings WHERE room = ?1 AND building IS NOT NULL "
-                      "ORDER BY start_ms DESC LIMIT 1",
+  /* A room's building, from the meetings admitting now in it only (a
+   * meeting for tomorrow or one that ended never decides today): a row
+   * when the location is such a room, its building NULL when none of
+   * them names one; the earliest start first, as the pick orders. */
+  [S_ROOM_BUILDING] = "SELECT building FROM meetings WHERE room = ?1 "
+                      "AND start_ms - ?2 <= ?3 AND ?3 < end_ms "
+                      "ORDER BY building IS NULL, start_ms, id LIMIT 1",
   /* The building rule (README): meetings on now the participant is
    * invited to, in the location's building (or without a building); one
    * in the location's own room first, then the earliest start. */
-  [S_AUTH_PICK] = "SELECT m.id, m.room FROM invitations i JOIN meetings m ON m.id = i.meeting "
+  [S_AUTH_PICK] = "SELECT m.id, m.room, m.end_ms FROM invitations i JOIN meetings m ON m.id = i.meeting "
                   "WHERE i.participant = ?1 AND m.start_ms - ?2 <= ?3 AND ?3 < m.end_ms "
                   "AND (?4 IS NULL OR m.building IS NULL OR m.building = ?4) "
                   "ORDER BY m.room = ?5 DESC, m.start_ms, m.id LIMIT 1",
@@ -186,8 +222,9 @@ static const char *const stmt_sql[S_COUNT_OF_STMTS] = {
                   "WHERE i.participant = ?1 AND m.end_ms > ?2 "
                   "ORDER BY m.start_ms, m.id LIMIT 1",
   [S_AUTH_ANY] = "SELECT 1 FROM invitations WHERE participant = ?1 LIMIT 1",
-  [S_E_ADD] = "INSERT INTO events(time_ms, kind, location, ble, participant, meeting, "
-              "decision, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+  /* ?9 NULL: the next id (the largest + 1); else that id (a jump) */
+  [S_E_ADD] = "INSERT INTO events(id, time_ms, kind, location, ble, participant, meeting, "
+              "decision, detail) VALUES (?9, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
   [S_E_PAGE] = "SELECT id, time_ms, kind, location, ble, participant, meeting, decision, "
                "detail FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
   /* Retention works on id ranges of the rowid b-tree: min() and max()
@@ -218,6 +255,9 @@ struct ae {
   long long events_keep_ms;     /* --events-keep as an age, or 0 */
   long long events_added;       /* rows added in the open transaction */
   uint64_t events_pruned;
+  long long served;             /* the highest event id a reader was given */
+  long long id_floor;           /* the next event's id, when it must jump */
+  int served_warned;            /* events-served could not be written */
   long long backup_interval_ms; /* 0: POST /backup is not limited */
   uint64_t backup_at;           /* now_ms() of the last POST /backup */
   int backup_started;           /* backup_at is set */
@@ -467,8 +507,11 @@ static int event_add(struct ae *ae, const char *kind, const char *location,
   bind_text(s, 6, meeting);
   bind_text(s, 7, decision);
   bind_text(s, 8, detail);
+  if (ae->id_floor)
+    sqlite3_bind_int64(s, 9, ae->id_floor);
   if (step_done(s) != SQLITE_DONE)
     return db_fail(ae, "event", err);
+  ae->id_floor = 0;
   ae->events_added++;
   /* outside a transaction (a backup, a restore): trimmed at once */
   if (sqlite3_get_autocommit(ae->db)) {
@@ -804,6 +847,80 @@ static int restore_from(const char *backup, const char *db_path)
   return 0;
 }
 
+/* ---- the event ids readers were given ---------------------------------- */
+
+/* Event ids only grow, across a restore too: a reader follows GET /events
+ * with since=, so an id given out twice would be an event it never sees.
+ * The highest id ae has given a reader (GET /events, /stats) is written
+ * to --backup-dir/events-served before the answer goes out, beside the
+ * backups, which outlive a lost database; at start, when the database's
+ * last event is below it (restored from a backup, or a database lost
+ * without one), the next event takes the id after it. */
+#define SERVED_FILE "events-served"
+
+static void served_path(const struct ae *ae, char *buf, size_t size)
+{
+  snprintf(buf, size, "%s/" SERVED_FILE, ae->backup_dir);
+}
+
+/* The recorded high-water mark, 0 when there is none. */
+static long long served_read(const struct ae *ae)
+{
+  char path[PATH_MAX + 32], line[32], *end;
+  long long v = 0;
+  FILE *f;
+
+  served_path(ae, path, sizeof path);
+  if (!(f = fopen(path, "re")))
+    return 0;
+  if (!fgets(line, sizeof line, f) || (errno = 0, v = strtoll(line, &end, 10)) < 0 ||
+      errno || (*end && *end != '\n')) {
+    log_warn("file=%s unreadable; event ids continue from the database alone", path);
+    v = 0;
+  }
+  fclose(f);
+  return v;
+}
+
+/* A reader is about to be given ids up to id: record it first (a fixed
+ * width line rewritten in place; fsync'ed with --sync full).  A failure
+ * is logged once and does not fail the read. */
+static void served_upto(struct ae *ae, long long id)
+{
+  char path[PATH_MAX + 32], line[32];
+  int fd, n, ok;
+
+  if (id <= ae->served)
+    return;
+  served_path(ae, path, sizeof path);
+  n = snprintf(line, sizeof line, "%020lld\n", id);
+  fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == ENOENT && mkdir_p(ae->backup_dir) == 0)
+    fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  ok = fd >= 0 && pwrite(fd, line, (size_t)n, 0) == n && (!ae->sync_full || fsync(fd) == 0);
+  if (fd >= 0)
+    close(fd);
+  if (!ok) {
+    if (!ae->served_warned++)
+      log_warn("file=%s cannot record the event ids served (%s): after a restore, "
+               "ids could be given out again", path, strerror(errno));
+    return;
+  }
+  if (ae->sync_full && !ae->served)
+    fsync_path(ae->backup_dir, 1);
+  ae->served = id;
+}
+
+/* The database's last event id, 0 when it has none, -1 on error. */
+static long long events_last(struct ae *ae)
+{
+  sqlite3_stmt *s = stmt(ae, S_E_BOUNDS);
+  long long v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 1) : -1;
+
+  sqlite3_reset(s);
+  return v;
+}
+
 /* ---- opening the database ------------------------------------------- */
 
 enum db_state { DB_MISSING, DB_OK, DB_CORRUPT, DB_NEWER };
@@ -925,12 +1042,45 @@ static int events_prune_backlog(struct ae *ae)
   return 0;
 }
 
+/* After the database is open: ids continue above every id a reader was
+ * given.  A restore (backup: its path) is an event, whose id is the first
+ * of the new ones; ids a reader saw that this database lacks (lost with
+ * the database, or with the last commits in a power loss under --sync
+ * normal) are skipped, said in the log and, without a restore, by an
+ * event "gap". */
+static int ids_continue(struct ae *ae, const char *backup)
+{
+  struct jerr err;
+  long long last = events_last(ae), served = served_read(ae);
+  char detail[96];
+
+  if (last < 0) {
+    log_error("db=%s cannot read the event ids: %s", ae->db_path, sqlite3_errmsg(ae->db));
+    return -1;
+  }
+  ae->served = served;
+  if (served > last) {
+    ae->id_floor = served + 1;
+    log_warn("db=%s events %lld..%lld were given to readers and are not in this database; "
+             "new events start at id %lld", ae->db_path, last + 1, served, served + 1);
+  }
+  if (backup) {
+    if (event_add(ae, "restore", NULL, NULL, NULL, NULL, NULL, backup, &err))
+      log_warn("restore not logged as an event");
+  } else if (ae->id_floor) {
+    snprintf(detail, sizeof detail, "events %lld..%lld are not in this database",
+             last + 1, served);
+    if (event_add(ae, "gap", NULL, NULL, NULL, NULL, NULL, detail, &err))
+      log_warn("gap not logged as an event");
+  }
+  return 0;
+}
+
 /* Open the database, restoring the newest valid backup first when the
  * file is missing or corrupt (paper Fig. 4: a restarted AE finds its data). */
 static int db_start(struct ae *ae)
 {
   char why[256] = "", backup[PATH_MAX + 32], dir[PATH_MAX];
-  struct jerr err;
   enum db_state state;
   int found;
 
@@ -947,7 +1097,7 @@ static int db_start(struct ae *ae)
   if (state == DB_CORRUPT)
     log_error("db=%s is corrupt: %s", ae->db_path, why);
   if (state == DB_OK)
-    return db_open(ae);
+    return db_open(ae) < 0 ? -1 : ids_continue(ae, NULL);
   found = newest_valid_backup(ae->backup_dir, backup, sizeof backup) == 0;
   if (state == DB_CORRUPT && !found) {
     /* Left where it is for a person: starting empty would hide the loss. */
@@ -967,9 +1117,7 @@ static int db_start(struct ae *ae)
   }
   if (db_open(ae) < 0)
     return -1;
-  if (found && event_add(ae, "restore", NULL, NULL, NULL, NULL, NULL, backup, &err))
-    log_warn("restore not logged as an event");
-  return 0;
+  return ids_continue(ae, found ? backup : NULL);
 }
 
 /* ---- JSON output ------------------------------------------------------ */
@@ -989,6 +1137,12 @@ static void put_num(struct jout *j, cJSON *o, const char *key, double v)
     j->oom = 1;
 }
 
+static void put_bool(struct jout *j, cJSON *o, const char *key, int v)
+{
+  if (!cJSON_AddBoolToObject(o, key, v))
+    j->oom = 1;
+}
+
 static void put_time(struct jout *j, cJSON *o, const char *key, int64_t ms)
 {
   char buf[40];
@@ -1005,7 +1159,37 @@ static cJSON *put_item(struct jout *j, cJSON *arr, cJSON *item)
   return item;
 }
 
-static cJSON *participant_json(struct jout *j, sqlite3_stmt *row)
+/* A participant's identities beyond the address (only when there are
+ * any), IRKs counted but never shown: an IRK lets whoever holds it follow
+ * the phone. */
+static void identities_json(struct ae *ae, struct jout *j, cJSON *o, const char *id)
+{
+  sqlite3_stmt *s = stmt(ae, S_ID_OF);
+  cJSON *arr = NULL;
+  int irks = 0;
+
+  bind_text(s, 1, id);
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    const char *kind = col_text(s, 0);
+    cJSON *one;
+    if (!strcmp(kind, "irk")) {
+      irks++;
+      continue;
+    }
+    if (!arr && !(arr = cJSON_AddArrayToObject(o, "identities"))) {
+      j->oom = 1;
+      break;
+    }
+    one = put_item(j, arr, cJSON_CreateObject());
+    if (one)
+      put_str(j, one, kind, col_text(s, 1));
+  }
+  sqlite3_reset(s);
+  if (irks)
+    put_num(j, o, "more_irks", irks);
+}
+
+static cJSON *participant_json(struct ae *ae, struct jout *j, sqlite3_stmt *row)
 {
   cJSON *o = cJSON_CreateObject();
 
@@ -1016,6 +1200,9 @@ static cJSON *participant_json(struct jout *j, sqlite3_stmt *row)
   put_str(j, o, "id", col_text(row, 0));
   put_str(j, o, "name", col_text(row, 1));
   put_str(j, o, "ble", col_text(row, 2));
+  if (sqlite3_column_int(row, 3))
+    put_bool(j, o, "irk", 1);
+  identities_json(ae, j, o, col_text(row, 0));
   return o;
 }
 
@@ -1062,12 +1249,74 @@ static void reply_built(struct nano_req *r, int code, struct jout *j, cJSON *o)
 
 /* ---- participants ------------------------------------------------------ */
 
+#define AE_IDENTITIES_MAX 16        /* beyond the address and its IRK */
+
+struct identity {
+  const char *kind;             /* "ble", "irk" or "ibeacon" */
+  char text[IBEACON_KEY_MAX];   /* an address or a beacon's key */
+  uint8_t irk[16];
+};
+
 struct participant {
   const char *id, *name;
   char ble[18];
   uint8_t irk[16];
   int has_irk;
+  int has_identities;           /* "identities" given: replace the stored ones */
+  int nidentities;
+  struct identity identities[AE_IDENTITIES_MAX];
 };
+
+/* One element of "identities": {"ble":ADDR}, {"irk":IRK} or
+ * {"ibeacon":{"uuid","major","minor"} or "UUID/MAJOR/MINOR"}. */
+static int identity_parse(const cJSON *el, struct identity *id, struct jerr *err)
+{
+  const cJSON *v = cJSON_IsObject(el) && cJSON_GetArraySize(el) == 1 ? el->child : NULL;
+  char why[128];
+
+  memset(id, 0, sizeof *id);
+  if (!v || !v->string) {
+    jerr_set(err, "each of 'identities' is one of {\"ble\":...}, {\"irk\":...}, "
+             "{\"ibeacon\":...}");
+    return -1;
+  }
+  if (!strcmp(v->string, "ble")) {
+    id->kind = "ble";
+    if (cJSON_IsString(v) && ble_normalize(v->valuestring, id->text) == 0)
+      return 0;
+    jerr_set(err, "an identity's 'ble' must be a BLE address like AA:BB:CC:DD:EE:FF");
+  } else if (!strcmp(v->string, "irk")) {
+    id->kind = "irk";
+    if (cJSON_IsString(v) && irk_parse(v->valuestring, id->irk, why, sizeof why) == 0)
+      return 0;
+    jerr_set(err, "an identity's 'irk': %s", cJSON_IsString(v) ? why : "must be a string");
+  } else if (!strcmp(v->string, "ibeacon")) {
+    id->kind = "ibeacon";
+    if (ibeacon_key_parse(v, id->text, why, sizeof why) == 0)
+      return 0;
+    jerr_set(err, "an identity's 'ibeacon': %s", why);
+  } else {
+    jerr_set(err, "'%.32s' is not a kind of identity (ble, irk, ibeacon)", v->string);
+  }
+  return -1;
+}
+
+static int identities_parse(const cJSON *o, struct participant *p, struct jerr *err)
+{
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive(o, "identities"), *el;
+
+  if (!list)
+    return 0;
+  if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > AE_IDENTITIES_MAX) {
+    jerr_set(err, "field 'identities' must be an array of at most %d", AE_IDENTITIES_MAX);
+    return -1;
+  }
+  p->has_identities = 1;
+  cJSON_ArrayForEach(el, list)
+    if (identity_parse(el, &p->identities[p->nidentities++], err) < 0)
+      return -1;
+  return 0;
+}
 
 /* uri_id: the id from the URI (PUT), which the body may repeat. */
 static int participant_parse(const cJSON *o, const char *uri_id, struct participant *p,
@@ -1100,6 +1349,68 @@ static int participant_parse(const cJSON *o, const char *uri_id, struct particip
       return 400;
     }
     p->has_irk = 1;
+  }
+  return identities_parse(o, p, err) < 0 ? 400 : 0;
+}
+
+static void identity_bind(sqlite3_stmt *s, int col, const struct identity *id)
+{
+  if (!strcmp(id->kind, "irk"))
+    sqlite3_bind_blob(s, col, id->irk, sizeof id->irk, SQLITE_STATIC);
+  else
+    bind_text(s, col, id->text);
+}
+
+/* Whose identity this is: "" for nobody.  -1 on a database error. */
+static int identity_owner(struct ae *ae, const struct identity *id, char owner[WIRE_ID_MAX + 1])
+{
+  sqlite3_stmt *s = stmt(ae, !strcmp(id->kind, "ble") ? S_P_BY_BLE : S_ID_OWNER);
+  int rc;
+
+  if (!strcmp(id->kind, "ble")) {
+    bind_text(s, 1, id->text);
+  } else {
+    bind_text(s, 1, id->kind);
+    identity_bind(s, 2, id);
+  }
+  owner[0] = '\0';
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW)
+    snprintf(owner, WIRE_ID_MAX + 1, "%s", col_text(s, 0));
+  sqlite3_reset(s);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Replace p's stored identities by the ones given (inside the
+ * transaction that stores p).  An identity that is someone else's is 4.09. */
+static int identities_store(struct ae *ae, const struct participant *p, struct jerr *err)
+{
+  sqlite3_stmt *s;
+  char owner[WIRE_ID_MAX + 1];
+  int rc;
+
+  if (!p->has_identities)
+    return 0;
+  s = stmt(ae, S_ID_CLEAR);
+  bind_text(s, 1, p->id);
+  if (step_done(s) != SQLITE_DONE)
+    return db_fail(ae, "identities clear", err);
+  for (int i = 0; i < p->nidentities; i++) {
+    const struct identity *id = &p->identities[i];
+    if (identity_owner(ae, id, owner) < 0)
+      return db_fail(ae, "identity owner", err);
+    if (*owner && strcmp(owner, p->id))
+      return fail(err, 409, "%s %s belongs to participant '%s'", id->kind,
+                  strcmp(id->kind, "irk") ? id->text : "(this IRK)", owner);
+    if (*owner || (!strcmp(id->kind, "ble") && !strcmp(id->text, p->ble)))
+      continue;                         /* given twice: stored once */
+    s = stmt(ae, S_ID_ADD);
+    bind_text(s, 1, p->id);
+    bind_text(s, 2, id->kind);
+    identity_bind(s, 3, id);
+    rc = step_done(s);
+    if (rc != SQLITE_DONE)
+      return db_fail(ae, "identity add", err);
   }
   return 0;
 }
@@ -1143,6 +1454,8 @@ static int participant_store(struct ae *ae, const struct participant *p, int ups
   }
   if (rc != SQLITE_DONE)
     return db_fail(ae, "participant store", err);
+  if ((rc = identities_store(ae, p, err)))
+    return rc;
   return event_add(ae, "participant", NULL, p->ble, p->id, NULL, NULL,
                    *created ? "created" : "updated", err);
 }
@@ -1195,7 +1508,7 @@ static void get_participants(struct nano_req *r)
   int rc;
 
   while ((rc = sqlite3_step(s)) == SQLITE_ROW && arr)
-    put_item(&j, arr, participant_json(&j, s));
+    put_item(&j, arr, participant_json(ae, &j, s));
   sqlite3_reset(s);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
     struct jerr err;
@@ -1273,7 +1586,7 @@ static void participant_one(struct nano_req *r)
     bind_text(s, 1, id);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
-      reply_built(r, 205, &j, participant_json(&j, s));
+      reply_built(r, 205, &j, participant_json(ae, &j, s));
     else if (rc == SQLITE_DONE)
       req_reply_error(r, 404, "no participant '%.64s'", id);
     else
@@ -1547,6 +1860,7 @@ static void meeting_one(struct nano_req *r)
 
 struct auth_req {
   const char *location;
+  const cJSON *ibeacons;      /* {"ADDR":"UUID/MAJOR/MINOR"}: badges heard */
   const char *building;       /* the location's building, or NULL */
   char building_buf[WIRE_ROOM_MAX + 1];
   int64_t now;
@@ -1554,28 +1868,36 @@ struct auth_req {
   int ngranted, ndenied;
 };
 
-/* The location's building: the location itself when a meeting names it
- * as its building, else the building of the room it names, else none. */
+/* The location's building (README, the building rule): when meetings
+ * admit now in the room the location names, theirs (none if none of them
+ * names one); else the location itself when a meeting names it as its
+ * building; else none.  Only meetings admitting now say which building a
+ * room is in, so a meeting for tomorrow with another (or a mistyped)
+ * building cannot change today's decision. */
 static int auth_building(struct ae *ae, struct auth_req *a, struct jerr *err)
 {
-  sqlite3_stmt *s;
-  int rc = exists(ae, S_LOC_IS_BUILDING, a->location);
+  sqlite3_stmt *s = stmt(ae, S_ROOM_BUILDING);
+  int rc;
 
-  if (rc < 0)
-    return db_fail(ae, "building", err);
-  if (rc) {
-    a->building = a->location;
-    return 0;
-  }
-  s = stmt(ae, S_ROOM_BUILDING);
   bind_text(s, 1, a->location);
+  sqlite3_bind_int64(s, 2, ae->early_ms);
+  sqlite3_bind_int64(s, 3, a->now);
   rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
+  if (rc == SQLITE_ROW && col_text(s, 0)) {
     snprintf(a->building_buf, sizeof a->building_buf, "%s", col_text(s, 0));
     a->building = a->building_buf;
   }
   sqlite3_reset(s);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(ae, "room building", err);
+  if (rc == SQLITE_ROW)
+    return 0;                   /* a room in use now: its building, or none */
+  if (rc != SQLITE_DONE)
+    return db_fail(ae, "room building", err);
+  rc = exists(ae, S_LOC_IS_BUILDING, a->location);
+  if (rc < 0)
+    return db_fail(ae, "building", err);
+  if (rc)
+    a->building = a->location;
+  return 0;
 }
 
 /* Why a known participant is denied, for the event log. */
@@ -1612,7 +1934,7 @@ static int deny_reason(struct ae *ae, struct auth_req *a, const char *participan
 
 static int auth_granted(struct auth_req *a, const char *ble, const char *participant,
                         const char *name, const char *meeting, const char *room,
-                        int resolved)
+                        int64_t end_ms, const char *resolved)
 {
   struct jout j = { 0 };
   cJSON *g = cJSON_CreateObject();
@@ -1623,9 +1945,9 @@ static int auth_granted(struct auth_req *a, const char *ble, const char *partici
   put_str(&j, g, "name", name);
   put_str(&j, g, "meeting", meeting);
   put_str(&j, g, "room", room);
+  put_time(&j, g, "end", end_ms);       /* when the meeting's visit ends */
   put_str(&j, g, "ble", ble);
-  if (resolved)
-    put_str(&j, g, "resolved", "irk");
+  put_str(&j, g, "resolved", resolved);
   put_item(&j, a->granted, g);
   return j.oom ? -1 : 0;
 }
@@ -1689,13 +2011,47 @@ static int rpa_resolve(struct ae *ae, const char *ble, char participant[WIRE_ID_
   return found;
 }
 
+/* The participant whose badge beacon the address carried, if the request
+ * says it heard one there: 1 with participant and name set, 0 when
+ * nobody's, else an error code. */
+static int beacon_resolve(struct ae *ae, struct auth_req *a, const char *ble,
+                          char participant[WIRE_ID_MAX + 1], char name[WIRE_NAME_MAX + 1],
+                          struct jerr *err)
+{
+  const cJSON *v = NULL, *el;
+  char key[IBEACON_KEY_MAX];
+  sqlite3_stmt *s;
+  int rc;
+
+  cJSON_ArrayForEach(el, a->ibeacons) {
+    char norm[18];
+    if (el->string && ble_normalize(el->string, norm) == 0 && !strcmp(norm, ble))
+      v = el;
+  }
+  if (!v || ibeacon_key_parse(v, key, NULL, 0) < 0)
+    return 0;
+  s = stmt(ae, S_P_BY_BEACON);
+  bind_text(s, 1, key);
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    snprintf(participant, WIRE_ID_MAX + 1, "%s", col_text(s, 0));
+    snprintf(name, WIRE_NAME_MAX + 1, "%s", col_text(s, 1));
+  }
+  sqlite3_reset(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return db_fail(ae, "auth beacon", err);
+  return rc == SQLITE_ROW;
+}
+
 /* One decision for one address, logged as one event row. */
 static int auth_decide(struct ae *ae, struct auth_req *a, const char *ble, struct jerr *err)
 {
   char participant[WIRE_ID_MAX + 1] = "", name[WIRE_NAME_MAX + 1] = "";
   char meeting[WIRE_ID_MAX + 1] = "", room[WIRE_ROOM_MAX + 1] = "", detail[256] = "";
   sqlite3_stmt *s = stmt(ae, S_P_BY_BLE);
-  int rc, code, resolved = 0;
+  const char *resolved = NULL;
+  int64_t end_ms = 0;
+  int rc, code;
 
   bind_text(s, 1, ble);
   rc = sqlite3_step(s);
@@ -1707,10 +2063,13 @@ static int auth_decide(struct ae *ae, struct auth_req *a, const char *ble, struc
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     return db_fail(ae, "auth participant", err);
   if (rc == SQLITE_DONE) {
-    int r = rpa_resolve(ae, ble, participant, name, err);
+    int r = beacon_resolve(ae, a, ble, participant, name, err);
+    if (r == 1)
+      resolved = "ibeacon";
+    else if (!r && (r = rpa_resolve(ae, ble, participant, name, err)) == 1)
+      resolved = "irk";
     if (r < 0 || r > 1)
       return r;
-    resolved = r;
     rc = r ? SQLITE_ROW : SQLITE_DONE;
   }
   if (rc == SQLITE_DONE) {
@@ -1726,6 +2085,7 @@ static int auth_decide(struct ae *ae, struct auth_req *a, const char *ble, struc
     if (rc == SQLITE_ROW) {
       snprintf(meeting, sizeof meeting, "%s", col_text(s, 0));
       snprintf(room, sizeof room, "%s", col_text(s, 1));
+      end_ms = sqlite3_column_int64(s, 2);
     }
     sqlite3_reset(s);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -1734,8 +2094,9 @@ static int auth_decide(struct ae *ae, struct auth_req *a, const char *ble, struc
       return code;
   }
   if (*meeting) {
-    snprintf(detail, sizeof detail, "room %s%s", room, resolved ? " (resolved by IRK)" : "");
-    if (auth_granted(a, ble, participant, name, meeting, room, resolved) < 0) {
+    snprintf(detail, sizeof detail, "room %s%s%s%s", room, resolved ? " (resolved by " : "",
+             resolved ? resolved : "", resolved ? ")" : "");
+    if (auth_granted(a, ble, participant, name, meeting, room, end_ms, resolved) < 0) {
       jerr_set(err, "out of memory");
       return 500;
     }
@@ -1775,6 +2136,34 @@ static int auth_addresses(const cJSON *list, char addrs[][18], int *n, struct je
   return 0;
 }
 
+/* "ibeacons" (optional): the badge each address carried, checked whole so
+ * a malformed one is 4.00 rather than a silent "unknown". */
+static int auth_beacons(const cJSON *o, struct auth_req *a, struct jerr *err)
+{
+  const cJSON *el;
+  char key[IBEACON_KEY_MAX], norm[18], why[128];
+
+  a->ibeacons = cJSON_GetObjectItemCaseSensitive(o, "ibeacons");
+  if (!a->ibeacons)
+    return 0;
+  if (!cJSON_IsObject(a->ibeacons) || cJSON_GetArraySize(a->ibeacons) > WIRE_AUTH_MAX) {
+    jerr_set(err, "field 'ibeacons' must be an object of at most %d \"ADDR\":beacon",
+             WIRE_AUTH_MAX);
+    return -1;
+  }
+  cJSON_ArrayForEach(el, a->ibeacons) {
+    if (ble_normalize(el->string, norm) < 0) {
+      jerr_set(err, "a key of 'ibeacons' is not a BLE address like AA:BB:CC:DD:EE:FF");
+      return -1;
+    }
+    if (ibeacon_key_parse(el, key, why, sizeof why) < 0) {
+      jerr_set(err, "'ibeacons' of %s: %s", norm, why);
+      return -1;
+    }
+  }
+  return 0;
+}
+
 static void post_auth(struct nano_req *r)
 {
   struct ae *ae = r->arg;
@@ -1791,7 +2180,7 @@ static void post_auth(struct nano_req *r)
   if (json_get_string_array(o, "ble", JSON_REQUIRED, WIRE_AUTH_MAX, WIRE_BLE_LEN, &list,
                             &err) < 0 ||
       get_text(o, "location", JSON_REQUIRED, WIRE_LOCATION, &a.location, &err) < 0 ||
-      auth_addresses(list, addrs, &n, &err) < 0) {
+      auth_addresses(list, addrs, &n, &err) < 0 || auth_beacons(o, &a, &err) < 0) {
     req_reply_error(r, 400, "%s", err.msg);
     cJSON_Delete(o);
     return;
@@ -1897,6 +2286,8 @@ static void get_events(struct nano_req *r)
     j.oom = 1;
   if (!arr)
     j.oom = 1;
+  if (rows)
+    served_upto(ae, next);
   reply_built(r, 205, &j, o);
 }
 
@@ -2074,6 +2465,7 @@ static void ae_stats(cJSON *o, void *arg)
     cJSON_AddNumberToObject(o, "meetings", (double)sqlite3_column_int64(s, 1));
     cJSON_AddNumberToObject(o, "last_event", (double)sqlite3_column_int64(s, 2));
     cJSON_AddNumberToObject(o, "first_event", (double)sqlite3_column_int64(s, 3));
+    served_upto(ae, sqlite3_column_int64(s, 2));
   }
   sqlite3_reset(s);
   cJSON_AddNumberToObject(o, "events_pruned", (double)ae->events_pruned);

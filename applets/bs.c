@@ -18,6 +18,11 @@
  *   POST /sim/adv {"addr","rssi","name","ttl_ms"[,"type","ibeacon"]}
  *        (--adapter sim) a simulated device in range for ttl_ms: heard at
  *        once and every second while scanning, gone when ttl_ms is over.
+ *   POST /sim/adv {"irk","rotate_ms","rssi","name","ttl_ms"}
+ *        a phone: it sends resolvable private addresses made from its IRK
+ *        (irk.h), a fresh one every rotate_ms (0: keeps its first); the
+ *        answer says the address it sends now.  Posted again (same IRK),
+ *        it stays the same phone.
  *
  * A device is {"addr","type","rssi","name","last_seen_ms"} (+ "ibeacon":
  * {"uuid","major","minor","tx_power"} for a beacon), addr in upper case,
@@ -28,6 +33,7 @@
  * --report-every per device, retried with backoff while MCS is down.
  */
 #include "bluez.h"
+#include "irk.h"
 #include "role.h"
 #include "sightings.h"
 #include "uri.h"
@@ -36,16 +42,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
-#define CACHE_MAX 512
+#define DEVICES_MAX 100000      /* --max-devices at most */
 #define SCAN_MAX_MS 30000
 #define SCAN_DEFAULT_MS 1000
 #define SCANS_MAX 32              /* on-demand scans waiting at once */
-#define SIM_MAX 256
 #define SIM_TTL_MAX_MS 3600000
 #define SIM_TTL_DEFAULT_MS 60000
 #define SIM_RSSI_DEFAULT (-60)
 #define SIM_ADV_INTERVAL_MS 1000
+#define SIM_ROTATE_MIN_MS 100
 #define NOTIFY_MIN_MS 1000        /* observers hear of RSSI changes at most once a second */
 #define OUTBOX_MAX 256
 #define REPORT_BATCH 32
@@ -70,11 +77,14 @@ struct sim_dev {
   int has_ibeacon;
   struct ibeacon ibeacon;
   uint64_t expires;
+  int has_irk;                /* a phone: addr is an RPA made from irk */
+  uint8_t irk[16];
+  uint64_t rotate_ms, next_rotate;
 };
 
 struct bs {
   const char *location;
-  int reports;                /* report arrivals to MCS (not at the entrance) */
+  int reports;                /* report arrivals to MCS */
   int continuous;
   int sim;
   char ble_uri[600];
@@ -85,8 +95,8 @@ struct bs {
 
   struct scan *scans;
   int nscans;
-  struct sim_dev sims[SIM_MAX];
-  size_t nsims;
+  struct sim_dev *sims;       /* --max-devices of them, with --adapter sim */
+  size_t nsims, max_sims;
 
   struct loop_timer *sim_timer, *expire_timer, *notify_timer, *report_timer;
   uint64_t sim_next_adv;      /* when the simulated devices advertise next */
@@ -381,6 +391,17 @@ static void on_bluez_seen(void *arg, const struct sight_obs *o)
 
 static void sim_arm(struct bs *st);
 
+/* A fresh resolvable private address for a simulated phone. */
+static int sim_rotate(struct sim_dev *d)
+{
+  uint8_t rnd[3], a[6];
+
+  if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd || irk_make_rpa(d->irk, rnd, a) < 0)
+    return -1;
+  bt_addr_format(a, d->addr);
+  return 0;
+}
+
 static void sim_hear(struct bs *st, const struct sim_dev *d)
 {
   struct sight_obs o = {
@@ -406,6 +427,17 @@ static void sim_tick(struct bs *st)
       gone += sightings_remove(&st->cache, d->addr, now);
       *d = st->sims[--st->nsims];
       continue;
+    }
+    if (d->has_irk && d->rotate_ms && now >= d->next_rotate) {
+      /* like a phone: the old address just goes quiet (and is forgotten
+       * after --forget); the new one is heard from the next advertisement */
+      char old[18];
+      memcpy(old, d->addr, sizeof old);
+      if (sim_rotate(d) == 0)
+        log_info("sim addr=%s rotated to addr=%s", old, d->addr);
+      d->next_rotate = now + d->rotate_ms;
+      if (scanning(st))
+        sim_hear(st, d);
     }
     if (advertise && scanning(st))
       sim_hear(st, d);
@@ -434,9 +466,12 @@ static void sim_arm(struct bs *st)
   st->sim_timer = NULL;
   if (!st->nsims)
     return;
-  for (size_t i = 0; i < st->nsims; i++)
+  for (size_t i = 0; i < st->nsims; i++) {
     if (st->sims[i].expires < next)
       next = st->sims[i].expires;
+    if (st->sims[i].has_irk && st->sims[i].rotate_ms && st->sims[i].next_rotate < next)
+      next = st->sims[i].next_rotate;
+  }
   st->sim_timer = loop_after(next > now ? next - now : 0, on_sim_timer, st);
 }
 
@@ -468,17 +503,56 @@ static int parse_sim_ibeacon(const cJSON *o, struct sim_dev *d, struct jerr *err
   return 0;
 }
 
+/* "irk" and "rotate_ms": a phone that makes its own addresses. */
+static int parse_sim_irk(const cJSON *o, struct sim_dev *d, struct jerr *err)
+{
+  const char *irk = NULL;
+  long long rotate = 0;
+  char why[128];
+
+  if (json_get_string(o, "irk", JSON_OPTIONAL, 47, &irk, err) < 0 ||
+      json_get_int(o, "rotate_ms", JSON_OPTIONAL, 0, SIM_TTL_MAX_MS, &rotate, err) < 0)
+    return -1;
+  if (!irk) {
+    if (cJSON_GetObjectItemCaseSensitive(o, "rotate_ms")) {
+      jerr_set(err, "field 'rotate_ms' needs an 'irk'");
+      return -1;
+    }
+    return 0;
+  }
+  if (irk_parse(irk, d->irk, why, sizeof why) < 0) {
+    jerr_set(err, "field 'irk': %s", why);
+    return -1;
+  }
+  if (rotate && rotate < SIM_ROTATE_MIN_MS) {
+    jerr_set(err, "field 'rotate_ms' must be 0 (never) or at least %d", SIM_ROTATE_MIN_MS);
+    return -1;
+  }
+  if (cJSON_GetObjectItemCaseSensitive(o, "addr") || cJSON_GetObjectItemCaseSensitive(o, "type")) {
+    jerr_set(err, "a device with an 'irk' makes its own addresses: no 'addr' or 'type'");
+    return -1;
+  }
+  d->has_irk = 1;
+  d->rotate_ms = (uint64_t)rotate;
+  return 1;
+}
+
 static int parse_sim_dev(const cJSON *o, struct sim_dev *d, long long *ttl, struct jerr *err)
 {
-  const char *addr, *name = "", *type = "public";
+  const char *addr = NULL, *name = "", *type = "public";
   long long rssi = SIM_RSSI_DEFAULT;
   uint8_t a[6];
+  int phone;
 
   memset(d, 0, sizeof *d);
   *ttl = SIM_TTL_DEFAULT_MS;
-  if (json_get_string(o, "addr", JSON_REQUIRED, 17, &addr, err) < 0)
+  if ((phone = parse_sim_irk(o, d, err)) < 0 ||
+      (!phone && json_get_string(o, "addr", JSON_REQUIRED, 17, &addr, err) < 0))
     return -1;
-  if (bt_addr_parse(addr, a) < 0) {
+  if (phone) {
+    type = "random";
+    memset(a, 0, sizeof a);
+  } else if (bt_addr_parse(addr, a) < 0) {
     jerr_set(err, "field 'addr' must be a Bluetooth address like AA:BB:CC:DD:EE:FF");
     return -1;
   }
@@ -498,7 +572,8 @@ static int parse_sim_dev(const cJSON *o, struct sim_dev *d, long long *ttl, stru
   }
   if (parse_sim_ibeacon(o, d, err) < 0)
     return -1;
-  bt_addr_format(a, d->addr);
+  if (!phone)
+    bt_addr_format(a, d->addr);
   d->type = !strcmp(type, "random") ? SIGHT_RANDOM : SIGHT_PUBLIC;
   d->rssi = (int)rssi;
   snprintf(d->name, sizeof d->name, "%s", name);
@@ -522,11 +597,26 @@ static void post_sim_adv(struct nano_req *r)
   }
   cJSON_Delete(o);
   for (size_t i = 0; i < st->nsims; i++)
-    if (!strcmp(st->sims[i].addr, d.addr))
+    if (d.has_irk ? st->sims[i].has_irk && !memcmp(st->sims[i].irk, d.irk, sizeof d.irk)
+                  : !st->sims[i].has_irk && !strcmp(st->sims[i].addr, d.addr))
       slot = &st->sims[i];
+  if (d.has_irk) {
+    /* the same phone posted again keeps its address until it rotates */
+    if (slot) {
+      memcpy(d.addr, slot->addr, sizeof d.addr);
+      d.next_rotate = slot->next_rotate;
+    }
+    if (!slot && sim_rotate(&d) < 0) {
+      req_reply_error(r, 500, "cannot make an address (no random bytes)");
+      return;
+    }
+    if (!slot || !d.next_rotate || d.rotate_ms != slot->rotate_ms)
+      d.next_rotate = now_ms() + d.rotate_ms;
+  }
   if (!slot) {
-    if (st->nsims == SIM_MAX) {
-      req_reply_error(r, 503, "too many simulated devices (at most %d)", SIM_MAX);
+    if (st->nsims == st->max_sims) {
+      req_reply_error(r, 503, "too many simulated devices (at most %zu, --max-devices)",
+                      st->max_sims);
       return;
     }
     slot = &st->sims[st->nsims++];
@@ -535,7 +625,8 @@ static void post_sim_adv(struct nano_req *r)
   *slot = d;
   if (!st->sim_next_adv)
     st->sim_next_adv = now_ms() + SIM_ADV_INTERVAL_MS;
-  log_info("sim addr=%s rssi=%d ttl_ms=%lld", d.addr, d.rssi, ttl);
+  log_info("sim addr=%s rssi=%d ttl_ms=%lld%s", d.addr, d.rssi, ttl,
+           d.has_irk ? " (a phone with an IRK)" : "");
   if (scanning(st))
     sim_hear(st, slot);
   sim_arm(st);
@@ -544,6 +635,8 @@ static void post_sim_adv(struct nano_req *r)
     cJSON_AddStringToObject(answer, "addr", d.addr);
     cJSON_AddNumberToObject(answer, "ttl_ms", (double)ttl);
     cJSON_AddBoolToObject(answer, "heard", scanning(st));
+    if (d.has_irk)
+      cJSON_AddNumberToObject(answer, "rotate_ms", (double)d.rotate_ms);
   }
   req_reply_json(r, 201, answer);
 }
@@ -725,7 +818,7 @@ static int make_ble_uri(const char *mcs, char *out, size_t size)
 static int configure(struct bs *st, struct opt *opts)
 {
   const char *scan = opt_str(opts, "scan"), *adapter = opt_str(opts, "adapter");
-  long long forget, every;
+  long long forget, every, max;
   int rssi_min;
 
   st->location = opt_str(opts, "location");
@@ -734,7 +827,7 @@ static int configure(struct bs *st, struct opt *opts)
             wire_check_location(st->location));
     return -1;
   }
-  st->reports = strcmp(st->location, "entrance") != 0;
+  st->reports = 1;
   if (!strcmp(scan, "continuous"))
     st->continuous = 1;
   else if (strcmp(scan, "on-demand")) {
@@ -761,10 +854,17 @@ static int configure(struct bs *st, struct opt *opts)
     fprintf(stderr, "bs: --adapter must be sim or a BlueZ adapter name like hci0\n");
     return -1;
   }
-  if (sightings_init(&st->cache, CACHE_MAX, (uint64_t)forget, rssi_min, (uint64_t)every) < 0) {
+  max = parse_size(opt_str(opts, "max-devices"), 1, DEVICES_MAX);
+  if (max < 0) {
+    fprintf(stderr, "bs: --max-devices must be a number from 1 to %d\n", DEVICES_MAX);
+    return -1;
+  }
+  if (sightings_init(&st->cache, (size_t)max, (uint64_t)forget, rssi_min, (uint64_t)every) < 0 ||
+      (st->sim && !(st->sims = calloc((size_t)max, sizeof *st->sims)))) {
     fprintf(stderr, "bs: out of memory\n");
     return -1;
   }
+  st->max_sims = (size_t)max;
   return 0;
 }
 
@@ -777,6 +877,7 @@ static void bs_free(struct bs *st)
     free(sc);
   }
   sightings_free(&st->cache);
+  free(st->sims);
 }
 
 /* Who may do what on bs (with keys; nano bs --help shows it); the
@@ -795,10 +896,11 @@ int cmd_bs(int argc, char **argv)
     { "location", OPT_STR, "entrance", "where this scanner is: entrance, room, or a room name" },
     { "adapter", OPT_STR, "hci0", "a BlueZ adapter (hci0, ...) or sim (POST /sim/adv)" },
     { "scan", OPT_STR, "continuous", "continuous (answer /scan from the cache) or on-demand" },
-    { "mcs", OPT_STR, "coaps://mcs", "MCS, for POST <mcs>/ble arrival reports (not at the entrance)" },
+    { "mcs", OPT_STR, "coaps://mcs", "MCS, for POST <mcs>/ble reports of devices coming into range" },
     { "forget", OPT_STR, "30s", "forget a device after this much silence" },
     { "report-every", OPT_STR, "10s", "report a device to MCS at most once per this time" },
     { "rssi-min", OPT_STR, "-90", "ignore devices weaker than this (dBm, smoothed)" },
+    { "max-devices", OPT_STR, "512", "devices kept (the one silent longest makes room); also simulated ones" },
     { 0 }
   };
   static struct bs st;        /* large (the sim table), and one per process */
@@ -806,14 +908,22 @@ int cmd_bs(int argc, char **argv)
   int rc;
 
   role_set_access(bs_access);
-  rc = role_start("bs", opts, argc, argv, bs_usage, &s);
+  rc = role_options("bs", opts, argc, argv, bs_usage);
 
   if (rc >= 0)
     return rc;
+  /* Every option before a port is bound: a usage error is exit 2, and
+   * nothing was "started". */
   memset(&st, 0, sizeof st);
   if (configure(&st, opts) < 0) {
-    role_finish(s, opts);
+    bs_free(&st);
+    opt_free(opts);
     return 2;
+  }
+  rc = role_serve("bs", opts, &s);
+  if (rc >= 0) {
+    bs_free(&st);
+    return rc;
   }
   st.ctx = server_ctx(s);
   server_set_max_body(s, 4096);

@@ -15,6 +15,11 @@
  * corridor (10 s in the paper, divided by --speed) and reaches the room
  * (their key at the room's bs, motion at its pd).  A stranger, Eve, with
  * a key AE does not know, comes to the entrance too and must be denied.
+ * They carry what people carry: Alice a tag with a fixed address; Bob a
+ * phone that sends resolvable private addresses from its IRK and rotates
+ * while he walks (the room hears an address the door never did); Carl a
+ * phone whose address stays the same on his way; David a badge beacon
+ * (iBeacon) that ae knows by its UUID/major/minor, not its address.
  *
  * It prints mcs's timeline and, per step, the latency p50/max measured
  * from the moment the demo made the motion (motion -> auth decision ->
@@ -35,11 +40,13 @@
  * until Ctrl-C or SIGTERM (then the exit code is the report's).
  */
 #include "client.h"
+#include "irk.h"
 #include "keys.h"
 #include "json.h"
 #include "loop.h"
 #include "nano.h"
 #include "role.h"
+#include "sightings.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +57,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,8 +79,20 @@ struct child {
   long peak_rss_kb;
 };
 
+enum carry { CARRY_TAG, CARRY_PHONE_ROTATING, CARRY_PHONE, CARRY_BADGE };
+
+static const char *const carry_names[] = {
+  "tag (fixed address)", "phone (IRK; rotates while walking)", "phone (IRK)",
+  "badge (iBeacon)"
+};
+
+#define DEMO_BADGE_UUID "E2C56DB5-DFFB-48D2-B060-D0F5A71096E0"
+
 struct person {
   char id[32], name[32], ble[24], meeting[16], room[16];
+  enum carry carry;
+  char irk[33];                   /* a phone's IRK (hex) */
+  char sends[24];                 /* the address it advertises from */
   int stranger;
   uint64_t motion_ms;             /* wall ms the demo made the motion */
   uint64_t room_ms;               /* wall ms the key reached the room */
@@ -189,6 +209,8 @@ static void plan_location(const char *where, int first, const char *mcs)
   c = child_add(label, first + 1);
   arg(c, "bs"); arg(c, "--listen=%s", c->host); arg(c, "--location=%s", where);
   arg(c, "--adapter=sim"); arg(c, "--mcs=%s", mcs);
+  if (D.npeople > 256)
+    arg(c, "--max-devices=%d", D.npeople + 256);   /* all may be in range at once */
 }
 
 /* Every role of the scenario, with the flags that wire them together. */
@@ -213,6 +235,8 @@ static void plan_children(void)
   arg(c, "mcs"); arg(c, "--listen=%s", c->host);
   arg(c, "--ae=%s", ae); arg(c, "--ug=%s", ug); arg(c, "--bs=%s", bs);
   arg(c, "--bs-room=%s", bsr); arg(c, "--pd-room=%s", pdr); arg(c, "--watch=1s");
+  if (D.npeople > 4000)
+    arg(c, "--max-tracks=%d", D.npeople + 1000);   /* everyone's track to the end */
   for (int r = 1; r <= D.rooms; r++)
     arg(c, "--mrs=R%d=%s://%s", r, D.scheme, host_of(9 + r, h, sizeof h));
 
@@ -220,6 +244,8 @@ static void plan_children(void)
   arg(c, "ug"); arg(c, "--listen=%s", c->host);
   /* Room r's path: the corridor LEDs 1..3, then LED 3 + r. */
   arg(c, "--leds=sim:1,2,3");
+  if (D.npeople > 64)
+    arg(c, "--max-guides=%d", D.npeople);
   for (int r = 1; r <= D.rooms; r++)
     arg(c, "--route=R%d=1,2,3", r);
 
@@ -356,7 +382,32 @@ static void children_stop(void)
 
 /* ---- the scenario's data ------------------------------------------------- */
 
-static void people_plan(void)
+/* The paper's four carry different things (the file's header). */
+static int people_carry(struct person *p, int i)
+{
+  uint8_t irk[16], rnd[3], addr[6];
+  char hex[33];
+
+  p->carry = (enum carry)i;
+  if (p->carry == CARRY_BADGE) {
+    snprintf(p->sends, sizeof p->sends, "C0:BA:D9:E0:00:%02X", (unsigned)i + 1);
+    return 0;
+  }
+  if (p->carry == CARRY_TAG)
+    return 0;
+  /* a phone: a fresh IRK for the run, as pairing would make */
+  if (getrandom(irk, sizeof irk, 0) != (ssize_t)sizeof irk ||
+      getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd ||
+      irk_make_rpa(irk, rnd, addr) < 0) {
+    fprintf(stderr, "demo: no random bytes for the phones' IRKs\n");
+    return -1;
+  }
+  snprintf(p->irk, sizeof p->irk, "%s", irk_hex(irk, hex));
+  bt_addr_format(addr, p->sends);
+  return 0;
+}
+
+static int people_plan(void)
 {
   static const char *const paper[][2] = {
     { "alice", "Alice" }, { "bob", "Bob" }, { "carl", "Carl" }, { "david", "David" }
@@ -365,6 +416,8 @@ static void people_plan(void)
 
   D.ntotal = n + 1;
   D.people = calloc((size_t)D.ntotal, sizeof *D.people);
+  if (!D.people)
+    return -1;
   for (int i = 0; i < n; i++) {
     struct person *p = &D.people[i];
     if (!D.npeople) {
@@ -379,13 +432,18 @@ static void people_plan(void)
     }
     snprintf(p->room, sizeof p->room, "R%d", i % D.rooms + 1);
     snprintf(p->meeting, sizeof p->meeting, "m%d", i % D.rooms + 1);
+    snprintf(p->sends, sizeof p->sends, "%s", p->ble);
+    if (!D.npeople && people_carry(p, i) < 0)
+      return -1;
   }
   /* Eve: a key AE has never heard of. */
   struct person *eve = &D.people[n];
   snprintf(eve->id, sizeof eve->id, "eve");
   snprintf(eve->name, sizeof eve->name, "Eve (stranger)");
   snprintf(eve->ble, sizeof eve->ble, "EE:0E:0E:0E:0E:05");
+  snprintf(eve->sends, sizeof eve->sends, "%s", eve->ble);
   eve->stranger = 1;
+  return 0;
 }
 
 static int seed_write(void)
@@ -407,6 +465,15 @@ static int seed_write(void)
     cJSON_AddStringToObject(o, "id", p->id);
     cJSON_AddStringToObject(o, "name", p->name);
     cJSON_AddStringToObject(o, "ble", p->ble);
+    if (p->irk[0])
+      cJSON_AddStringToObject(o, "irk", p->irk);
+    if (p->carry == CARRY_BADGE) {
+      char beacon[64];
+      cJSON *ids = cJSON_AddArrayToObject(o, "identities"), *b = cJSON_CreateObject();
+      snprintf(beacon, sizeof beacon, DEMO_BADGE_UUID "/1/%d", (int)(p - D.people) + 1);
+      cJSON_AddStringToObject(b, "ibeacon", beacon);
+      cJSON_AddItemToArray(ids, b);
+    }
     cJSON_AddItemToArray(parts, o);
   }
   for (int r = 1; r <= D.rooms; r++) {
@@ -450,7 +517,7 @@ static int seed_write(void)
 static struct person *person_by_ble(const char *ble)
 {
   for (int i = 0; ble && i < D.ntotal; i++)
-    if (!strcasecmp(D.people[i].ble, ble))
+    if (!strcasecmp(D.people[i].ble, ble) || !strcasecmp(D.people[i].sends, ble))
       return &D.people[i];
   return NULL;
 }
@@ -496,12 +563,29 @@ static void motion(const char *pd, int on)
 static void motion_off_entrance(void *a) { (void)a; motion("pd entrance", 0); }
 static void motion_off_room(void *a) { (void)a; motion("pd room", 0); }
 
+/* What p carries comes in range of bs for ttl_ms.  Bob's phone makes its
+ * own addresses at each bs (so the room hears one the door never did) and
+ * rotates halfway down the corridor; Carl's keeps the one the demo made. */
 static void advertise(const char *bs, const struct person *p, uint64_t ttl_ms, client_fn fn,
                       void *a)
 {
-  char body[160];
-  snprintf(body, sizeof body, "{\"addr\":\"%s\",\"rssi\":-58,\"name\":\"%s\",\"ttl_ms\":%llu}",
-           p->ble, p->stranger ? "phone" : "ring", (unsigned long long)ttl_ms);
+  char body[320];
+  int n = snprintf(body, sizeof body, "{\"rssi\":-58,\"ttl_ms\":%llu,",
+                   (unsigned long long)ttl_ms);
+
+  if (p->carry == CARRY_PHONE_ROTATING)
+    snprintf(body + n, sizeof body - (size_t)n,
+             "\"irk\":\"%s\",\"rotate_ms\":%llu,\"name\":\"phone\"}", p->irk,
+             (unsigned long long)(D.walk_ms / 2 > 100 ? D.walk_ms / 2 : 100));
+  else if (p->carry == CARRY_BADGE)
+    snprintf(body + n, sizeof body - (size_t)n,
+             "\"addr\":\"%s\",\"type\":\"random\",\"name\":\"badge\",\"ibeacon\":"
+             "{\"uuid\":\"" DEMO_BADGE_UUID "\",\"major\":1,\"minor\":%d}}", p->sends,
+             (int)(p - D.people) + 1);
+  else
+    snprintf(body + n, sizeof body - (size_t)n, "\"addr\":\"%s\",\"type\":\"%s\","
+             "\"name\":\"%s\"}", p->sends, p->carry == CARRY_PHONE ? "random" : "public",
+             p->stranger || p->carry == CARRY_PHONE ? "phone" : "ring");
   request(bs, COAP_REQUEST_POST, "sim/adv", body, fn, a);
 }
 
@@ -670,9 +754,12 @@ static void on_participants(void *a, int code, const uint8_t *body, size_t len)
   }
   cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(o, "participants")) {
     const cJSON *ble = cJSON_GetObjectItemCaseSensitive(t, "ble");
+    const cJSON *who = cJSON_GetObjectItemCaseSensitive(t, "participant");
     const cJSON *state = cJSON_GetObjectItemCaseSensitive(t, "state");
     const cJSON *steps = cJSON_GetObjectItemCaseSensitive(t, "steps");
-    struct person *p = person_by_ble(cJSON_IsString(ble) ? ble->valuestring : NULL);
+    /* one track per person, whatever address it was heard on last */
+    struct person *p = cJSON_IsString(who) ? person_by_id(who->valuestring) :
+                       person_by_ble(cJSON_IsString(ble) ? ble->valuestring : NULL);
     if (!p || !cJSON_IsString(state))
       continue;
     snprintf(p->state, sizeof p->state, "%s", state->valuestring);
@@ -1252,8 +1339,7 @@ int cmd_demo(int argc, char **argv)
     opt_free(opts);
     return 1;
   }
-  people_plan();
-  if (!D.people || seed_write() < 0) {
+  if (people_plan() < 0 || !D.people || seed_write() < 0) {
     remove_dir(D.dir);
     opt_free(opts);
     return 1;
@@ -1285,6 +1371,11 @@ int cmd_demo(int argc, char **argv)
       printf("  %-12s %s://%-22s pid %d\n", D.kids[i].label, D.scheme, D.kids[i].host,
              (int)D.kids[i].pid);
   }
+  if (!D.json && !D.npeople)
+    for (int i = 0; i < D.ntotal; i++)
+      printf("  %-16s carries a %s, sending from %s\n", D.people[i].name,
+             D.people[i].stranger ? "phone ae does not know" : carry_names[D.people[i].carry],
+             D.people[i].sends);
   if (!D.json && !D.failed)
     for (int r = 1; r <= D.rooms; r++)
       printf("  kiosk R%-5d http://%s.%d:%d/\n", r, D.net, 9 + r, KIOSK_PORT);

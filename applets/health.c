@@ -4,7 +4,8 @@
  *
  * The HEALTHCHECK of the FROM-scratch image, which has no shell or curl.
  * Without URI it asks coap://127.0.0.1:PORT/health, PORT taken from
- * NANO_LISTEN (the role's own listen address) or 5683.
+ * NANO_LISTEN (the role's own listen address) or 5683.  A URI without a
+ * path (coap://HOST, coaps://HOST:PORT/) asks that host's /health.
  */
 #include "client.h"
 #include "loop.h"
@@ -59,18 +60,27 @@ int cmd_health(int argc, char **argv)
 
   if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
     puts("usage: nano health [URI]\n"
-         "exit 0 when GET URI (default coap://127.0.0.1:<NANO_LISTEN port>/health)"
-         " answers 2.05");
+         "exit 0 when GET URI (default coap://127.0.0.1:<NANO_LISTEN port>/health;"
+         " coap://HOST means its /health) answers 2.05");
     return 0;
   }
   if (argc > 2) {
     fprintf(stderr, "usage: nano health [URI]\n");
     return 2;
   }
-  if (argc == 2)
-    snprintf(uri, sizeof uri, "%s", argv[1]);
-  else
+  if (argc == 2) {
+    struct nano_uri u;
+    char why[128];
+    size_t n = strlen(argv[1]);
+    /* a base URI means the host: its /health, not its / */
+    if (uri_parse(argv[1], &u, why, sizeof why) == 0 && !u.path[0] && !u.query[0])
+      snprintf(uri, sizeof uri, "%.*s/health", (int)(n && argv[1][n - 1] == '/' ? n - 1 : n),
+               argv[1]);
+    else
+      snprintf(uri, sizeof uri, "%s", argv[1]);
+  } else {
     default_uri(uri, sizeof uri);
+  }
 
   log_init("health", NLOG_WARN);
   ctx = client_context_new();

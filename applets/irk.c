@@ -2,6 +2,7 @@
  *
  * usage: nano irk BLUEZ_INFO_FILE
  *        nano irk --parse IRK
+ *        nano irk --rpa IRK [PRAND]
  *
  * The first form reads the IRK BlueZ stored when the phone was paired with
  * this host's adapter (/var/lib/bluetooth/ADAPTER/PHONE/info, section
@@ -10,17 +11,66 @@
  * base64 (as macOS's keychain exports it and Home Assistant takes it).
  * Both print it as ae stores it: 32 hex digits, the specification's byte
  * order, ready for {"irk": ...} of PUT ae/participants/ID (README, "Phones").
+ * --rpa prints a resolvable private address that IRK's phone could send
+ * (from 3 bytes of prand, as "4a:11:22" or six hex digits, else random):
+ * for checking a deployment, or a test, without the phone.
  */
 #include "irk.h"
 #include "nano.h"
 
+#include "sightings.h"
+
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 static const char irk_usage[] =
   "usage: nano irk BLUEZ_INFO_FILE   the IRK of a phone paired with this host\n"
   "       nano irk --parse IRK       an IRK given as hex or base64\n"
+  "       nano irk --rpa IRK [PRAND]  an address that IRK's phone could send\n"
   "print it as ae stores it: 32 hex digits, the specification's byte order\n";
+
+/* "4a:11:22" or "4a1122" -> 3 bytes; -1 if not that. */
+static int prand_parse(const char *s, uint8_t out[3])
+{
+  char addr[18];
+  uint8_t a[6];
+
+  if (strlen(s) == 8)
+    snprintf(addr, sizeof addr, "%s:00:00:00", s);
+  else if (strlen(s) == 6)
+    snprintf(addr, sizeof addr, "%.2s:%.2s:%.2s:00:00:00", s, s + 2, s + 4);
+  else
+    return -1;
+  if (bt_addr_parse(addr, a) < 0)
+    return -1;
+  memcpy(out, a, 3);
+  return 0;
+}
+
+static int print_rpa(const char *irk_text, const char *prand_text)
+{
+  uint8_t irk[16], prand[3], addr[6];
+  char err[300], text[18];
+
+  if (irk_parse(irk_text, irk, err, sizeof err) < 0) {
+    fprintf(stderr, "irk: %s\n", err);
+    return 1;
+  }
+  if (prand_text ? prand_parse(prand_text, prand) < 0
+                 : getrandom(prand, sizeof prand, 0) != (ssize_t)sizeof prand) {
+    fprintf(stderr, "irk: %s\n", prand_text ? "PRAND is 3 bytes of hex, like 4a:11:22"
+                                            : "no random bytes");
+    return prand_text ? 2 : 1;
+  }
+  if (irk_make_rpa(irk, prand, addr) < 0) {
+    fprintf(stderr, "irk: AES failed\n");
+    return 1;
+  }
+  bt_addr_format(addr, text);
+  printf("%s\n", text);
+  return 0;
+}
 
 int cmd_irk(int argc, char **argv)
 {
@@ -32,6 +82,8 @@ int cmd_irk(int argc, char **argv)
     fputs(irk_usage, stdout);
     return 0;
   }
+  if ((argc == 3 || argc == 4) && !strcmp(argv[1], "--rpa"))
+    return print_rpa(argv[2], argc == 4 ? argv[3] : NULL);
   if (argc == 3 && !strcmp(argv[1], "--parse"))
     rc = irk_parse(argv[2], irk, err, sizeof err);
   else if (argc == 2 && argv[1][0] != '-')

@@ -8,7 +8,7 @@
  *   GET  /participants[?state=S][&limit=N]       observable: every track
  *   GET  /timeline[?limit=N][&since=SEQ]         the steps, oldest first
  *
- * One track per BLE address seen at the entrance, a state machine:
+ * One track per person (per address until ae names one), a state machine:
  *
  *   detected -> scanning -> authenticating -> guiding -> arrived -> presenting
  *                                 denied <-/          \-> expired -/
@@ -17,11 +17,18 @@
  * granted, guidance_on, guidance_off).  Motion at a location starts one
  * scan of that location's bs (motion during a scan queues one more scan,
  * never more), and the location is scanned again while it stays busy
- * (see rescan_due); the addresses that begin a visit go to AE in one
+ * (see rescan_due); a busy entrance also takes the sightings its bs
+ * pushes (entrance_push); the addresses that begin a visit go to AE in one
  * POST /auth per 64; every newly granted participant gets one
  * POST ug/guide.  A room sighting of a guided participant (or of one whose
  * guidance expired on the way) stops the guidance (DELETE ug/guide/<id>)
  * and hands them to the room's mrs (POST /present).
+ *
+ * A person, not an address: when ae names a participant another track
+ * already follows (a phone's new private address, a badge heard from
+ * another address), the two tracks become one (track_merge).  A room
+ * sighting of an address mcs cannot place is asked about in a POST
+ * ae/auth for that room (room_ask), batched like the entrance's.
  *
  * A visit: a track that has come to rest (denied, expired, presenting)
  * begins a new visit only after it was not seen at the entrance for
@@ -39,6 +46,7 @@
 #include "call.h"
 #include "nano.h"
 #include "role.h"
+#include "sightings.h"
 #include "uri.h"
 #include "wire.h"
 
@@ -51,36 +59,60 @@
  * ae's, so every participant ae grants fits. */
 #define DEVICE_NAME_MAX 64          /* bs cuts advertised names to this */
 #define AUTH_BATCH WIRE_AUTH_MAX    /* addresses in one POST ae/auth */
-#define HASH_SIZE 1024
+#define HASH_MIN 1024              /* buckets; doubled as tracks grow */
+#define TRACK_ADDRS_MAX 8           /* addresses one person's track keeps */
 
 /* ---- states and steps ------------------------------------------------ */
 
+/* The states a visit rests in (state_is_at_rest): presenting, or one
+ * that says how it ended: denied by ae, expired (not arrived, or a peer
+ * never answered), refused by mrs (the meeting gone or changed, the
+ * participant no longer invited), ended (the meeting is over). */
 enum state {
   S_DETECTED, S_SCANNING, S_AUTHENTICATING, S_GUIDING, S_ARRIVED, S_PRESENTING,
-  S_DENIED, S_EXPIRED, S_COUNT
+  S_DENIED, S_EXPIRED, S_REFUSED, S_ENDED, S_COUNT
 };
 
 static const char *const state_names[S_COUNT] = {
   "detected", "scanning", "authenticating", "guiding", "arrived", "presenting",
-  "denied", "expired"
+  "denied", "expired", "refused", "ended"
 };
 
 /* Every state is a step; three steps are not states. */
 enum step {
   T_DETECTED, T_SCANNING, T_AUTHENTICATING, T_GUIDING, T_ARRIVED, T_PRESENTING,
-  T_DENIED, T_EXPIRED, T_GRANTED, T_GUIDANCE_ON, T_GUIDANCE_OFF, T_COUNT
+  T_DENIED, T_EXPIRED, T_REFUSED, T_ENDED, T_GRANTED, T_GUIDANCE_ON, T_GUIDANCE_OFF,
+  T_COUNT
 };
 
 static const char *const step_names[T_COUNT] = {
   "detected", "scanning", "authenticating", "guiding", "arrived", "presenting",
-  "denied", "expired", "granted", "guidance_on", "guidance_off"
+  "denied", "expired", "refused", "ended", "granted", "guidance_on", "guidance_off"
 };
+
+#define PRESENT_RECHECK_MIN_MS 250  /* mrs said "pending": ask again, doubling */
+#define PRESENT_RECHECK_MAX_MS 2000 /* (mrs remembers a refusal for 10 s) */
 
 enum guidance { G_NONE, G_PENDING, G_ON, G_OFF, G_FAILED };
 static const char *const guidance_names[] = { "none", "pending", "on", "off", "failed" };
 
-struct track {
+struct track;
+
+/* An address heard, and whose track it is: a phone sends a new resolvable
+ * private address every ~15 minutes and a person may carry a badge too,
+ * so once ae names the participant one track keeps them all. */
+struct addr {
   char ble[18];
+  struct track *t;
+  struct addr *hnext;               /* the hash bucket's */
+  struct addr *tnext;               /* the track's, newest first */
+};
+
+struct track {
+  char ble[18];                     /* the address heard last */
+  struct addr *addrs;
+  int naddrs;
+  char beacon[IBEACON_KEY_MAX];     /* the badge it carries, "" if none */
   char participant[WIRE_ID_MAX + 1], name[WIRE_NAME_MAX + 1], meeting[WIRE_ID_MAX + 1];
   char room[WIRE_ROOM_MAX + 1], device[DEVICE_NAME_MAX + 1];
   int rssi;
@@ -89,13 +121,21 @@ struct track {
   uint64_t step[T_COUNT];           /* wall ms, 0: not (yet) in this visit */
   uint64_t entrance_seen;           /* wall ms of the last entrance sighting */
   uint64_t room_seen;               /* seen at a room before being granted */
+  uint64_t room_asked;              /* when a room sighting was last asked about */
+  char room_asked_at[WIRE_LOCATION_MAX + 1];
+  enum state reask_from;            /* asked again in another room: the state
+                                       to go back to if ae says no (else 0) */
   char room_seen_at[WIRE_LOCATION_MAX + 1];
   char presented[WIRE_ID_MAX + 1];  /* meeting already presented to */
   enum guidance guidance;
   uint64_t guidance_acked;          /* wall ms ug last confirmed it */
+  uint64_t guidance_expires;        /* wall ms ug's --expire ends it; 0: unknown */
   int resends;
   struct call *guide, *unguide, *present;
-  struct track *hnext, *pnext;      /* by address, by participant */
+  struct loop_timer *present_again;   /* mrs said "pending" */
+  uint64_t present_backoff;
+  uint64_t meeting_end;             /* wall ms, from ae's grant; 0: unknown */
+  struct track *pnext;              /* by participant */
   struct track *prev, *next;        /* oldest first */
 };
 
@@ -116,13 +156,16 @@ struct sweep {                      /* the scans of one location */
   uint64_t last_found;              /* the latest scan that found someone new */
   uint64_t sent;
   int rescanning;                   /* the scan in flight is a rescan */
+  int pushed;                       /* (a copy for) sightings bs pushed */
   struct loop_timer *rescan;
   struct sweep *next;
 };
 
 struct batch {                      /* one POST ae/auth */
   int n;
+  char location[WIRE_LOCATION_MAX + 1];
   char ble[AUTH_BATCH][18];
+  char beacon[AUTH_BATCH][IBEACON_KEY_MAX];
   struct call *call;
   struct batch *prev, *next;        /* in flight */
 };
@@ -141,7 +184,13 @@ static struct {
   long long scan_ms, linger_ms, rescan_ms, max_age_ms, expire_ms, visit_gap_ms, watch_ms, timeout_ms;
   long max_tracks;
 
-  struct track *by_ble[HASH_SIZE], *by_participant[HASH_SIZE];
+  /* hash tables of hash_size buckets, doubled when the addresses pass
+   * twice that, so a lookup stays a short chain at 100,000 tracks */
+  struct addr **by_ble;
+  struct track **by_participant;
+  unsigned hash_size;
+  long naddrs;
+  long counts[S_COUNT];             /* tracks per state, for /participants */
   struct track *oldest, *newest;
   long ntracks;
 
@@ -151,6 +200,7 @@ static struct {
 
   coap_resource_t *participants_res;
   unsigned long presences, scans, auth_requests, guides, resends, presents;
+  unsigned long room_asks, merged;
 } M;
 
 /* ---- timeline ----------------------------------------------------------- */
@@ -203,7 +253,7 @@ static unsigned hash(const char *s)
   unsigned h = 2166136261u;
   for (; *s; s++)
     h = (h ^ (unsigned char)*s) * 16777619u;
-  return h % HASH_SIZE;
+  return h & (M.hash_size - 1);
 }
 
 /* "aa:bb:cc:dd:ee:01" -> "AA:BB:CC:DD:EE:01"; 0 if it is not an address. */
@@ -220,12 +270,130 @@ static int ble_normalize(const char *in, char out[18])
   return 1;
 }
 
+/* Double both hash tables (rehashing every address and participant) once
+ * the addresses pass twice the buckets.  Out of memory: stay as is. */
+static void hash_grow(void)
+{
+  unsigned size = M.hash_size * 2;
+  struct addr **by_ble = calloc(size, sizeof *by_ble);
+  struct track **by_participant = calloc(size, sizeof *by_participant);
+
+  if (!by_ble || !by_participant) {
+    free(by_ble);
+    free(by_participant);
+    return;
+  }
+  free(M.by_ble);
+  free(M.by_participant);
+  M.by_ble = by_ble;
+  M.by_participant = by_participant;
+  M.hash_size = size;
+  for (struct track *t = M.oldest; t; t = t->next) {
+    for (struct addr *a = t->addrs; a; a = a->tnext) {
+      unsigned h = hash(a->ble);
+      a->hnext = by_ble[h];
+      by_ble[h] = a;
+    }
+    if (t->participant[0]) {
+      unsigned h = hash(t->participant);
+      t->pnext = by_participant[h];
+      by_participant[h] = t;
+    }
+  }
+}
+
+static void track_set_state(struct track *t, enum state s)
+{
+  M.counts[t->state]--;
+  t->state = s;
+  M.counts[s]++;
+}
+
+static struct addr *addr_find(const char *ble)
+{
+  for (struct addr *a = M.by_ble[hash(ble)]; a; a = a->hnext)
+    if (!strcmp(a->ble, ble))
+      return a;
+  return NULL;
+}
+
 static struct track *track_by_ble(const char *ble)
 {
-  for (struct track *t = M.by_ble[hash(ble)]; t; t = t->hnext)
-    if (!strcmp(t->ble, ble))
-      return t;
-  return NULL;
+  struct addr *a = addr_find(ble);
+  return a ? a->t : NULL;
+}
+
+static void addr_unhash(struct addr *a)
+{
+  M.naddrs--;
+  for (struct addr **pp = &M.by_ble[hash(a->ble)]; *pp; pp = &(*pp)->hnext)
+    if (*pp == a) {
+      *pp = a->hnext;
+      break;
+    }
+}
+
+/* Keep a track's addresses to TRACK_ADDRS_MAX: the oldest goes (a phone's
+ * address of hours ago will not be heard again). */
+static void addrs_trim(struct track *t)
+{
+  struct addr **pp = &t->addrs;
+  int n = 0;
+
+  while (*pp && n++ < TRACK_ADDRS_MAX)
+    pp = &(*pp)->tnext;
+  if (!*pp)
+    return;
+  while (*pp) {
+    struct addr *a = *pp;
+    *pp = a->tnext;
+    addr_unhash(a);
+    free(a);
+    t->naddrs--;
+  }
+}
+
+/* ble becomes one of t's addresses (its newest).  -1 out of memory. */
+static int addr_attach(struct track *t, const char *ble)
+{
+  struct addr *a = calloc(1, sizeof *a);
+  struct addr **head;
+
+  if (!a)
+    return -1;
+  if (M.naddrs >= 2 * (long)M.hash_size)
+    hash_grow();
+  head = &M.by_ble[hash(ble)];
+  snprintf(a->ble, sizeof a->ble, "%s", ble);
+  M.naddrs++;
+  a->t = t;
+  a->hnext = *head;
+  *head = a;
+  a->tnext = t->addrs;
+  t->addrs = a;
+  t->naddrs++;
+  addrs_trim(t);
+  return 0;
+}
+
+/* from's addresses become to's (newest first, as they were in from). */
+static void addrs_move(struct track *to, struct track *from)
+{
+  struct addr *a = from->addrs, **tail = &a;
+  int n = 0;
+
+  if (!a)
+    return;
+  for (struct addr *x = a; x; x = x->tnext, n++) {
+    x->t = to;
+    tail = &x->tnext;
+  }
+  *tail = to->addrs;
+  to->addrs = a;
+  to->naddrs += n;
+  from->addrs = NULL;
+  from->naddrs = 0;
+  addrs_trim(to);
 }
 
 static struct track *track_by_participant(const char *id)
@@ -262,16 +430,18 @@ static void participant_index(struct track *t, const char *id)
 
 static int state_is_at_rest(enum state s)
 {
-  return s == S_DENIED || s == S_EXPIRED || s == S_PRESENTING;
+  return s == S_DENIED || s == S_EXPIRED || s == S_PRESENTING || s == S_REFUSED ||
+         s == S_ENDED;
 }
 
 static void track_free(struct track *t)
 {
-  for (struct track **pp = &M.by_ble[hash(t->ble)]; *pp; pp = &(*pp)->hnext)
-    if (*pp == t) {
-      *pp = t->hnext;
-      break;
-    }
+  while (t->addrs) {
+    struct addr *a = t->addrs;
+    t->addrs = a->tnext;
+    addr_unhash(a);
+    free(a);
+  }
   participant_unindex(t);
   if (t->prev)
     t->prev->next = t->next;
@@ -284,7 +454,9 @@ static void track_free(struct track *t)
   call_cancel(t->guide);
   call_cancel(t->unguide);
   call_cancel(t->present);
+  loop_cancel(t->present_again);
   M.ntracks--;
+  M.counts[t->state]--;
   free(t);
 }
 
@@ -306,17 +478,17 @@ static int track_make_room(void)
 static struct track *track_new(const char *ble)
 {
   struct track *t;
-  struct track **head;
 
   if (!track_make_room())
     return NULL;
   t = calloc(1, sizeof *t);
   if (!t)
     return NULL;
+  if (addr_attach(t, ble) < 0) {
+    free(t);
+    return NULL;
+  }
   snprintf(t->ble, sizeof t->ble, "%s", ble);
-  head = &M.by_ble[hash(ble)];
-  t->hnext = *head;
-  *head = t;
   t->prev = M.newest;
   if (M.newest)
     M.newest->next = t;
@@ -324,6 +496,7 @@ static struct track *track_new(const char *ble)
     M.oldest = t;
   M.newest = t;
   M.ntracks++;
+  M.counts[t->state]++;
   return t;
 }
 
@@ -335,7 +508,7 @@ static const char *track_who(const struct track *t)
 /* Enter state s at time ms (0: now), on the timeline and for observers. */
 static void track_enter(struct track *t, enum state s, uint64_t ms, const char *detail)
 {
-  t->state = s;
+  track_set_state(t, s);
   t->step[s] = ms ? ms : wall_ms();
   timeline_at(t->step[s], state_names[s], track_who(t), t->ble, "%s", detail ? detail : "");
   log_debug("ble=%s participant=%s state=%s", t->ble, track_who(t), state_names[s]);
@@ -391,6 +564,13 @@ static void on_guide(void *arg, int code, const uint8_t *body, size_t len)
 
   t->guide = NULL;
   if (code / 100 == 2) {
+    struct jerr err;
+    cJSON *o = body ? json_parse_object(body, len, 4096, &err) : NULL;
+    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(o, "expires");
+    int64_t expires = 0;
+    t->guidance_expires = cJSON_IsString(ex) && rfc3339_parse(ex->valuestring, &expires) == 0 &&
+                          expires > 0 ? (uint64_t)expires : 0;
+    cJSON_Delete(o);
     t->guidance = G_ON;
     t->guidance_acked = wall_ms();
     if (!t->step[T_GUIDANCE_ON])
@@ -470,12 +650,49 @@ static void guidance_stop(struct track *t)
     t->guidance = G_NONE;
 }
 
+static void present_recheck(void *arg)
+{
+  struct track *t = arg;
+
+  t->present_again = NULL;
+  if (t->state == S_ARRIVED)
+    present_send(t);
+}
+
+/* "shown", or "pending" while mrs asks ae (then mcs asks mrs again until
+ * it says shown or no: presenting is only said once it is true). */
+static int present_pending(const uint8_t *body, size_t len)
+{
+  struct jerr err;
+  cJSON *o = body ? json_parse_object(body, len, 4096, &err) : NULL;
+  const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "status");
+  int pending = cJSON_IsString(st) && !strcmp(st->valuestring, "pending");
+
+  cJSON_Delete(o);
+  return pending;
+}
+
 static void on_present(void *arg, int code, const uint8_t *body, size_t len)
 {
   struct track *t = arg;
-  char buf[16];
+  char buf[16], why[160];
 
   t->present = NULL;
+  if (code / 100 == 2 && present_pending(body, len)) {
+    if (t->state != S_ARRIVED)
+      return;
+    if (wall_ms() >= t->step[T_ARRIVED] + (uint64_t)M.expire_ms) {
+      track_enter(t, S_EXPIRED, 0, "mrs never confirmed the presentation");
+      return;
+    }
+    t->present_backoff = t->present_backoff ? t->present_backoff * 2 : PRESENT_RECHECK_MIN_MS;
+    if (t->present_backoff > PRESENT_RECHECK_MAX_MS)
+      t->present_backoff = PRESENT_RECHECK_MAX_MS;
+    loop_cancel(t->present_again);
+    t->present_again = loop_after(t->present_backoff, present_recheck, t);
+    return;
+  }
+  t->present_backoff = 0;
   if (code / 100 == 2) {
     snprintf(t->presented, sizeof t->presented, "%s", t->meeting);
     if (t->state == S_ARRIVED)
@@ -487,7 +704,14 @@ static void on_present(void *arg, int code, const uint8_t *body, size_t len)
            body ? (const char *)body : "");
   timeline("present_refused", t->participant, t->ble, "mrs: %s",
            client_code_text(code, buf, sizeof buf));
-  server_notify(M.participants_res);
+  if (t->state != S_ARRIVED) {
+    server_notify(M.participants_res);
+    return;
+  }
+  /* a visit that ends here rests, so the next one is asked about again */
+  snprintf(why, sizeof why, "mrs: %s %.*s", client_code_text(code, buf, sizeof buf),
+           (int)(len > 100 ? 100 : len), body ? (const char *)body : "");
+  track_enter(t, code == CLIENT_TIMEOUT || code / 100 == 5 ? S_EXPIRED : S_REFUSED, 0, why);
 }
 
 static void present_send(struct track *t)
@@ -521,23 +745,86 @@ static void arrive(struct track *t, const char *at)
 
 /* ---- authentication ------------------------------------------------------ */
 
+/* ae named t's address as the participant that track o already follows
+ * (a phone that rotated its address, a second device, a badge): one
+ * person, one track.  t's addresses and sightings become o's and t goes.
+ * Returns the track the grant is for: o, beginning the visit t began;
+ * NULL when o's own visit goes on (and it has been told of a room t was
+ * seen in).  The visit goes on as it would for one address: o is not at
+ * rest, or t was heard at the entrance within --visit-gap of o, or heard
+ * in a room while o is presenting. */
+static struct track *track_merge(struct track *o, struct track *t)
+{
+  int busy = !state_is_at_rest(o->state) || o->guide || o->unguide || o->present ||
+             (t->entrance_seen ? t->entrance_seen < o->entrance_seen + (uint64_t)M.visit_gap_ms
+                               : o->state == S_PRESENTING);
+  uint64_t room_seen = t->room_seen;
+  char at[WIRE_LOCATION_MAX + 1];
+
+  M.merged++;
+  timeline("same_person", o->participant, t->ble, "as %s", o->ble);
+  log_info("participant=%s ble=%s is the same person as ble=%s", o->participant, t->ble,
+           o->ble);
+  snprintf(at, sizeof at, "%s", t->room_seen_at);
+  addrs_move(o, t);
+  memcpy(o->ble, t->ble, sizeof o->ble);
+  if (t->entrance_seen > o->entrance_seen)
+    o->entrance_seen = t->entrance_seen;
+  if (t->device[0])
+    memcpy(o->device, t->device, sizeof o->device);
+  if (t->beacon[0])
+    memcpy(o->beacon, t->beacon, sizeof o->beacon);
+  o->rssi = t->rssi;
+  if (busy) {
+    track_free(t);
+    if (room_seen && o->state == S_GUIDING && room_matches(o, at))
+      arrive(o, at);
+    return NULL;
+  }
+  /* the visit t began (detected, scanning, authenticating) is o's now */
+  memcpy(o->step, t->step, sizeof o->step);
+  track_set_state(o, t->state);
+  o->visit++;
+  o->room_seen = room_seen;
+  memcpy(o->room_seen_at, at, sizeof o->room_seen_at);
+  o->room_asked = t->room_asked;
+  o->guidance = G_NONE;
+  o->resends = 0;
+  track_free(t);
+  return o;
+}
+
 static void grant(struct track *t, const cJSON *g)
 {
-  const char *id = NULL, *name = "", *meeting = "", *room = "";
+  const char *id = NULL, *name = "", *meeting = "", *room = "", *end = NULL;
+  int64_t end_ms = 0;
   struct jerr err;
 
   if (wire_get(g, "participant", WIRE_ID, JSON_REQUIRED, &id, &err) < 0 ||
       wire_get(g, "name", WIRE_NAME, JSON_OPTIONAL, &name, &err) < 0 ||
       wire_get(g, "meeting", WIRE_ID, JSON_REQUIRED, &meeting, &err) < 0 ||
-      wire_get(g, "room", WIRE_ROOM, JSON_REQUIRED, &room, &err) < 0) {
-    log_error("ble=%s ae's grant is malformed: %s", t->ble, err.msg);
-    track_enter(t, S_DENIED, 0, "malformed answer from ae");
-    return;
+      wire_get(g, "room", WIRE_ROOM, JSON_REQUIRED, &room, &err) < 0 ||
+      json_get_string(g, "end", JSON_OPTIONAL, 40, &end, &err) < 0)
+    goto malformed;
+  if (end && rfc3339_parse(end, &end_ms) < 0) {
+    jerr_set(&err, "field 'end' is not an RFC 3339 time");
+    goto malformed;
   }
+  if (t->participant[0] && strcmp(t->participant, id)) {
+    /* the address was given to someone else (ae's participant changed):
+     * what the track knew of the previous holder is not theirs */
+    log_info("ble=%s is participant=%s now, not %s", t->ble, id, t->participant);
+    timeline("new_holder", id, t->ble, "was %s's", t->participant);
+    t->presented[0] = '\0';
+  }
+  if (track_by_participant(id) && track_by_participant(id) != t &&
+      !(t = track_merge(track_by_participant(id), t)))
+    return;
   participant_index(t, id);
   snprintf(t->name, sizeof t->name, "%s", name ? name : "");
   snprintf(t->meeting, sizeof t->meeting, "%s", meeting);
   snprintf(t->room, sizeof t->room, "%s", room);
+  t->meeting_end = end_ms > 0 ? (uint64_t)end_ms : 0;
   track_step(t, T_GRANTED, meeting);
   if (!strcmp(t->presented, t->meeting)) {
     /* Back through the entrance during a meeting they are already in. */
@@ -551,6 +838,11 @@ static void grant(struct track *t, const cJSON *g)
   }
   track_enter(t, S_GUIDING, 0, t->room);
   guide_send(t);
+  return;
+
+malformed:
+  log_error("ble=%s ae's grant is malformed: %s", t->ble, err.msg);
+  track_enter(t, S_DENIED, 0, "malformed answer from ae");
 }
 
 static void deny(struct track *t, const char *why)
@@ -631,6 +923,20 @@ static void on_auth(void *arg, int code, const uint8_t *body, size_t len)
     const cJSON *g;
     if (!t || t->state != S_AUTHENTICATING)
       continue;                 /* expired or forgotten meanwhile */
+    if (t->reask_from) {
+      /* asked again in another room: only a meeting there changes anything */
+      enum state back = t->reask_from;
+      const cJSON *room;
+      t->reask_from = 0;
+      g = o ? granted_for(granted, b, b->ble[i]) : NULL;
+      room = g ? cJSON_GetObjectItemCaseSensitive(g, "room") : NULL;
+      if (!cJSON_IsString(room) || !strcmp(room->valuestring, t->room)) {
+        track_set_state(t, back);
+        timeline("not_here", t->participant, t->ble, "no meeting for them at %s", b->location);
+        server_notify(M.participants_res);
+        continue;
+      }
+    }
     if (!o) {
       if (code == CLIENT_TIMEOUT)
         track_enter(t, S_EXPIRED, 0, "ae did not answer in time");
@@ -638,10 +944,12 @@ static void on_auth(void *arg, int code, const uint8_t *body, size_t len)
         track_enter(t, S_DENIED, 0, why);
       continue;
     }
-    if ((g = granted_for(granted, b, t->ble)))
+    /* matched by the address asked about: t may have been heard on
+     * another of its addresses since */
+    if ((g = granted_for(granted, b, b->ble[i])))
       grant(t, g);
     else
-      deny(t, in_denied(denied, t->ble) ? "unknown or not invited now" :
+      deny(t, in_denied(denied, b->ble[i]) ? "unknown or not invited now" :
            "not in ae's answer");
   }
   cJSON_Delete(o);
@@ -651,12 +959,15 @@ static void on_auth(void *arg, int code, const uint8_t *body, size_t len)
 static void auth_send(struct batch *b)
 {
   cJSON *o = cJSON_CreateObject();
-  cJSON *arr = cJSON_AddArrayToObject(o, "ble");
+  cJSON *arr = cJSON_AddArrayToObject(o, "ble"), *beacons = NULL;
   struct call_opts co = { 0, (uint64_t)M.expire_ms };
 
-  for (int i = 0; i < b->n; i++)
+  for (int i = 0; i < b->n; i++) {
     cJSON_AddItemToArray(arr, cJSON_CreateString(b->ble[i]));
-  cJSON_AddStringToObject(o, "location", "entrance");
+    if (b->beacon[i][0] && (beacons || (beacons = cJSON_AddObjectToObject(o, "ibeacons"))))
+      cJSON_AddStringToObject(beacons, b->ble[i], b->beacon[i]);
+  }
+  cJSON_AddStringToObject(o, "location", b->location);
   b->next = M.batches;
   if (M.batches)
     M.batches->prev = b;
@@ -674,6 +985,7 @@ static void auth_send(struct batch *b)
 
 struct device {
   char ble[18];
+  char beacon[IBEACON_KEY_MAX];     /* "" if it is not a badge */
   const char *name;
   int rssi;
   long long age_ms;
@@ -688,6 +1000,7 @@ static int device_parse(const cJSON *d, struct device *out)
 
   out->name = "";
   out->age_ms = 0;
+  out->beacon[0] = '\0';
   if (!cJSON_IsObject(d) ||
       json_get_string(d, "addr", JSON_REQUIRED, 32, &addr, &err) < 0 ||
       !ble_normalize(addr, out->ble) ||
@@ -699,6 +1012,9 @@ static int device_parse(const cJSON *d, struct device *out)
   }
   if (!out->name || wire_check_text(out->name))
     out->name = "";             /* radio data: the key counts, a bad name not */
+  if (cJSON_GetObjectItemCaseSensitive(d, "ibeacon") &&
+      ibeacon_key_parse(cJSON_GetObjectItemCaseSensitive(d, "ibeacon"), out->beacon, NULL, 0) < 0)
+    out->beacon[0] = '\0';      /* a beacon we cannot read is no badge */
   out->rssi = (int)rssi;
   return 1;
 }
@@ -735,26 +1051,98 @@ static struct track *entrance_sighting(const struct device *d, const struct swee
   t->visit++;
   t->rssi = d->rssi;
   snprintf(t->device, sizeof t->device, "%s", d->name);
-  track_enter(t, S_DETECTED, sw->motion, sw->rescanning ? "entrance, on a rescan" : sw->location);
+  memcpy(t->ble, d->ble, sizeof t->ble);
+  memcpy(t->beacon, d->beacon, sizeof t->beacon);
+  track_enter(t, S_DETECTED, sw->motion, sw->pushed ? "entrance, pushed by bs" :
+              sw->rescanning ? "entrance, on a rescan" : sw->location);
   track_enter(t, S_SCANNING, sw->sent, "");
   track_enter(t, S_AUTHENTICATING, 0, "");
   return t;
 }
 
+/* t's address goes into the POST ae/auth being filled for location (one
+ * per AUTH_BATCH addresses), sent when full; the caller sends the rest. */
+static void batch_add(struct batch **b, const char *location, struct track *t)
+{
+  if (!*b && !(*b = calloc(1, sizeof **b))) {
+    track_enter(t, S_DENIED, 0, "out of memory");
+    return;
+  }
+  snprintf((*b)->location, sizeof (*b)->location, "%s", location);
+  snprintf((*b)->ble[(*b)->n], sizeof (*b)->ble[0], "%s", t->ble);
+  snprintf((*b)->beacon[(*b)->n++], sizeof (*b)->beacon[0], "%s", t->beacon);
+  if ((*b)->n == AUTH_BATCH) {
+    auth_send(*b);
+    *b = NULL;
+  }
+}
+
+/* A room sighting of an address no track has, or of one that was not
+ * placed when last asked (--visit-gap ago): whose is it?  A phone that
+ * rotated its address on the way, a fast walker who never met the
+ * entrance scan, a stranger: ae decides for this room.  1 if asked. */
+static int room_ask(const struct device *d, const char *at, struct track *t, struct batch **b)
+{
+  uint64_t now = wall_ms();
+
+  if (t) {
+    if (!state_is_at_rest(t->state) || t->participant[0] || t->guide || t->unguide ||
+        t->present || now < t->room_asked + (uint64_t)M.visit_gap_ms)
+      return 0;
+    memset(t->step, 0, sizeof t->step);
+    t->guidance = G_NONE;
+    t->resends = 0;
+  } else if (!(t = track_new(d->ble))) {
+    log_warn("ble=%s at %s dropped: %ld tracks all busy", d->ble, at, M.ntracks);
+    return 0;
+  }
+  t->visit++;
+  t->rssi = d->rssi;
+  snprintf(t->device, sizeof t->device, "%s", d->name);
+  memcpy(t->beacon, d->beacon, sizeof t->beacon);
+  t->room_seen = t->room_asked = now;
+  snprintf(t->room_seen_at, sizeof t->room_seen_at, "%s", at);
+  snprintf(t->room_asked_at, sizeof t->room_asked_at, "%s", at);
+  track_enter(t, S_DETECTED, 0, at);
+  track_enter(t, S_AUTHENTICATING, 0, at);
+  M.room_asks++;
+  batch_add(b, at, t);
+  return 1;
+}
+
 /* A sighting at a room (from its bs, pushed or scanned); 1 if it was the
- * arrival of a guided participant. */
-static int room_sighting(const struct device *d, const char *at)
+ * arrival of a guided participant.  Addresses it cannot place go into
+ * the batch *b for ae. */
+static int room_sighting(const struct device *d, const char *at, struct batch **b)
 {
   struct track *t = track_by_ble(d->ble);
 
-  if (!t)
+  if (!t || (state_is_at_rest(t->state) && !t->participant[0])) {
+    room_ask(d, at, t, b);
     return 0;
+  }
+  memcpy(t->ble, d->ble, sizeof t->ble);
   /* Late is still arrived: guidance that expired on the way does not
    * make the meeting's content any less theirs. */
   if ((t->state == S_GUIDING || (t->state == S_EXPIRED && t->participant[0])) &&
       room_matches(t, at)) {
     arrive(t, at);
     return 1;
+  }
+  if ((t->state == S_GUIDING || (t->state == S_EXPIRED && t->participant[0])) &&
+      !t->present && (strcmp(t->room_asked_at, at) ||
+                      wall_ms() >= t->room_asked + (uint64_t)M.visit_gap_ms)) {
+    /* In another room than ae chose: they may be invited to a meeting on
+     * now here too.  ae decides for this room (once per room and
+     * --visit-gap); if it says no, the guidance goes on as it was. */
+    t->reask_from = t->state;
+    t->room_seen = t->room_asked = wall_ms();
+    snprintf(t->room_seen_at, sizeof t->room_seen_at, "%s", at);
+    snprintf(t->room_asked_at, sizeof t->room_asked_at, "%s", at);
+    track_enter(t, S_AUTHENTICATING, 0, at);
+    M.room_asks++;
+    batch_add(b, at, t);
+    return 0;
   }
   if (t->state < S_GUIDING) {
     t->room_seen = wall_ms();
@@ -779,15 +1167,7 @@ static int entrance_devices(const cJSON *devices, const struct sweep *sw)
     if (!t)
       continue;
     visits++;
-    if (!b && !(b = calloc(1, sizeof *b))) {
-      track_enter(t, S_DENIED, 0, "out of memory");
-      continue;
-    }
-    snprintf(b->ble[b->n++], sizeof b->ble[0], "%s", t->ble);
-    if (b->n == AUTH_BATCH) {
-      auth_send(b);
-      b = NULL;
-    }
+    batch_add(&b, "entrance", t);
   }
   if (b)
     auth_send(b);
@@ -842,9 +1222,12 @@ static void on_scan(void *arg, int code, const uint8_t *body, size_t len)
     } else {
       const cJSON *d;
       struct device dev;
+      struct batch *b = NULL;
       cJSON_ArrayForEach(d, devices)
         if (device_parse(d, &dev) && dev.age_ms <= M.max_age_ms)
-          arrived += room_sighting(&dev, sw->location);
+          arrived += room_sighting(&dev, sw->location, &b);
+      if (b)
+        auth_send(b);
     }
     if (arrived)
       sw->last_found = wall_ms();
@@ -967,9 +1350,13 @@ static void post_presence(struct nano_req *r)
   req_reply_json(r, 204, a);
 }
 
-/* A bs that reports arrivals by itself: at the entrance a sighting counts
- * like one from a scan while there is motion (--linger); without motion
- * it starts nothing (the paper's flow begins with presence). */
+/* The entrance bs pushes every device that comes into range (POST /ble,
+ * as a room's does).  While the entrance is busy (a motion start or
+ * someone new within --linger) a pushed sighting is asked about at once,
+ * like one from a scan: a crowd keeps the PIR high, so there is no new
+ * motion start to scan on, and waiting for the next rescan cost up to
+ * --rescan.  The rescan stays, for a push that was lost.  Without motion
+ * a push starts nothing (the paper's flow begins with presence). */
 static void entrance_push(struct nano_req *r, cJSON *o, const cJSON *devices)
 {
   struct sweep *sw = sweep_find("entrance");
@@ -980,7 +1367,7 @@ static void entrance_push(struct nano_req *r, cJSON *o, const cJSON *devices)
     struct sweep pushed = *sw;
     pushed.sent = wall_ms();
     pushed.motion = pushed.sent;
-    pushed.rescanning = 1;
+    pushed.pushed = 1;
     if (entrance_devices(devices, &pushed))
       sw->last_found = pushed.sent;
     cJSON_AddNumberToObject(a, "considered", n);
@@ -997,8 +1384,9 @@ static void post_ble(struct nano_req *r)
   const cJSON *devices, *d;
   struct device dev;
   struct jerr err;
+  struct batch *b = NULL;
   cJSON *o = req_json(r), *a, *arrived;
-  int ignored = 0;
+  int ignored = 0, asked = 0;
 
   if (!o)
     return;
@@ -1028,11 +1416,17 @@ static void post_ble(struct nano_req *r)
       ignored++;
       continue;
     }
-    if (room_sighting(&dev, location))
+    unsigned long asks = M.room_asks;
+    if (room_sighting(&dev, location, &b))
       cJSON_AddItemToArray(arrived, cJSON_CreateString(track_by_ble(dev.ble)->participant));
+    else if (M.room_asks != asks)
+      asked++;
     else
       ignored++;
   }
+  if (b)
+    auth_send(b);
+  cJSON_AddNumberToObject(a, "asked", asked);
   cJSON_AddNumberToObject(a, "ignored", ignored);
   cJSON_Delete(o);
   req_reply_json(r, 204, a);
@@ -1044,6 +1438,13 @@ static cJSON *track_json(const struct track *t)
   char ts[40];
 
   cJSON_AddStringToObject(o, "ble", t->ble);
+  if (t->naddrs > 1) {
+    cJSON *all = cJSON_AddArrayToObject(o, "addresses");
+    for (const struct addr *a = t->addrs; a; a = a->tnext)
+      cJSON_AddItemToArray(all, cJSON_CreateString(a->ble));
+  }
+  if (t->beacon[0])
+    cJSON_AddStringToObject(o, "ibeacon", t->beacon);
   if (t->participant[0]) {
     cJSON_AddStringToObject(o, "participant", t->participant);
     cJSON_AddStringToObject(o, "name", t->name);
@@ -1083,7 +1484,6 @@ static void get_participants(struct nano_req *r)
 {
   char want[32];
   int filter = req_query(r, "state", want, sizeof want);
-  long counts[S_COUNT] = { 0 };
   long long limit = M.max_tracks;
   cJSON *o, *list, *c;
   long n = 0;
@@ -1092,19 +1492,17 @@ static void get_participants(struct nano_req *r)
     req_reply_error(r, 400, "state must be a state's name, limit a number");
     return;
   }
-  /* limit=0: only the counts, for pollers. */
+  /* limit=0: only the counts (kept as states change), for pollers. */
   o = cJSON_CreateObject();
   list = cJSON_AddArrayToObject(o, "participants");
-  for (const struct track *t = M.oldest; t; t = t->next) {
-    counts[t->state]++;
-    if ((!filter || !strcmp(want, state_names[t->state])) && n < limit) {
+  for (const struct track *t = M.oldest; t && n < limit; t = t->next)
+    if (!filter || !strcmp(want, state_names[t->state])) {
       cJSON_AddItemToArray(list, track_json(t));
       n++;
     }
-  }
   c = cJSON_AddObjectToObject(o, "counts");
   for (int i = 0; i < S_COUNT; i++)
-    cJSON_AddNumberToObject(c, state_names[i], (double)counts[i]);
+    cJSON_AddNumberToObject(c, state_names[i], (double)M.counts[i]);
   req_reply_json(r, 205, o);
 }
 
@@ -1189,6 +1587,12 @@ static void on_guide_check(void *arg, int code, const uint8_t *body, size_t len)
   for (struct track *t = M.oldest; t; t = t->next)
     if (t->state == S_GUIDING && t->guidance == G_ON && !t->guide &&
         t->guidance_acked < M.guide_check_sent && !listed(active, t->participant)) {
+      if (t->guidance_expires && M.guide_check_sent >= t->guidance_expires) {
+        /* ug's own --expire ended it: not lost, and not to be lit again */
+        t->guidance = G_OFF;
+        track_step(t, T_GUIDANCE_OFF, "expired at ug");
+        continue;
+      }
       t->resends++;
       M.resends++;
       log_warn("participant=%s guidance lost at ug (restarted?); sending it again",
@@ -1247,12 +1651,26 @@ static void tick(void *arg)
 
   (void)arg;
   M.tick = loop_after(1000, tick, NULL);
-  for (struct track *t = M.oldest; t; t = t->next)
+  for (struct track *t = M.oldest; t; t = t->next) {
     if (t->state == S_GUIDING && t->step[T_GUIDING] + (uint64_t)M.expire_ms <= now) {
       log_info("participant=%s guidance expired before arrival", t->participant);
       track_enter(t, S_EXPIRED, 0, "not arrived in time");
       guidance_stop(t);
     }
+    /* the meeting is over (mrs clears its screen then): presenting, or
+     * on the way to it, is no longer true */
+    if ((t->state == S_PRESENTING || t->state == S_ARRIVED || t->state == S_GUIDING) &&
+        t->meeting_end && now >= t->meeting_end) {
+      log_info("participant=%s meeting=%s ended", t->participant, t->meeting);
+      if (t->state == S_GUIDING)
+        guidance_stop(t);
+      call_cancel(t->present);
+      t->present = NULL;
+      loop_cancel(t->present_again);
+      t->present_again = NULL;
+      track_enter(t, S_ENDED, 0, t->meeting);
+    }
+  }
   if (M.watch_ms && now - last_check >= (uint64_t)M.watch_ms && any_guidance_on()) {
     last_check = now;
     guide_check();
@@ -1269,6 +1687,8 @@ static void stats_hook(cJSON *o, void *arg)
   cJSON_AddNumberToObject(o, "guides", (double)M.guides);
   cJSON_AddNumberToObject(o, "guides_resent", (double)M.resends);
   cJSON_AddNumberToObject(o, "presents", (double)M.presents);
+  cJSON_AddNumberToObject(o, "room_asks", (double)M.room_asks);
+  cJSON_AddNumberToObject(o, "same_person", (double)M.merged);
   cJSON_AddNumberToObject(o, "pending_requests", client_pending());
 }
 
@@ -1460,7 +1880,10 @@ static int check_options(struct opt *opts)
 static int configure(struct opt *opts)
 {
   TL.ring = calloc((size_t)TL.size, sizeof *TL.ring);
-  if (!TL.ring)
+  M.hash_size = HASH_MIN;
+  M.by_ble = calloc(M.hash_size, sizeof *M.by_ble);
+  M.by_participant = calloc(M.hash_size, sizeof *M.by_participant);
+  if (!TL.ring || !M.by_ble || !M.by_participant)
     return -1;
   M.ae = make_peer("ae", opt_str(opts, "ae"));
   M.ug = make_peer("ug", opt_str(opts, "ug"));
@@ -1503,6 +1926,8 @@ static void teardown(void)
     peer_free(M.owned[i]);           /* cancels their calls */
   loop_cancel(M.tick);
   free(TL.ring);
+  free(M.by_ble);
+  free(M.by_participant);
 }
 
 static const char mcs_usage[] =

@@ -17,14 +17,26 @@
  *
  * What may be shown is decided here with AE's data, not taken on trust:
  * the meeting must be in this room, not over, and the participant its
- * organizer or invited.  The meeting (GET ae/meetings/<id>) and its
- * content (GET ae/meetings/<id>/content, block-wise when large; skipped
- * when the meeting JSON carries "content") are fetched when a showing
- * begins and kept while shown (a meeting not shown is re-read after 5 s,
- * one AE does not know after 10 s).  POST /present answers at once: 2.04 "shown" when
- * the meeting is at hand, 2.04 "pending" while AE is asked (a down AE is
- * retried with backoff, see call.h), or 4.03/4.04/4.09 when AE's data say
- * no.  A refusal found after a "pending" is logged.
+ * organizer or invited.  The display follows AE's current data, never a
+ * copy that may be stale: every POST /present reads the meeting again
+ * (GET ae/meetings/<id>, then its content, GET ae/meetings/<id>/content,
+ * block-wise when large; skipped when the meeting JSON carries
+ * "content"), and the meeting on the screen is read again every
+ * --refresh (its content too when anything in the meeting changed).  A
+ * read that finds the meeting changed updates the screen (title, content,
+ * the clear at its new end, attendees no longer invited leave it); one
+ * that finds it gone, moved or over clears the screen.  A participant is
+ * only ever shown by a read that started after they arrived.
+ *
+ * POST /present answers when AE has answered (a CoAP separate response),
+ * at most PRESENT_WAIT_MS later: 2.04 "shown", 4.03/4.04/4.09 when AE's
+ * data say no, or 2.04 "pending" when AE has not answered by then (a
+ * down AE is retried with backoff, see call.h); a refusal found after a
+ * "pending" is logged.
+ *
+ * The display itself is a web page (src/kiosk.c, --http): every change
+ * of the screen goes to its event streams as GET /display's state with
+ * the content rendered (src/render.c, once per copy of a meeting).
  */
 #include "call.h"
 #include "keys.h"
@@ -41,10 +53,11 @@
 
 #define MAX_PENDING 1024
 #define MAX_ATTENDEES 4096
-#define MISSING_TTL_MS 10000
-#define FRESH_MS 5000              /* a meeting not on the screen is re-read after */
+#define PRESENT_WAIT_MS 1000       /* POST /present waits this long for AE */
 
-enum mstate { M_FETCHING, M_READY, M_MISSING, M_FAILED };
+/* What the data of a meeting says: never read, read, AE does not know
+ * it, or AE's answer was unusable. */
+enum mstate { M_NONE, M_READY, M_MISSING, M_FAILED };
 
 struct meeting {
   char id[WIRE_ID_MAX + 1];
@@ -57,11 +70,25 @@ struct meeting {
   const char *format;               /* "markdown", "json" or "text" */
   int64_t start_ms, end_ms;
   cJSON *participants;              /* array of ids */
+  char *raw;                        /* AE's meeting JSON, as last read */
   uint64_t fetched;                 /* wall ms */
+  /* a read from AE in progress: the new copy, swapped in when whole */
   struct call *call;
-  struct pend *pending;             /* participants waiting for the fetch */
+  struct meeting *fresh;
+  int full;                         /* read the content even if unchanged */
+  struct pend *pending;             /* participants waiting for a read */
   int npending;
+  int nstarted;                     /* pending[0..nstarted) arrived before it */
   struct meeting *next;
+};
+
+/* A POST /present waiting for its answer (the arg of req_defer). */
+struct wait {
+  char participant[WIRE_ID_MAX + 1];
+  char meeting[WIRE_ID_MAX + 1];
+  int done, code;
+  char why[96];
+  struct wait *next;
 };
 
 struct attendee {
@@ -70,15 +97,21 @@ struct attendee {
   uint64_t shown;
 };
 
+/* A participant waiting for a read of the meeting, with the name mcs
+ * gave ("" if none). */
 struct pend {
-  char participant[WIRE_ID_MAX + 1];
-  char *name;
+  char id[WIRE_ID_MAX + 1];
+  char name[WIRE_NAME_MAX + 1];
 };
 
 static struct {
   char room[WIRE_ROOM_MAX + 1];
+  struct nano_server *srv;
   struct peer *ae;
   size_t max_content;
+  uint64_t refresh_ms;
+  struct loop_timer *refresh_timer;
+  struct wait *waits;
   struct meeting *meetings;
   /* the screen */
   struct meeting *shown;            /* NULL: blank */
@@ -89,13 +122,14 @@ static struct {
   struct loop_timer *end_timer;
   coap_resource_t *display_res;
   int kiosk;                        /* the page is served (--http) */
-  unsigned long presents, refused, fetches, clears;
+  unsigned long presents, refused, fetches, refreshes, clears;
 } R;
 
 /* ---- the screen ---------------------------------------------------------- */
 
 static cJSON *display_json(int kiosk);
 
+/* The page's state: every change of the screen goes to its event streams. */
 static void kiosk_update(void)
 {
   cJSON *o;
@@ -129,6 +163,36 @@ static void attendees_clear(void)
   R.nattendees = 0;
 }
 
+/* The content as the page shows it, once per copy of the meeting: a JSON
+ * content as tables, a text as markdown (plain text is markdown without
+ * markup). */
+static void render_content(struct meeting *m)
+{
+  struct rbuf b = { 0 };
+  const char *c = m->content ? m->content : "";
+
+  if (m->html || !R.kiosk)
+    return;
+  if (m->content_format == COAP_MEDIATYPE_APPLICATION_JSON &&
+      render_json(c, m->content_len, &b) == 0) {
+    m->format = "json";
+  } else if (m->content_format == COAP_MEDIATYPE_TEXT_PLAIN) {
+    rbuf_free(&b);
+    m->format = "markdown";
+    if (render_markdown(c, m->content_len, &b) < 0)
+      log_error("meeting=%s content not rendered (out of memory)", m->id);
+  } else {
+    rbuf_free(&b);
+    m->format = "text";
+    render_text(c, m->content_len, &b);
+  }
+  if (b.oom) {
+    rbuf_free(&b);
+    m->format = "text";
+  }
+  m->html = b.p ? b.p : strdup("");
+}
+
 static void screen_blank(int hidden)
 {
   R.shown = NULL;
@@ -155,35 +219,6 @@ static int attendee_index(const char *participant)
     if (!strcmp(R.attendees[i].participant, participant))
       return i;
   return -1;
-}
-
-/* The content as the page shows it (once per meeting): a JSON content as
- * tables, a text as markdown (plain text is markdown without markup). */
-static void render_content(struct meeting *m)
-{
-  struct rbuf b = { 0 };
-  const char *c = m->content ? m->content : "";
-
-  if (m->html || !R.kiosk)
-    return;
-  if (m->content_format == COAP_MEDIATYPE_APPLICATION_JSON &&
-      render_json(c, m->content_len, &b) == 0) {
-    m->format = "json";
-  } else if (m->content_format == COAP_MEDIATYPE_TEXT_PLAIN) {
-    rbuf_free(&b);
-    m->format = "markdown";
-    if (render_markdown(c, m->content_len, &b) < 0)
-      log_error("meeting=%s content not rendered (out of memory)", m->id);
-  } else {
-    rbuf_free(&b);
-    m->format = "text";
-    render_text(c, m->content_len, &b);
-  }
-  if (b.oom) {
-    rbuf_free(&b);
-    m->format = "text";
-  }
-  m->html = b.p ? b.p : strdup("");
 }
 
 static void screen_show(struct meeting *m, const char *participant, const char *name)
@@ -227,11 +262,39 @@ static void meeting_clear_data(struct meeting *m)
   free(m->room);
   free(m->organizer);
   free(m->content);
+  free(m->raw);
   free(m->html);
   cJSON_Delete(m->participants);
-  m->title = m->room = m->organizer = m->content = m->html = NULL;
+  m->title = m->room = m->organizer = m->content = m->raw = m->html = NULL;
+  m->format = NULL;
   m->participants = NULL;
   m->content_len = 0;
+}
+
+/* A copy being read, not (yet) in the list. */
+static void fresh_free(struct meeting *f)
+{
+  if (f) {
+    meeting_clear_data(f);
+    free(f);
+  }
+}
+
+/* Take f's data into m (m's old data goes). */
+static void meeting_take(struct meeting *m, struct meeting *f)
+{
+  meeting_clear_data(m);
+  m->title = f->title;
+  m->room = f->room;
+  m->organizer = f->organizer;
+  m->content = f->content;
+  m->content_len = f->content_len;
+  m->content_format = f->content_format;
+  m->start_ms = f->start_ms;
+  m->end_ms = f->end_ms;
+  m->participants = f->participants;
+  m->raw = f->raw;
+  memset(f, 0, sizeof *f);
 }
 
 static void meeting_free(struct meeting *m)
@@ -242,26 +305,20 @@ static void meeting_free(struct meeting *m)
       break;
     }
   call_cancel(m->call);
+  fresh_free(m->fresh);
   meeting_clear_data(m);
-  for (int i = 0; i < m->npending; i++)
-    free(m->pending[i].name);
   free(m->pending);
   free(m);
 }
 
-/* Keep what is shown or being fetched; forget the rest once stale. */
+/* Keep what is shown, being read or awaited; AE is asked again anyway. */
 static void meetings_prune(void)
 {
-  int64_t now = (int64_t)wall_ms();
   struct meeting *m = R.meetings, *next;
 
   for (; m; m = next) {
     next = m->next;
-    if (m == R.shown || m->state == M_FETCHING)
-      continue;
-    if ((m->state == M_READY && m->fetched + FRESH_MS <= (uint64_t)now) ||
-        m->state == M_FAILED ||
-        (m->state == M_MISSING && m->fetched + MISSING_TTL_MS <= (uint64_t)now))
+    if (m != R.shown && !m->call && !m->npending)
       meeting_free(m);
   }
 }
@@ -287,7 +344,7 @@ static const char *refusal(const struct meeting *m, const char *participant, int
     *code = 404;
     return "no such meeting at ae";
   }
-  if (m->state == M_FAILED) {
+  if (m->state != M_READY) {
     *code = 502;
     return "ae's answer about this meeting was unusable";
   }
@@ -323,31 +380,117 @@ static void present(struct meeting *m, const char *participant, const char *name
   if (*why) {
     R.refused++;
     log_warn("participant=%s meeting=%s not shown: %s", participant, m->id, *why);
+    if (*code == 403 && m == R.shown)
+      hide_for(participant);
     return;
   }
   *code = 204;
   screen_show(m, participant, name);
 }
 
-static void fetch_done(struct meeting *m)
+/* The meeting on the screen was read again: the screen follows what AE
+ * says now.  changed: its data are new. */
+static void screen_follow(struct meeting *m, int changed)
 {
-  int code;
-  const char *why;
+  const char *why = NULL;
+  int code, n = 0;
+  int64_t left;
 
-  m->fetched = wall_ms();
-  for (int i = 0; i < m->npending; i++) {
-    present(m, m->pending[i].participant, m->pending[i].name, &code, &why);
-    free(m->pending[i].name);
+  if (m->state != M_READY)
+    why = m->state == M_MISSING ? "no longer at ae" : NULL;
+  else if (!m->room || strcmp(m->room, R.room))
+    why = "moved to another room";
+  else if (m->end_ms <= (int64_t)wall_ms())
+    why = "over";
+  if (why) {
+    log_info("meeting=%s %s; display cleared", m->id, why);
+    R.clears++;
+    screen_blank(0);
+    return;
   }
-  free(m->pending);
-  m->pending = NULL;
-  m->npending = 0;
+  if (m->state != M_READY || !changed)
+    return;                     /* unusable now: what is shown stays */
+  /* attendees who are no longer invited leave the screen */
+  for (int i = 0; i < R.nattendees; i++) {
+    if (!refusal(m, R.attendees[i].participant, &code)) {
+      R.attendees[n++] = R.attendees[i];
+    } else {
+      log_info("meeting=%s participant=%s no longer invited; not shown as attending",
+               m->id, R.attendees[i].participant);
+      free(R.attendees[i].name);
+    }
+  }
+  R.nattendees = n;
+  render_content(m);            /* the new copy's content */
+  loop_cancel(R.end_timer);
+  left = m->end_ms - (int64_t)wall_ms();
+  R.end_timer = loop_after(left > 0 ? (uint64_t)left : 0, on_meeting_end, NULL);
+  log_info("meeting=%s changed at ae; display updated (%zu bytes of content)", m->id,
+           m->content_len);
+  screen_changed();
+}
+
+/* The answer of the POSTs /present waiting for participant and m. */
+static void answer_waits(const struct meeting *m, const char *participant, int code,
+                         const char *why)
+{
+  for (struct wait *w = R.waits; w; w = w->next)
+    if (!w->done && !strcmp(w->meeting, m->id) && !strcmp(w->participant, participant)) {
+      w->done = 1;
+      w->code = code;
+      snprintf(w->why, sizeof w->why, "%s", why ? why : "");
+      server_answer_deferred_arg(R.srv, w);
+    }
+}
+
+static void meeting_fetch(struct meeting *m, int full);
+
+/* A read of m from AE ended: state says how, m->fresh holds the new
+ * copy (NULL when nothing changed). */
+static void fetch_done(struct meeting *m, enum mstate state)
+{
+  int code, changed = 0, n;
+  const char *why;
+  struct meeting *f = m->fresh;
+
+  m->fresh = NULL;
+  m->fetched = wall_ms();
+  if (state == M_READY && f) {
+    meeting_take(m, f);
+    changed = 1;
+  } else if (state == M_MISSING) {
+    meeting_clear_data(m);
+  }
+  fresh_free(f);
+  /* A failed read keeps a good copy on the screen; nobody joins it. */
+  if (state != M_FAILED || m->state != M_READY)
+    m->state = state;
+  if (m == R.shown)
+    screen_follow(m, changed);
+  n = m->nstarted;
+  for (int i = 0; i < n; i++) {
+    if (state == M_FAILED) {
+      code = 502;
+      why = "ae's answer about this meeting was unusable";
+      R.refused++;
+      log_warn("participant=%s meeting=%s not shown: %s", m->pending[i].id, m->id, why);
+    } else {
+      present(m, m->pending[i].id, m->pending[i].name, &code, &why);
+    }
+    answer_waits(m, m->pending[i].id, code, why);
+  }
+  /* who arrived during this read waits for one that starts now */
+  memmove(m->pending, m->pending + n, (size_t)(m->npending - n) * sizeof *m->pending);
+  m->npending -= n;
+  m->nstarted = 0;
+  if (m->npending)
+    meeting_fetch(m, 1);
   meetings_prune();
 }
 
 static void on_content(void *arg, int code, const uint8_t *body, size_t len)
 {
-  struct meeting *m = arg;
+  struct meeting *m = arg, *f = m->fresh;
   char buf[16];
 
   m->call = NULL;
@@ -355,21 +498,18 @@ static void on_content(void *arg, int code, const uint8_t *body, size_t len)
     log_error("meeting=%s content not fetched: %s", m->id,
               code / 100 == 2 ? "larger than --max-content" :
               client_code_text(code, buf, sizeof buf));
-    m->state = code == 404 ? M_MISSING : M_FAILED;
-    fetch_done(m);
+    fetch_done(m, code == 404 ? M_MISSING : M_FAILED);
     return;
   }
-  m->content = malloc(len + 1);
-  if (!m->content) {
-    m->state = M_FAILED;
-    fetch_done(m);
+  f->content = malloc(len + 1);
+  if (!f->content) {
+    fetch_done(m, M_FAILED);
     return;
   }
-  memcpy(m->content, body, len);
-  m->content[len] = '\0';
-  m->content_len = len;
-  m->state = M_READY;
-  fetch_done(m);
+  memcpy(f->content, body, len);
+  f->content[len] = '\0';
+  f->content_len = len;
+  fetch_done(m, M_READY);
 }
 
 static char *dup_field(const cJSON *o, const char *key)
@@ -417,7 +557,7 @@ static int parse_meeting(struct meeting *m, const cJSON *o, struct jerr *err)
 
 static void on_meeting(void *arg, int code, const uint8_t *body, size_t len)
 {
-  struct meeting *m = arg;
+  struct meeting *m = arg, *f = m->fresh;
   struct jerr err;
   cJSON *o;
   char buf[16], path[WIRE_ID_MAX + 32];
@@ -427,67 +567,127 @@ static void on_meeting(void *arg, int code, const uint8_t *body, size_t len)
   if (code / 100 != 2) {
     log_warn("meeting=%s not fetched from ae: %s", m->id,
              client_code_text(code, buf, sizeof buf));
-    m->state = code == 404 ? M_MISSING : M_FAILED;
-    fetch_done(m);
+    fetch_done(m, code == 404 ? M_MISSING : M_FAILED);
+    return;
+  }
+  /* Nothing changed at AE since the last read: the content neither
+   * (unless this read is for someone arriving, who gets all of it). */
+  if (!m->full && m->state == M_READY && m->raw && strlen(m->raw) == len &&
+      !memcmp(m->raw, body, len)) {
+    fresh_free(f);
+    m->fresh = NULL;
+    fetch_done(m, M_READY);
     return;
   }
   o = json_parse_object(body, len, 4 << 20, &err);
-  if (!o || parse_meeting(m, o, &err) < 0) {
-    log_error("meeting=%s ae's answer is unusable: %s", m->id, err.msg);
+  if (!o || parse_meeting(f, o, &err) < 0 || !(f->raw = strndup((const char *)body, len))) {
+    log_error("meeting=%s ae's answer is unusable: %s", m->id, o ? err.msg : "out of memory");
     cJSON_Delete(o);
-    meeting_clear_data(m);
-    m->state = M_FAILED;
-    fetch_done(m);
+    fetch_done(m, M_FAILED);
     return;
   }
   cJSON_Delete(o);
-  if (m->content || strcmp(m->room, R.room)) {
+  if (f->content || strcmp(f->room, R.room)) {
     /* Content at hand, or none needed: this room will not show it. */
-    m->state = M_READY;
-    fetch_done(m);
+    fetch_done(m, M_READY);
     return;
   }
   snprintf(path, sizeof path, "meetings/%s/content", m->id);
   m->call = call_start(R.ae, COAP_REQUEST_GET, path, NULL, 0, &co, on_content, m);
-  if (!m->call) {
-    m->state = M_FAILED;
-    fetch_done(m);
-  }
+  if (!m->call)
+    fetch_done(m, M_FAILED);
 }
 
-static struct meeting *meeting_fetch(const char *id)
+/* Read m from AE again (full: its content too, changed or not); who is
+ * pending now is answered by this read. */
+static void meeting_fetch(struct meeting *m, int full)
 {
-  struct meeting *m = calloc(1, sizeof *m);
   struct call_opts co = { 0, 10 * 60 * 1000 };
   char path[WIRE_ID_MAX + 16];
+
+  if (m->call)
+    return;
+  m->fresh = calloc(1, sizeof *m->fresh);
+  m->full = full;
+  m->nstarted = m->npending;
+  R.fetches++;
+  snprintf(path, sizeof path, "meetings/%s", m->id);
+  if (m->fresh)
+    m->call = call_start(R.ae, COAP_REQUEST_GET, path, NULL, 0, &co, on_meeting, m);
+  if (!m->call)
+    fetch_done(m, M_FAILED);
+}
+
+static struct meeting *meeting_new(const char *id)
+{
+  struct meeting *m = calloc(1, sizeof *m);
 
   if (!m)
     return NULL;
   snprintf(m->id, sizeof m->id, "%s", id);
-  m->state = M_FETCHING;
   m->next = R.meetings;
   R.meetings = m;
-  R.fetches++;
-  snprintf(path, sizeof path, "meetings/%s", id);
-  m->call = call_start(R.ae, COAP_REQUEST_GET, path, NULL, 0, &co, on_meeting, m);
-  if (!m->call) {
-    meeting_free(m);
-    return NULL;
-  }
   return m;
+}
+
+/* The meeting on the screen is read again every --refresh. */
+static void on_refresh(void *arg)
+{
+  (void)arg;
+  R.refresh_timer = loop_after(R.refresh_ms, on_refresh, NULL);
+  if (R.shown && !R.shown->call) {
+    R.refreshes++;
+    meeting_fetch(R.shown, 0);
+  }
 }
 
 /* ---- resources --------------------------------------------------------- */
 
+static void wait_unlink(struct wait *w)
+{
+  for (struct wait **pp = &R.waits; *pp; pp = &(*pp)->next)
+    if (*pp == w) {
+      *pp = w->next;
+      return;
+    }
+}
+
+/* The second call of a deferred POST /present: AE has answered, or
+ * PRESENT_WAIT_MS passed first ("pending": the read goes on). */
+static void present_answer(struct nano_req *r)
+{
+  struct wait *w = r->defer_arg;
+  cJSON *a;
+
+  wait_unlink(w);
+  if (w->done && w->code / 100 != 2) {
+    req_reply_error(r, w->code, "%s", w->why);
+    free(w);
+    return;
+  }
+  a = cJSON_CreateObject();
+  cJSON_AddStringToObject(a, "participant", w->participant);
+  cJSON_AddStringToObject(a, "meeting", w->meeting);
+  cJSON_AddStringToObject(a, "status", w->done ? "shown" : "pending");
+  req_reply_json(r, 204, a);
+  free(w);
+}
+
 static void post_present(struct nano_req *r)
 {
-  const char *participant, *meeting, *why, *name = NULL;
+  const char *participant, *meeting, *name = NULL;
   struct jerr err;
   struct meeting *m;
-  cJSON *o = req_json(r), *a;
-  int code;
+  struct wait *w;
+  char nm[WIRE_NAME_MAX + 1];
+  cJSON *o;
+  int i;
 
-  if (!o)
+  if (r->deferred) {
+    present_answer(r);
+    return;
+  }
+  if (!(o = req_json(r)))
     return;
   if (wire_get(o, "participant", WIRE_ID, JSON_REQUIRED, &participant, &err) < 0 ||
       wire_get(o, "meeting", WIRE_ID, JSON_REQUIRED, &meeting, &err) < 0 ||
@@ -497,54 +697,55 @@ static void post_present(struct nano_req *r)
     return;
   }
   R.presents++;
-  meetings_prune();
-  hide_for(participant);
   m = meeting_find(meeting);
-  if (m && m != R.shown && m->state == M_READY && m->fetched + FRESH_MS <= wall_ms()) {
-    /* Not on the screen and not fresh: read it again (AE may have
-     * changed it since). */
-    meeting_free(m);
-    m = NULL;
+  if (m && m->npending == MAX_PENDING) {
+    req_reply_error(r, 503, "too many participants waiting for meeting %s", meeting);
+    cJSON_Delete(o);
+    return;
   }
-  if (!m && !(m = meeting_fetch(meeting))) {
+  w = calloc(1, sizeof *w);
+  if (!m)
+    m = meeting_new(meeting);
+  if (m && !m->pending)
+    m->pending = calloc(MAX_PENDING, sizeof *m->pending);
+  if (!w || !m || !m->pending) {
+    free(w);
+    if (m && m != R.shown && !m->call && !m->npending)
+      meeting_free(m);
     req_reply_error(r, 500, "out of memory");
     cJSON_Delete(o);
     return;
   }
-  a = cJSON_CreateObject();
-  cJSON_AddStringToObject(a, "participant", participant);
-  cJSON_AddStringToObject(a, "meeting", meeting);
-  if (m->state == M_FETCHING) {
-    if (m->npending == MAX_PENDING) {
-      cJSON_Delete(a);
-      req_reply_error(r, 503, "too many participants waiting for meeting %s", meeting);
-      cJSON_Delete(o);
-      return;
-    }
-    if (!m->pending)
-      m->pending = calloc(MAX_PENDING, sizeof *m->pending);
-    if (!m->pending) {
-      cJSON_Delete(a);
-      req_reply_error(r, 500, "out of memory");
-      cJSON_Delete(o);
-      return;
-    }
-    snprintf(m->pending[m->npending].participant, WIRE_ID_MAX + 1, "%s", participant);
-    m->pending[m->npending++].name = name ? strdup(name) : NULL;
-    cJSON_AddStringToObject(a, "status", "pending");
-    req_reply_json(r, 204, a);
-    cJSON_Delete(o);
-    return;
-  }
-  present(m, participant, name, &code, &why);
+  snprintf(w->participant, sizeof w->participant, "%s", participant);
+  snprintf(w->meeting, sizeof w->meeting, "%s", meeting);
+  snprintf(nm, sizeof nm, "%s", name ? name : "");
   cJSON_Delete(o);
-  if (why) {
-    cJSON_Delete(a);
-    req_reply_error(r, code, "%s", why);
+  if (req_defer(r, PRESENT_WAIT_MS, w) < 0) {       /* answered 5.0x */
+    free(w);
+    meetings_prune();
     return;
   }
-  cJSON_AddStringToObject(a, "status", "shown");
-  req_reply_json(r, 204, a);
+  w->next = R.waits;
+  R.waits = w;
+  /* Someone for another meeting: hide what is shown first, if they may
+   * not see it.  For the meeting shown, AE's answer decides. */
+  if (m != R.shown)
+    hide_for(w->participant);
+  for (i = 0; i < m->npending && strcmp(m->pending[i].id, w->participant); i++)
+    ;
+  if (i == m->npending) {
+    i = m->npending++;
+  } else if (i < m->nstarted && m->call) {
+    /* pending for the read under way, which may predate this arrival:
+     * the next read answers them */
+    memmove(m->pending + i, m->pending + i + 1,
+            (size_t)(m->npending - i - 1) * sizeof *m->pending);
+    m->nstarted--;
+    i = m->npending - 1;
+  }
+  snprintf(m->pending[i].id, sizeof m->pending[i].id, "%s", w->participant);
+  snprintf(m->pending[i].name, sizeof m->pending[i].name, "%s", nm);
+  meeting_fetch(m, 1);
 }
 
 static void add_time(cJSON *o, const char *key, int64_t ms)
@@ -613,6 +814,7 @@ static void stats_hook(cJSON *o, void *arg)
   cJSON_AddNumberToObject(o, "presents", (double)R.presents);
   cJSON_AddNumberToObject(o, "refused", (double)R.refused);
   cJSON_AddNumberToObject(o, "fetches", (double)R.fetches);
+  cJSON_AddNumberToObject(o, "refreshes", (double)R.refreshes);
   cJSON_AddNumberToObject(o, "clears", (double)R.clears);
   cJSON_AddNumberToObject(o, "meetings_cached", n);
   kiosk_stats(o);
@@ -705,6 +907,7 @@ int cmd_mrs(int argc, char **argv)
     { "timeout", OPT_STR, "3s", "per request to ae" },
     { "retry-max", OPT_STR, "2s", "cap of the exponential retry backoff" },
     { "max-content", OPT_STR, "4194304", "largest meeting content in bytes" },
+    { "refresh", OPT_STR, "5s", "read the meeting on the screen from ae again this often" },
     { "http", OPT_STR, "127.0.0.1:8080", "HOST:PORT of the kiosk page (IPv4, [IPv6], localhost), or off" },
     { "http-max-clients", OPT_STR, "8", "HTTP connections at once (1-256); more are closed at once" },
     { "http-timeout", OPT_STR, "30s", "an HTTP client that sends no whole request or takes no data this long is dropped; keep-alive every half" },
@@ -713,7 +916,7 @@ int cmd_mrs(int argc, char **argv)
   };
   struct nano_server *s;
   struct kiosk_config kc;
-  long long timeout, retry_max;
+  long long timeout, retry_max, refresh;
   const char *room, *mc, *ae;
   char *end, err[160], token[2 * KEY_MAX + 1];
   struct nano_uri u;
@@ -739,12 +942,15 @@ int cmd_mrs(int argc, char **argv)
   }
   if (opt_duration(opts, "timeout", &timeout) < 0 ||
       opt_duration(opts, "retry-max", &retry_max) < 0 ||
+      opt_duration(opts, "refresh", &refresh) < 0 ||
       *end || !R.max_content || R.max_content > (64u << 20) ||
-      uri_parse(ae, &u, err, sizeof err) < 0) {
-    fprintf(stderr, "mrs: --max-content 1..64 MiB; --ae coaps://HOST[:PORT]\n");
+      uri_parse(ae, &u, err, sizeof err) < 0 || refresh < 100) {
+    fprintf(stderr, "mrs: --max-content 1..64 MiB; --ae coaps://HOST[:PORT]; "
+            "--refresh at least 100ms\n");
     opt_free(opts);
     return 2;
   }
+  R.refresh_ms = (uint64_t)refresh;
   if ((rc = kiosk_options(opts, room, &kc, token, sizeof token)) != 0) {
     memset(token, 0, sizeof token);
     opt_free(opts);
@@ -754,6 +960,7 @@ int cmd_mrs(int argc, char **argv)
   if (rc >= 0)
     return rc;
   snprintf(R.room, sizeof R.room, "%s", room);
+  R.srv = s;
   R.ae = peer_new(server_ctx(s), "ae", ae);
   R.attendees = calloc(MAX_ATTENDEES, sizeof *R.attendees);
   if (!R.ae || !R.attendees) {
@@ -783,16 +990,24 @@ int cmd_mrs(int argc, char **argv)
     R.kiosk = 1;
     kiosk_update();
   }
-  log_info("room=%s", R.room);
+  R.refresh_timer = loop_after(R.refresh_ms, on_refresh, NULL);
+  log_info("room=%s refresh_ms=%llu", R.room, (unsigned long long)R.refresh_ms);
   loop_run();
   log_info("stopped");
   kiosk_stop();
   loop_cancel(R.end_timer);
+  loop_cancel(R.refresh_timer);
+  R.shown = NULL;
   attendees_clear();
   while (R.meetings)
     meeting_free(R.meetings);
   peer_free(R.ae);
   free(R.attendees);
   role_finish(s, opts);
+  while (R.waits) {             /* deferred answers the server forgot */
+    struct wait *w = R.waits;
+    R.waits = w->next;
+    free(w);
+  }
   return 0;
 }

@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define UG_MAX_GUIDES 64
+#define UG_GUIDES_MAX 100000
 #define UG_MIN_STEP_MS 10
 
 static const char ug_usage[] =
@@ -61,7 +61,8 @@ struct ug {
   uint8_t applied[GPIO_MAX_LINES];
   uint8_t failing[GPIO_MAX_LINES];
   struct loop_timer *step_timer;
-  struct guide guides[UG_MAX_GUIDES];
+  struct guide *guides;           /* --max-guides of them */
+  int max_guides;
   uint64_t next_seq;
   uint64_t expire_ms;
   coap_resource_t *guide_res;
@@ -122,7 +123,7 @@ static void routes_changed(struct ug *ug)
 {
   uint32_t mask = 0;
 
-  for (int i = 0; i < UG_MAX_GUIDES; i++)
+  for (int i = 0; i < ug->max_guides; i++)
     if (ug->guides[i].used)
       mask |= 1u << ug->guides[i].route;
   ledpat_set_active(&ug->pat, mask, now_ms());
@@ -134,7 +135,7 @@ static void routes_changed(struct ug *ug)
 
 static struct guide *guide_find(struct ug *ug, const char *participant)
 {
-  for (int i = 0; i < UG_MAX_GUIDES; i++)
+  for (int i = 0; i < ug->max_guides; i++)
     if (ug->guides[i].used && !strcmp(ug->guides[i].participant, participant))
       return &ug->guides[i];
   return NULL;
@@ -180,6 +181,8 @@ static cJSON *guide_json(const struct guide *g)
   cJSON_AddStringToObject(o, "participant", g->participant);
   cJSON_AddStringToObject(o, "room", g->ug->rooms[g->route]);
   cJSON_AddStringToObject(o, "since", rfc3339(g->since, ts, sizeof ts));
+  /* when --expire ends it, so mcs can tell an expiry from a lost guidance */
+  cJSON_AddStringToObject(o, "expires", rfc3339(g->since + g->ug->expire_ms, ts, sizeof ts));
   return o;
 }
 
@@ -221,11 +224,11 @@ static void post_guide(struct nano_req *r)
     req_reply_json(r, 204, guide_json(g));
     goto out;
   }
-  for (int i = 0; i < UG_MAX_GUIDES && !g; i++)
+  for (int i = 0; i < ug->max_guides && !g; i++)
     if (!ug->guides[i].used)
       g = &ug->guides[i];
   if (!g) {
-    req_reply_error(r, 503, "too many active guidances (%d)", UG_MAX_GUIDES);
+    req_reply_error(r, 503, "too many active guidances (%d, --max-guides)", ug->max_guides);
     goto out;
   }
   memset(g, 0, sizeof *g);
@@ -253,16 +256,23 @@ static int by_seq(const void *a, const void *b)
 static void get_guides(struct nano_req *r)
 {
   struct ug *ug = r->arg;
-  const struct guide *list[UG_MAX_GUIDES];
+  const struct guide **list = calloc((size_t)ug->max_guides, sizeof *list);
   int n = 0;
-  cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "active");
+  cJSON *o, *arr;
 
-  for (int i = 0; i < UG_MAX_GUIDES; i++)
+  if (!list) {
+    req_reply_error(r, 500, "out of memory");
+    return;
+  }
+  o = cJSON_CreateObject();
+  arr = cJSON_AddArrayToObject(o, "active");
+  for (int i = 0; i < ug->max_guides; i++)
     if (ug->guides[i].used)
       list[n++] = &ug->guides[i];
   qsort(list, (size_t)n, sizeof list[0], by_seq);
   for (int i = 0; i < n; i++)
     cJSON_AddItemToArray(arr, guide_json(list[i]));
+  free(list);
   req_reply_json(r, 205, o);
 }
 
@@ -311,7 +321,7 @@ static void stats_hook(cJSON *o, void *arg)
   struct ug *ug = arg;
   int active = 0;
 
-  for (int i = 0; i < UG_MAX_GUIDES; i++)
+  for (int i = 0; i < ug->max_guides; i++)
     active += ug->guides[i].used;
   cJSON_AddStringToObject(o, "leds", gpio_backend_name(ug->spec.backend));
   cJSON_AddNumberToObject(o, "active", active);
@@ -403,7 +413,7 @@ static int configure_routes(struct ug *ug, struct opt *routes, uint64_t step_ms)
 
 static int configure(struct ug *ug, struct opt *opts)
 {
-  long long step_ms, expire_ms;
+  long long step_ms, expire_ms, max;
   char err[256];
 
   if (!opt_str(opts, "leds")) {
@@ -425,6 +435,17 @@ static int configure(struct ug *ug, struct opt *opts)
   if (configure_routes(ug, opt_find(opts, "route"), (uint64_t)step_ms) < 0)
     return 2;
   ug->expire_ms = (uint64_t)expire_ms;
+  max = parse_size(opt_str(opts, "max-guides"), 1, UG_GUIDES_MAX);
+  if (max < 0) {
+    fprintf(stderr, "ug: --max-guides must be a number from 1 to %d\n", UG_GUIDES_MAX);
+    return 2;
+  }
+  ug->max_guides = (int)max;
+  ug->guides = calloc((size_t)max, sizeof *ug->guides);
+  if (!ug->guides) {
+    fprintf(stderr, "ug: out of memory for %lld guidances\n", max);
+    return 1;
+  }
   return 0;
 }
 
@@ -461,6 +482,7 @@ int cmd_ug(int argc, char **argv)
     { "expire", OPT_STR, "5m", "a guidance not stopped ends after this long" },
     { "step", OPT_STR, "250ms", "how long the chase's dot stays on one LED" },
     { "sysfs-root", OPT_STR, GPIO_SYSFS_ROOT, "the sysfs GPIO directory (tests use a fake one)" },
+    { "max-guides", OPT_STR, "64", "guidances at once (a 65th is 5.03)" },
     { 0 }
   };
   struct nano_server *s;
@@ -483,6 +505,7 @@ int cmd_ug(int argc, char **argv)
       rc = role_serve("ug", opts, &s);
   }
   if (rc >= 0) {
+    free(ug->guides);
     free(ug);
     return rc;
   }
@@ -490,6 +513,7 @@ int cmd_ug(int argc, char **argv)
   if (!ug->out) {
     log_error("leds=%s %s", opt_str(opts, "leds"), err);
     role_finish(s, opts);
+    free(ug->guides);
     free(ug);
     return 1;
   }
@@ -504,12 +528,13 @@ int cmd_ug(int argc, char **argv)
   loop_run();
 
   loop_cancel(ug->step_timer);
-  for (int i = 0; i < UG_MAX_GUIDES; i++)
+  for (int i = 0; i < ug->max_guides; i++)
     loop_cancel(ug->guides[i].expire);
   all_off(ug);
   gpio_out_close(ug->out);
   log_info("stopped");
   role_finish(s, opts);
+  free(ug->guides);
   free(ug);
   return 0;
 }

@@ -39,6 +39,18 @@ int irk_resolves(const uint8_t irk[16], const uint8_t addr[6])
   return irk_is_rpa(addr) && irk_ah(irk, addr, hash) == 0 && !memcmp(hash, addr + 3, 3);
 }
 
+int irk_make_rpa(const uint8_t irk[16], const uint8_t random[3], uint8_t addr[6])
+{
+  addr[0] = (uint8_t)((random[0] & 0x3f) | 0x40);
+  addr[1] = random[1];
+  addr[2] = random[2];
+  if ((addr[0] & 0x3f) == 0 && !addr[1] && !addr[2])
+    addr[2] = 1;
+  else if ((addr[0] & 0x3f) == 0x3f && addr[1] == 0xff && addr[2] == 0xff)
+    addr[2] = 0xfe;
+  return irk_ah(irk, addr, addr + 3);
+}
+
 static void reverse16(uint8_t b[16])
 {
   for (int i = 0; i < 8; i++) {

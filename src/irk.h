@@ -25,6 +25,11 @@ int irk_ah(const uint8_t irk[16], const uint8_t prand[3], uint8_t hash[3]);
 int irk_is_rpa(const uint8_t addr[6]);
 /* 1 when addr is a resolvable private address made with irk. */
 int irk_resolves(const uint8_t irk[16], const uint8_t addr[6]);
+/* A fresh resolvable private address of irk's phone from 24 random bits
+ * (its two top bits are made 01; the rest may not be all 0 or all 1,
+ * which the specification forbids, so those are nudged).  -1 if AES
+ * failed. */
+int irk_make_rpa(const uint8_t irk[16], const uint8_t random[3], uint8_t addr[6]);
 /* An IRK as users have it into the specification's byte order (the one
  * ae stores): 32 hex digits, with or without colons, as iOS/Android tools
  * and ESPresense show it; or 24 characters of base64 (ending in '='), as

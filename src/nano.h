@@ -101,7 +101,7 @@ struct opt *opt_find(struct opt *opts, const char *name);
 const char *opt_str(struct opt *opts, const char *name);
 int opt_bool(struct opt *opts, const char *name);
 /* "250ms", "3s", "5m", "2h", "30d", or plain milliseconds -> ms; -1 when
- * malformed. */
+ * malformed or longer than a year (365d, 8760h). */
 long long parse_duration_ms(const char *s);
 /* "4096", "64k", "1M" -> bytes in [min, max]; -1 when malformed. */
 long long parse_size(const char *s, long long min, long long max);
@@ -114,7 +114,10 @@ uint64_t now_ms(void);          /* monotonic */
 uint64_t wall_ms(void);         /* since the epoch */
 /* RFC 3339 UTC "2026-11-27T13:00:00.123Z" into buf (>= 32 bytes). */
 char *rfc3339(uint64_t epoch_ms, char *buf, size_t size);
-/* Parse RFC 3339 ("...Z" or "+hh:mm", optional fraction) -> epoch ms. */
+/* Parse RFC 3339 ("...Z" or "+hh:mm", optional fraction; 'T' and 'Z' in
+ * either case) -> epoch ms.  -1 for an instant before 1970-01-01T00:00:00Z
+ * or from 10000-01-01T00:00:00Z on, and for a leap second (:60): times
+ * here are POSIX times, which have none. */
 int rfc3339_parse(const char *s, int64_t *epoch_ms);
 
 #endif

@@ -177,28 +177,35 @@ void opt_usage(const struct opt *opts, const char *usage)
   }
 }
 
+#define DURATION_MAX_MS (365LL * 24 * 3600 * 1000)
+
 long long parse_duration_ms(const char *s)
 {
   char *end;
-  long long v;
+  long long v, unit;
 
   if (!s || !isdigit((unsigned char)*s))
     return -1;
   errno = 0;
   v = strtoll(s, &end, 10);
-  if (errno || v < 0 || v > 365LL * 24 * 3600 * 1000)
+  if (errno || v < 0)
     return -1;
   if (!*end || !strcmp(end, "ms"))
-    return v;
-  if (!strcmp(end, "s"))
-    return v * 1000;
-  if (!strcmp(end, "m"))
-    return v * 60 * 1000;
-  if (!strcmp(end, "h"))
-    return v * 3600 * 1000;
-  if (!strcmp(end, "d"))
-    return v * 24 * 3600 * 1000;
-  return -1;
+    unit = 1;
+  else if (!strcmp(end, "s"))
+    unit = 1000;
+  else if (!strcmp(end, "m"))
+    unit = 60 * 1000;
+  else if (!strcmp(end, "h"))
+    unit = 3600 * 1000;
+  else if (!strcmp(end, "d"))
+    unit = 24 * 3600 * 1000;
+  else
+    return -1;
+  /* The limit is on the duration, after its unit: 8761h is over a year. */
+  if (v > DURATION_MAX_MS / unit)
+    return -1;
+  return v * unit;
 }
 
 long long parse_size(const char *s, long long min, long long max)
@@ -309,8 +316,13 @@ int rfc3339_parse(const char *s, int64_t *epoch_ms)
       digits_at(s + 14, 2, &mi) || s[16] != ':' || digits_at(s + 17, 2, &sec))
     return -1;
   int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  /* Seconds 00-59.  RFC 3339 has :60 for a leap second (at 23:59:60 UTC,
+   * and only then), but times here are POSIX times, which have no leap
+   * seconds: 23:59:60 could only be stored as the next day's 00:00:00,
+   * another instant than the one written.  No clock nano runs on shows
+   * one, and no meeting starts in one, so it is refused, at any minute. */
   if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
-      (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > 60)
+      (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > 59)
     return -1;
   s += 19;
   if (*s == '.') {
@@ -340,8 +352,9 @@ int rfc3339_parse(const char *s, int64_t *epoch_ms)
     return -1;
   t = ((days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 +
         mi * 60 + sec - offset_s) * 1000) + ms;
-  /* A leap second or an offset can carry 9999-12-31 into year 10000,
-   * which rfc3339() could not write back as a time this parser reads. */
+  /* An offset can carry 9999-12-31 into year 10000, which rfc3339()
+   * could not write back as a time this parser reads, or 1970-01-01
+   * back into 1969. */
   if (t < 0 || t >= RFC3339_END_MS)
     return -1;
   *epoch_ms = t;

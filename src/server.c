@@ -656,6 +656,13 @@ void server_answer_deferred(struct nano_server *s)
     coap_async_trigger(d->async);
 }
 
+void server_answer_deferred_arg(struct nano_server *s, const void *arg)
+{
+  for (struct defer *d = s->defers; d; d = d->next)
+    if (d->arg == arg)
+      coap_async_trigger(d->async);
+}
+
 static void defer_unlink(struct nano_server *s, struct defer *d)
 {
   for (struct defer **pp = &s->defers; *pp; pp = &(*pp)->next)

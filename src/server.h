@@ -133,6 +133,9 @@ int server_deferred(struct nano_server *s);
 /* Run the second call of every deferred request now instead of at its
  * time (at shutdown: answer with what there is, then loop_drain()). */
 void server_answer_deferred(struct nano_server *s);
+/* The same for the requests deferred with this arg only (the answer is
+ * ready before the time given to req_defer); none if it was answered. */
+void server_answer_deferred_arg(struct nano_server *s, const void *arg);
 
 /* Add Max-Age (seconds) to the answer: when to ask again after a 5.03 or
  * 4.29.  Call before req_reply*(). */

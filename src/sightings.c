@@ -11,6 +11,7 @@
 #include "sightings.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,6 +92,74 @@ int ibeacon_uuid_parse(const char *s, uint8_t out[16])
     out[n++] = (uint8_t)(hi << 4 | lo);
     i += 2;
   }
+  return 0;
+}
+
+void ibeacon_key(const struct ibeacon *b, char out[IBEACON_KEY_MAX])
+{
+  char uuid[37];
+  ibeacon_uuid_format(b->uuid, uuid);
+  snprintf(out, IBEACON_KEY_MAX, "%s/%u/%u", uuid, (unsigned)b->major, (unsigned)b->minor);
+}
+
+/* A decimal 0..65535 without sign, spaces or leading zeros; -1 if not. */
+static long beacon_number(const cJSON *v)
+{
+  if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 65535 ||
+      v->valuedouble != (double)(long)v->valuedouble)
+    return -1;
+  return (long)v->valuedouble;
+}
+
+static long beacon_number_text(const char *s, const char **end)
+{
+  long n = 0;
+  const char *p = s;
+  while (*p >= '0' && *p <= '9' && p - s < 5)
+    n = n * 10 + (*p++ - '0');
+  *end = p;
+  if (p == s || (p - s > 1 && *s == '0') || n > 65535)
+    return -1;
+  return n;
+}
+
+int ibeacon_key_parse(const cJSON *v, char out[IBEACON_KEY_MAX], char *err, size_t errsize)
+{
+  struct ibeacon b = { 0 };
+  long major = -1, minor = -1;
+  const char *uuid = NULL, *why = NULL, *end;
+  char text[37];
+
+  if (cJSON_IsObject(v)) {
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(v, "uuid");
+    uuid = cJSON_IsString(u) ? u->valuestring : NULL;
+    major = beacon_number(cJSON_GetObjectItemCaseSensitive(v, "major"));
+    minor = beacon_number(cJSON_GetObjectItemCaseSensitive(v, "minor"));
+  } else if (cJSON_IsString(v) && strlen(v->valuestring) > 37 &&
+             v->valuestring[36] == '/') {
+    memcpy(text, v->valuestring, 36);
+    text[36] = '\0';
+    uuid = text;
+    major = beacon_number_text(v->valuestring + 37, &end);
+    if (major >= 0 && *end == '/')
+      minor = beacon_number_text(end + 1, &end);
+    if (minor >= 0 && *end)
+      minor = -1;
+  } else {
+    why = "an iBeacon is {\"uuid\",\"major\",\"minor\"} or \"UUID/MAJOR/MINOR\"";
+  }
+  if (!why && (!uuid || ibeacon_uuid_parse(uuid, b.uuid) < 0))
+    why = "an iBeacon's uuid looks like E2C56DB5-DFFB-48D2-B060-D0F5A71096E0";
+  if (!why && (major < 0 || minor < 0))
+    why = "an iBeacon's major and minor are whole numbers 0-65535";
+  if (why) {
+    if (err)
+      snprintf(err, errsize, "%s", why);
+    return -1;
+  }
+  b.major = (uint16_t)major;
+  b.minor = (uint16_t)minor;
+  ibeacon_key(&b, out);
   return 0;
 }
 

@@ -130,6 +130,15 @@ int ibeacon_parse(uint16_t company, const uint8_t *data, size_t len, struct ibea
 /* 8-4-4-4-12 upper-case hex (37 bytes with the NUL), and back (-1 if malformed). */
 void ibeacon_uuid_format(const uint8_t uuid[16], char out[37]);
 int ibeacon_uuid_parse(const char *s, uint8_t out[16]);
+/* A badge's identity as ae stores it and mcs asks about it:
+ * "UUID/MAJOR/MINOR", the UUID as above, major and minor in decimal
+ * ("E2C56DB5-DFFB-48D2-B060-D0F5A71096E0/1/7").  The tx power is not part
+ * of it: it is calibration, not identity. */
+#define IBEACON_KEY_MAX 50
+void ibeacon_key(const struct ibeacon *b, char out[IBEACON_KEY_MAX]);
+/* {"uuid","major","minor"} (as bs shows a beacon, uuid in any case) or
+ * the key's own text -> the key; -1 with why in err (may be NULL). */
+int ibeacon_key_parse(const cJSON *v, char out[IBEACON_KEY_MAX], char *err, size_t errsize);
 /* Copy src into dst (size bytes) without cutting a UTF-8 sequence. */
 void utf8_copy(char *dst, size_t size, const char *src);
 

@@ -99,6 +99,10 @@ const char *wire_check(enum wire_kind kind, const char *s, size_t n)
       return "is longer than " STR(WIRE_ID_MAX) " bytes";
     if (!only(s, n, ID_CHARS))
       return "may only hold letters, digits and " ID_CHARS;
+    /* "." and ".." are path segments every URI client removes (RFC 3986
+     * 5.2.4): participants/.. would never reach the id. */
+    if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+      return "may not be . or .. (URI clients remove them from paths)";
     return NULL;
   case WIRE_NAME:
     if (n > WIRE_NAME_MAX)

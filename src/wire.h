@@ -19,7 +19,7 @@
  *                  "organizer", "meeting", "participants":[...], a pd's
  *                  "node"; the <id> of participants/<id>, meetings/<id>,
  *                  guide/<id>.  1-64 bytes of letters, digits and
- *                  -._~!$&'()*+,;=:@
+ *                  -._~!$&'()*+,;=:@, but not "." or ".."
  *   WIRE_NAME      a participant's "name", a meeting's "title": 1-256
  *                  bytes of UTF-8 without control characters.
  *   WIRE_ROOM      "room", "building", --room, --route ROOM=, --mrs ROOM=
@@ -33,7 +33,9 @@
  *     libcoap leaves as they are when it turns Uri-Path options into the
  *     path a handler sees (RFC 3986 unreserved and sub-delims, ':', '@'),
  *     so the <id> at the end of a path is the id byte for byte, and a
- *     path built as "guide/%s" needs no escaping.  They keep out what
+ *     path built as "guide/%s" needs no escaping.  "." and ".." are the
+ *     exception: clients remove them as dot-segments (RFC 3986 5.2.4,
+ *     libcoap and coap-client alike), so guide/.. would be guide.  They keep out what
  *     breaks a path or a log line: '/', '?', '#', '%', whitespace,
  *     quotes, control characters, NUL, and non-ASCII (invalid UTF-8 and
  *     look-alike ids).  It is ae's rule, wider than mrs's and mcs's old

@@ -118,6 +118,12 @@ test_expect_success 'nano health: 0 when the role answers, 1 when not' '
 	test_expect_code 1 nano health coap://$NET.98/health
 '
 
+test_expect_success 'nano health coap://HOST asks the host'"'"'s /health, not its /' '
+	nano health $SRV &&
+	nano health $SRV/ &&
+	test_expect_code 1 nano health $SRV/nothing-here
+'
+
 test_expect_success 'nano health finds the port in NANO_LISTEN' '
 	start_bg srv2 "$TESTSRV" --listen 127.0.0.1:5790 &&
 	wait_for_health coap://127.0.0.1:5790 &&

@@ -31,13 +31,13 @@ test_expect_success 'Size1 of 4 GiB: 4.13 on the first block, Size1 = the limit'
 	$RAW $NET.1 5683 upload participants 5000 --size1 4294967295 >out &&
 	cat out &&
 	test "$(head -n 1 out)" = 4.13 &&
-	grep "^size1=2162688$" out &&
+	grep "^size1=6422528$" out &&
 	test "$(stat_of $AE rss_kb)" -lt "$(rss_max 8000)"
 '
 
-test_expect_success 'no Size1, 3 MB: refused at the block that passes 2 MiB + 64 KiB' '
-	$RAW $NET.1 5683 upload participants 3000000 >out &&
-	test "$(grep -c "^2.31$" out)" = 2112 &&
+test_expect_success 'no Size1, 7 MB: refused at the block that passes 6 MiB + 128 KiB' '
+	$RAW $NET.1 5683 upload participants 7000000 >out &&
+	test "$(grep -c "^2.31$" out)" = 6272 &&
 	test "$(grep -v "^2.31$" out | head -n 1)" = 4.13 &&
 	test "$(stat_of $AE uploads)" = 0 &&
 	rss=$(stat_of $AE rss_kb) && say "ae rss after: $rss kB" &&

@@ -31,11 +31,11 @@ test_expect_success 'start with a new database (flags from NANO_* too)' '
 	grep "backup_dir=$TMP/bk" ae.log
 '
 
-test_expect_success 'the schema: version 1, WAL, the four tables, strict' '
-	test "$(sqlite3 data/ae.db "PRAGMA user_version")" = 1 &&
+test_expect_success 'the schema: version 2, WAL, the five tables, strict' '
+	test "$(sqlite3 data/ae.db "PRAGMA user_version")" = 2 &&
 	test "$(sqlite3 data/ae.db "PRAGMA journal_mode")" = wal &&
 	sqlite3 data/ae.db ".tables" >tables &&
-	for t in participants meetings invitations events; do
+	for t in participants meetings invitations events identities; do
 		grep -w $t tables || return 1
 	done &&
 	sqlite3 data/ae.db ".schema participants" | grep STRICT

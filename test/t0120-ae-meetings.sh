@@ -158,7 +158,7 @@ test_expect_success 'content over 1 MiB is 4.13, a body over the limit too; noth
 	  head -c 1048577 /dev/zero | tr "\0" "x" && printf "\"}"; } >over.json &&
 	test_expect_code 1 nano coap -v -t 60 post $AE/meetings - <over.json >out 2>err &&
 	grep "^4.13" err && grep "exceeds the limit" out &&
-	head -c 3000000 /dev/zero | tr "\0" "x" >huge &&
+	head -c 7000000 /dev/zero | tr "\0" "x" >huge &&
 	test_expect_code 1 nano coap -v -t 60 post $AE/meetings - <huge >out 2>err &&
 	grep "^4.13" err &&
 	dump >after && test_cmp before after

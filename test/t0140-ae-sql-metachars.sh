@@ -27,7 +27,7 @@ test_expect_success 'setup: ae on a new database' '
 	start_bg ae "$NANO" ae --db $TMP/ae.db --backup-dir $TMP/bk --listen $NET.1:5683 &&
 	wait_for_health $AE &&
 	tables >tables.expect &&
-	test "$(cat tables.expect)" = "events invitations meetings participants"
+	test "$(cat tables.expect)" = "events identities invitations meetings participants"
 '
 
 test_expect_success 'a participant with metacharacters in id and name round-trips' '

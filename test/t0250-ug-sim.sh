@@ -63,7 +63,7 @@ test_expect_success 'POST /guide: 2.01 and a chase toward R1, logged LED by LED'
 	sleep 0.3 &&
 	guide alice R1 >out &&
 	grep "^2.01" code &&
-	grep "^{\"participant\":\"alice\",\"room\":\"R1\",\"since\":\"20[0-9-]*T[0-9:.]*Z\"}$" out &&
+	grep "^{\"participant\":\"alice\",\"room\":\"R1\",\"since\":\"20[0-9-]*T[0-9:.]*Z\",\"expires\":\"20[0-9-]*T[0-9:.]*Z\"}$" out &&
 	wait_until "grep -q \"led line=3 on\" ug.log" &&
 	grep " led line=[0-9]* on$" ug.log | head -n 3 >chase &&
 	test "$(sed "s/.*line=\([0-9]*\).*/\1/" chase | tr "\n" " ")" = "1 2 3 " &&
@@ -74,7 +74,7 @@ test_expect_success 'GET /leds shows the dot; GET /guide the guidance' '
 	nano coap get $UG/leds >out &&
 	test "$(grep -o "\"on\":true" out | wc -l)" -le 1 &&
 	nano coap get $UG/guide >out &&
-	grep "^{\"active\":\[{\"participant\":\"alice\",\"room\":\"R1\",\"since\":\"[^\"]*\"}\]}$" out
+	grep "^{\"active\":\[{\"participant\":\"alice\",\"room\":\"R1\",\"since\":\"[^\"]*\",\"expires\":\"[^\"]*\"}\]}$" out
 '
 
 test_expect_success 're-guiding the same participant is idempotent: 2.04, same since' '
@@ -188,7 +188,7 @@ test_expect_success 'at most 64 guidances at once; the 65th is 5.03' '
 	) &&
 	nano coap get $UG/stats | grep "\"active\":64" &&
 	test_expect_code 1 nano coap -v post $UG/guide "{\"participant\":\"late\",\"room\":\"R2\"}" >out 2>code &&
-	grep "^5.03" code && grep "too many active guidances (64)" out &&
+	grep "^5.03" code && grep "too many active guidances (64, --max-guides)" out &&
 	test "$(max_lit ug.log)" = 1
 '
 

@@ -36,6 +36,15 @@ test_expect_success 'the paper s scenario: exit 0, every step, everyone on the d
 	! grep -q FAILED out
 '
 
+test_expect_success 'two phones with IRKs (one rotating while walking) and a badge reach the display as one person each' '
+	grep "Bob  *carries a phone (IRK; rotates while walking)" out &&
+	grep "Carl  *carries a phone (IRK), sending from [4-7]" out &&
+	grep "David  *carries a badge (iBeacon)" out &&
+	grep -q "Bob  *same_person" out &&
+	grep -q "David  *presenting" out &&
+	test "$(grep -c "^  *+[0-9.]*s  Bob  *presenting  *m1" out)" = 1
+'
+
 test_expect_success 'every role was stopped and its temp dir removed' '
 	all_gone out &&
 	! ls -d "$TMP"/nano-demo.* 2>/dev/null

@@ -89,6 +89,14 @@ MEETING = (b'{"id":"m1","title":"Weekly","room":"R1","building":"B1","organizer"
 MEETING_JSON_CONTENT = (b'{"id":"m2","title":"Review","room":"R2","start":"2030-01-01T09:00:00Z",'
                         b'"end":"2030-01-01T10:00:00Z","content":{"agenda":[1,2]}}')
 AUTH = b'{"ble":["AA:BB:CC:DD:EE:01","aa:bb:cc:dd:ee:02"],"location":"entrance"}'
+IDENTITIES = (b'{"id":"bob","name":"Bob","ble":"AA:BB:CC:DD:EE:02","identities":[{"ble":"AA:BB:CC:DD:EE:20"},'
+              b'{"irk":"ec0234a357c8ad05341010a60a397d9b"},'
+              b'{"ibeacon":{"uuid":"E2C56DB5-DFFB-48D2-B060-D0F5A71096E0","major":1,"minor":2}}]}')
+AUTH_BEACON = (b'{"ble":["70:81:94:0D:FB:AA","C1:00:00:00:00:01"],"location":"R1",'
+               b'"ibeacons":{"C1:00:00:00:00:01":"E2C56DB5-DFFB-48D2-B060-D0F5A71096E0/1/2"}}')
+SIM_PHONE = b'{"irk":"ec0234a357c8ad05341010a60a397d9b","rotate_ms":1000,"ttl_ms":5000}'
+BLE_BADGE = (b'{"location":"R1","devices":[{"addr":"C1:00:00:00:00:01","rssi":-50,"ibeacon":'
+             b'{"uuid":"E2C56DB5-DFFB-48D2-B060-D0F5A71096E0","major":1,"minor":2,"tx_power":-59}}]}')
 SIM_ADV = (b'{"addr":"AA:BB:CC:DD:EE:01","rssi":-50,"name":"phone","ttl_ms":5000,"type":"random",'
            b'"ibeacon":{"uuid":"E2C56DB5-DFFB-48D2-B060-D0F5A71096E0","major":1,"minor":2,"tx_power":-59}}')
 BLE = (b'{"location":"R1","devices":[{"addr":"AA:BB:CC:DD:EE:01","name":"phone","rssi":-50,'
@@ -114,6 +122,8 @@ def role_seeds():
                                       dgram(GET, "meetings/m2"), dgram(DELETE, "meetings/m2")),
         "auth": frame(dgram(POST, "participants", PARTICIPANT), dgram(POST, "meetings", MEETING),
                       dgram(POST, "auth", AUTH)),
+        "identities": frame(dgram(POST, "participants", IDENTITIES), dgram(GET, "participants/bob"),
+                            dgram(POST, "meetings", MEETING), dgram(POST, "auth", AUTH_BEACON)),
         "events": frame(dgram(GET, "events", query=["since=0", "limit=10"])),
         "backup": frame(dgram(POST, "backup")),
     })
@@ -122,6 +132,7 @@ def role_seeds():
         "presence": frame(dgram(POST, "presence", PRESENCE)),
         "presence-room": frame(dgram(POST, "presence", b'{"location":"R1"}')),
         "ble": frame(dgram(POST, "ble", BLE)),
+        "ble-badge": frame(dgram(POST, "ble", BLE_BADGE)),
         "ble-entrance": frame(dgram(POST, "presence", PRESENCE), dgram(POST, "ble", BLE_ENTRANCE)),
         "participants": frame(dgram(GET, "participants", query=["state=arrived", "limit=5"])),
         "timeline": frame(dgram(GET, "timeline", query=["since=0", "limit=10"])),
@@ -136,6 +147,8 @@ def role_seeds():
     r["bs"] = common(["devices"], "sim/adv", SIM_ADV)
     r["bs"].update({
         "sim-adv": frame(dgram(POST, "sim/adv", SIM_ADV)),
+        "sim-phone": frame(dgram(POST, "sim/adv", SIM_PHONE), dgram(POST, "sim/adv", SIM_PHONE),
+                           dgram(POST, "scan", b'{"duration_ms":0}')),
         "scan-now": frame(dgram(POST, "sim/adv", SIM_ADV), dgram(POST, "scan", b'{"duration_ms":0}')),
         "scan-later": frame(dgram(POST, "scan", b'{"duration_ms":20}')),
         "devices": frame(dgram(GET, "devices")),
@@ -372,7 +385,8 @@ ROLE_PATHS = {
 JSON_KEYS = ["id", "name", "ble", "irk", "participants", "title", "room", "building", "organizer",
              "start", "end", "content", "location", "uuid", "major", "minor", "tx_power", "addr",
              "rssi", "ttl_ms", "type", "ibeacon", "duration_ms", "participant", "meeting", "node",
-             "ts_ms", "devices", "motion", "last_seen_ms", "uptime_ms", "granted", "denied"]
+             "ts_ms", "devices", "motion", "last_seen_ms", "uptime_ms", "granted", "denied",
+             "identities", "ibeacons", "rotate_ms", "resolved"]
 JSON_TOKENS = [b"true", b"false", b"null", b"{}", b"[]", b'":"', b'","', b"-1", b"1e308",
                b"\\u0000", b"\\ud800", b"2026-11-27T13:00:00Z", b"AA:BB:CC:DD:EE:01",
                b"entrance", b"random", b"public"]

@@ -15,7 +15,7 @@ int main(void)
   static const uint8_t prand[3] = { 0x70, 0x81, 0x94 }, want[3] = { 0x0d, 0xfb, 0xaa };
   char err[128];
 
-  plan(17);
+  plan(21);
   ok(irk_parse("ec0234a357c8ad05341010a60a397d9b", irk, err, sizeof err) == 0,
      "the specification's IRK parses");
   ok(irk_ah(irk, prand, hash) == 0 && !memcmp(hash, want, 3),
@@ -68,6 +68,21 @@ int main(void)
     ok(irk_from_bluez_info(path, other, err, sizeof err) < 0 && strstr(err, "pair"),
        "an info file without an IRK says to pair first");
     unlink(path);
+  }
+  {
+    /* the specification's prand 708194 makes its address; the type bits
+     * are forced to 01 and all-0 / all-1 random parts nudged */
+    const uint8_t zero[3] = { 0 }, ones[3] = { 0xff, 0xff, 0xff };
+    uint8_t made[6];
+    ok(irk_make_rpa(irk, prand, made) == 0 && !memcmp(made, "\x70\x81\x94\x0d\xfb\xaa", 6),
+       "irk_make_rpa from prand 708194 is 70:81:94:0D:FB:AA");
+    ok(irk_make_rpa(irk, zero, made) == 0 && irk_resolves(irk, made) &&
+       ((made[0] & 0x3f) || made[1] || made[2]), "an all-zero random part is nudged, still resolves");
+    ok(irk_make_rpa(irk, ones, made) == 0 && irk_resolves(irk, made) &&
+       !((made[0] & 0x3f) == 0x3f && made[1] == 0xff && made[2] == 0xff),
+       "an all-one random part is nudged, still resolves");
+    ok(irk_make_rpa(irk, (const uint8_t[3]){ 0xc1, 2, 3 }, made) == 0 && irk_is_rpa(made),
+       "the two top bits are always 01");
   }
   return done_testing();
 }

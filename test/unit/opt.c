@@ -25,7 +25,7 @@ int main(void)
   int64_t t;
   char buf[40];
 
-  plan(43);
+  plan(67);
   unsetenv("NANO_LISTEN");
   unsetenv("NANO_LOG_LEVEL");
   unsetenv("NANO_ROUTE");
@@ -99,6 +99,15 @@ int main(void)
   is_int(parse_duration_ms("3x"), -1, "bad suffix");
   is_int(parse_duration_ms("-1s"), -1, "negative");
   is_int(parse_duration_ms(""), -1, "empty");
+  /* README: a duration is at most a year, counted after its unit */
+  is_int(parse_duration_ms("365d"), 365LL * 86400000, "365d is the longest duration");
+  is_int(parse_duration_ms("8760h"), 365LL * 86400000, "8760h is a year");
+  is_int(parse_duration_ms("8761h"), -1, "8761h is over a year: refused");
+  is_int(parse_duration_ms("366d"), -1, "366d refused");
+  is_int(parse_duration_ms("525601m"), -1, "525601m refused");
+  is_int(parse_duration_ms("31536001s"), -1, "31536001s refused");
+  is_int(parse_duration_ms("31536000001"), -1, "a year and 1 ms refused");
+  is_int(parse_duration_ms("9223372036854775807d"), -1, "no overflow past the unit");
 
   ok(rfc3339_parse("2026-11-27T13:00:00Z", &t) == 0 && t == 1795784400000LL,
      "RFC 3339 UTC parses to epoch ms");
@@ -119,6 +128,31 @@ int main(void)
   ok(rfc3339_parse("9999-12-31T23:59:59.999Z", &t) == 0 && t == 253402300799999LL,
      "the last millisecond of 9999");
   ok(rfc3339_parse("2026-11-27t13:00:00Z", &t) == 0, "a lower-case t (RFC 3339 5.6)");
+  ok(rfc3339_parse("2026-11-27t13:00:00z", &t) == 0 && t == 1795784400000LL,
+     "lower-case t and z");
+  /* README: from 1970 to 9999 in UTC, whatever the offset */
+  ok(rfc3339_parse("1970-01-01T00:00:00Z", &t) == 0 && t == 0, "the epoch");
+  ok(rfc3339_parse("1970-01-01T00:00:00+01:00", &t) < 0,
+     "1970-01-01T00:00:00+01:00 is 1969 in UTC: refused");
+  ok(rfc3339_parse("1970-01-01T00:59:59.999+01:00", &t) < 0, "the last ms of 1969, by offset");
+  ok(rfc3339_parse("1970-01-01T01:00:00+01:00", &t) == 0 && t == 0, "the epoch, by offset");
+  ok(rfc3339_parse("1969-12-31T23:30:00-01:00", &t) < 0, "a year before 1970 refused");
+  ok(rfc3339_parse("9999-12-31T23:00:00-05:00", &t) < 0,
+     "9999-12-31T23:00:00-05:00 is year 10000 in UTC: refused");
+  ok(rfc3339_parse("9999-12-31T23:59:59+01:00", &t) == 0 && t == 253402297199000LL,
+     "a time in 9999 by a positive offset");
+  ok(rfc3339_parse("2026-03-01T00:30:00+01:00", &t) == 0 && t == 1772321400000LL,
+     "an offset that crosses a month (and Feb 28)");
+  ok(rfc3339_parse("2026-11-27T08:00:00-05:00", &t) == 0 && t == 1795784400000LL,
+     "a negative offset");
+  ok(rfc3339_parse("2026-11-27T13:00:00-00:00", &t) == 0 && t == 1795784400000LL,
+     "-00:00 (offset unknown) is UTC");
+  ok(rfc3339_parse("2026-11-27T13:00:00+24:00", &t) < 0, "offset hour 24 refused");
+  ok(rfc3339_parse("2026-+3-01T00:00:00Z", &t) < 0, "2026-+3-01 refused");
+  /* README: no leap seconds */
+  ok(rfc3339_parse("2026-11-27T13:05:60Z", &t) < 0, ":60 at 13:05 refused");
+  ok(rfc3339_parse("2016-12-31T23:59:60Z", &t) < 0, "a leap second (23:59:60 UTC) refused");
+  ok(rfc3339_parse("2026-11-27T13:05:59.999Z", &t) == 0, ":59.999 is fine");
   is_str(rfc3339(1795784400000ULL, buf, sizeof buf), "2026-11-27T13:00:00Z",
          "formats whole seconds");
   is_str(rfc3339(1795784400250ULL, buf, sizeof buf), "2026-11-27T13:00:00.250Z",

@@ -72,6 +72,46 @@ static void test_ibeacon(void)
      "a UUID with a non-hex digit is refused");
 }
 
+/* A badge's key, as ae stores it and mcs asks about it. */
+static void test_ibeacon_key(void)
+{
+  static const char *const bad[] = {
+    "\"E2C56DB5-DFFB-48D2-B060-D0F5A71096E0/1/65536\"",
+    "\"E2C56DB5-DFFB-48D2-B060-D0F5A71096E0/01/2\"",
+    "\"E2C56DB5-DFFB-48D2-B060-D0F5A71096E0/1/2/3\"",
+    "\"E2C56DB5-DFFB-48D2-B060-D0F5A71096E0/1/\"",
+    "\"E2C56DB5-DFFB-48D2-B060-D0F5A71096E0/-1/2\"",
+    "\"E2C56DB5-DFFB-48D2-B060-D0F5A71096E0/1/2 \"",
+    "\"E2C56DB5-DFFB-48D2-B060-D0F5A71096E0\"",
+    "{\"uuid\":\"E2C56DB5-DFFB-48D2-B060-D0F5A71096E0\",\"major\":1.5,\"minor\":2}",
+    "{\"uuid\":\"E2C56DB5-DFFB-48D2-B060-D0F5A71096E0\",\"major\":1}",
+    "{\"uuid\":\"nope\",\"major\":1,\"minor\":2}",
+    "7", "null",
+  };
+  struct ibeacon b = { { 0xE2, 0xC5, 0x6D, 0xB5, 0xDF, 0xFB, 0x48, 0xD2, 0xB0, 0x60, 0xD0, 0xF5,
+                         0xA7, 0x10, 0x96, 0xE0 }, 65535, 0, -59 };
+  char key[IBEACON_KEY_MAX], err[128];
+  cJSON *v;
+
+  ibeacon_key(&b, key);
+  is_str(key, "E2C56DB5-DFFB-48D2-B060-D0F5A71096E0/65535/0", "the key of a heard beacon");
+  v = cJSON_Parse("{\"uuid\":\"e2c56db5-dffb-48d2-b060-d0f5a71096e0\",\"major\":65535,"
+                  "\"minor\":0,\"tx_power\":-59}");
+  ok(ibeacon_key_parse(v, key, err, sizeof err) == 0 &&
+     !strcmp(key, "E2C56DB5-DFFB-48D2-B060-D0F5A71096E0/65535/0"),
+     "bs's object, lower-case UUID, gives the same key");
+  cJSON_Delete(v);
+  v = cJSON_CreateString("e2c56db5-dffb-48d2-b060-d0f5a71096e0/65535/0");
+  ok(ibeacon_key_parse(v, key, err, sizeof err) == 0 &&
+     !strcmp(key, "E2C56DB5-DFFB-48D2-B060-D0F5A71096E0/65535/0"), "and so does the key's text");
+  cJSON_Delete(v);
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    v = cJSON_Parse(bad[i]);
+    ok(ibeacon_key_parse(v, key, err, sizeof err) < 0 && *err, "refused: %s", bad[i]);
+    cJSON_Delete(v);
+  }
+}
+
 static void test_smoothing_and_range(void)
 {
   struct sightings c;
@@ -245,10 +285,11 @@ static void test_listing(void)
 
 int main(void)
 {
-  plan(81);
+  plan(96);
   test_addresses();
   test_names();
   test_ibeacon();
+  test_ibeacon_key();
   test_smoothing_and_range();
   test_properties();
   test_forget_and_reports();

@@ -19,7 +19,7 @@ int main(void)
   const char *s;
   cJSON *o;
 
-  plan(75);
+  plan(78);
 
   /* UTF-8 (RFC 3629) */
   ok(U("") && U("plain ascii"), "ASCII is UTF-8");
@@ -55,6 +55,12 @@ int main(void)
      !wire_check_id("2026-12-01T10:00~R2") && !wire_check_id("a.b_c-d@e"),
      "ids like o'brien and 2026-12-01T10:00~R2");
   ok(!wire_check_id("-._~!$&'()*+,;=:@"), "every id punctuation character");
+  /* README: "." and ".." are no ids (URI clients remove them from paths) */
+  is_str(wire_check_id("."), "may not be . or .. (URI clients remove them from paths)",
+         "the id '.' is refused");
+  ok(wire_check_id("..") && wire_check_path_id(".."), "the id '..' is refused, in a path too");
+  ok(!wire_check_id("...") && !wire_check_id(".a") && !wire_check_id("a..") &&
+     !wire_check_id("-"), "'...', '.a', 'a..' are ids");
   is_str(wire_check_id(""), "is empty", "an empty id");
   is_str(wire_check_id(NULL), "is empty", "no id");
   is_str(wire_check(WIRE_ID, "ev\0il", 5), "contains a control character", "NUL in an id");
