@@ -728,6 +728,8 @@ static void present_send(struct track *t)
   o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "participant", t->participant);
   cJSON_AddStringToObject(o, "meeting", t->meeting);
+  if (*t->name)                     /* ae's, for the room's screen */
+    cJSON_AddStringToObject(o, "name", t->name);
   call_cancel(t->present);
   t->present = call_json(mrs, COAP_REQUEST_POST, "present", o, &co, on_present, t);
   cJSON_Delete(o);
