@@ -1375,7 +1375,8 @@ int cmd_demo(int argc, char **argv)
     for (int i = 0; i < D.ntotal; i++)
       printf("  %-16s carries a %s, sending from %s\n", D.people[i].name,
              D.people[i].stranger ? "phone ae does not know" : carry_names[D.people[i].carry],
-             D.people[i].sends);
+             D.people[i].carry == CARRY_PHONE_ROTATING ? "fresh addresses made by bs's sim"
+                                                       : D.people[i].sends);
   if (!D.json && !D.failed)
     for (int r = 1; r <= D.rooms; r++)
       printf("  kiosk R%-5d http://%s.%d:%d/\n", r, D.net, 9 + r, KIOSK_PORT);
