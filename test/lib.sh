@@ -64,6 +64,12 @@ cleanup() {
 		kill -CONT "$pid" 2>/dev/null    # one a test froze (SIGSTOP) must see it
 	done
 	for pid in $BG_PIDS; do
+		stop_left=100
+		while running "$pid" && [ "$stop_left" -gt 0 ]; do
+			sleep 0.1
+			stop_left=$((stop_left - 1))
+		done
+		running "$pid" && kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
 	cd / && rm -rf "$TMP"
@@ -90,12 +96,30 @@ start_bg() {
 }
 
 # stop_bg NAME [SIGNAL]: stop it and wait; its exit status in $NAME_status.
+# A process that has not exited after STOP_WAIT seconds (30) is killed
+# (SIGKILL; status 137, said on stderr): a role that hangs on its way out
+# fails its test instead of holding up the whole run.
 stop_bg() {
 	eval "pid=\$${1}_pid"
 	kill -"${2:-TERM}" "$pid" 2>/dev/null
+	stop_left=$((${STOP_WAIT:-30} * 10))
+	while running "$pid" && [ "$stop_left" -gt 0 ]; do
+		sleep 0.1
+		stop_left=$((stop_left - 1))
+	done
+	if running "$pid"; then
+		echo "$1 (pid $pid) did not exit in ${STOP_WAIT:-30} s; killed" >&2
+		kill -KILL "$pid" 2>/dev/null
+	fi
 	wait "$pid"
 	eval "${1}_status=$?"
 	BG_PIDS=$(echo "$BG_PIDS" | sed "s/ $pid\b//")
+}
+
+# running PID: the process is alive (not yet exited: an exited child of
+# this shell stays a zombie until waited for)
+running() {
+	[ -r "/proc/$1/stat" ] && ! sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | grep -q '^Z'
 }
 
 # stop_cleanly NAME...: stop each (SIGTERM) and wait; fails if one did not
