@@ -42,7 +42,7 @@ test_expect_success 'a presentation mrs refuses (bob no longer invited) ends at 
 '
 
 test_expect_success 'a refused visit rests: bob back at the door after the visit gap is asked about again' '
-	grants=$(auth_decisions bob granted) && sleep 3.2 &&
+	grants=$(auth_decisions bob granted) && sleep 4.5 &&
 	adv $BS bob 2000 && motion $PD &&
 	wait_until "test \$(auth_decisions bob denied) = 1" 60 &&
 	test "$(auth_decisions bob granted)" = $grants
