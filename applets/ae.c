@@ -145,7 +145,7 @@ static const char *const migrations[] = {
 enum stmt_id {
   S_BEGIN, S_COMMIT, S_ROLLBACK,
   S_P_GET, S_P_LIST, S_P_BY_BLE, S_P_INSERT, S_P_UPSERT, S_P_DELETE, S_P_ORGANIZES,
-  S_P_IRKS, S_P_BY_BEACON, S_ID_OWNER, S_ID_ADD, S_ID_CLEAR, S_ID_OF,
+  S_P_IRKS, S_P_BY_BEACON, S_ID_OWNER, S_ID_HAS, S_ID_ADD, S_ID_CLEAR, S_ID_OF,
   S_M_GET, S_M_LIST, S_M_INSERT, S_M_UPSERT, S_M_DELETE, S_M_CONTENT,
   S_I_ADD, S_I_CLEAR, S_I_OF_MEETING,
   S_LOC_IS_BUILDING, S_ROOM_BUILDING, S_AUTH_PICK, S_AUTH_NEXT, S_AUTH_ANY,
@@ -181,6 +181,7 @@ static const char *const stmt_sql[S_COUNT_OF_STMTS] = {
                     "ON p.id = i.participant WHERE i.kind = 'ibeacon' AND i.value = ?1",
   [S_ID_OWNER] = "SELECT participant FROM identities WHERE kind = ?1 AND value = ?2 "
                  "UNION ALL SELECT id FROM participants WHERE ?1 = 'irk' AND irk = ?2 LIMIT 1",
+  [S_ID_HAS] = "SELECT 1 FROM identities WHERE kind = ?1 AND value = ?2",
   [S_ID_ADD] = "INSERT INTO identities(participant, kind, value) VALUES (?1, ?2, ?3)",
   [S_ID_CLEAR] = "DELETE FROM identities WHERE participant = ?1",
   [S_ID_OF] = "SELECT kind, value FROM identities WHERE participant = ?1 ORDER BY kind, value",
@@ -1402,8 +1403,17 @@ static int identities_store(struct ae *ae, const struct participant *p, struct j
     if (*owner && strcmp(owner, p->id))
       return fail(err, 409, "%s %s belongs to participant '%s'", id->kind,
                   strcmp(id->kind, "irk") ? id->text : "(this IRK)", owner);
-    if (*owner || (!strcmp(id->kind, "ble") && !strcmp(id->text, p->ble)))
+    /* stored even when it is also the participant's own address or IRK
+     * (a later PUT may change those and keep the identities) */
+    s = stmt(ae, S_ID_HAS);
+    bind_text(s, 1, id->kind);
+    identity_bind(s, 2, id);
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
       continue;                         /* given twice: stored once */
+    if (rc != SQLITE_DONE)
+      return db_fail(ae, "identity has", err);
     s = stmt(ae, S_ID_ADD);
     bind_text(s, 1, p->id);
     bind_text(s, 2, id->kind);
