@@ -9,6 +9,9 @@
 #                   parser, FUZZ_S seconds each, in build/fuzz; fuzz-smoke
 #                   is CI's short run (test/fuzz/README)
 #   make demo       the smart-meeting scenario with simulated hardware
+#   make screenshots  mrs's kiosk page in headless Chromium (test/t0481):
+#                   every state at 1920x1080 and 800x480 in BUILD/screenshots,
+#                   and docs/kiosk.png (800x480, a meeting shown)
 #   make bench      benchmarks that print numbers
 #   make size       the binary's size
 #   ARCH=armv7|arm64  any of the above for a Raspberry Pi, cross compiled
@@ -71,7 +74,7 @@ endif
 BUILD   := $(or $(O),build/check)
 CC      := gcc
 SANITIZE:= -fsanitize=address,undefined -fno-sanitize-recover=undefined
-PKGS    := libcjson sqlite3 libgpiod dbus-1
+PKGS    := libcjson sqlite3 libgpiod dbus-1 libmicrohttpd md4c
 CHECK_DEPS := build/check-deps
 CFLAGS  := -g -O1 -fno-omit-frame-pointer $(SANITIZE) $(WARN)
 CPPFLAGS:= $(DEFS) -I$(CHECK_DEPS)/prefix/include $(shell pkg-config --cflags $(PKGS))
@@ -101,7 +104,7 @@ CC      := clang-16
 SANITIZE:= -fsanitize=address,undefined -fsanitize=fuzzer-no-link
 DEPS_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
            -fsanitize=fuzzer-no-link
-PKGS    := libcjson sqlite3 libgpiod dbus-1
+PKGS    := libcjson sqlite3 libgpiod dbus-1 libmicrohttpd md4c
 FUZZ_DEPS := build/fuzz-deps
 CFLAGS  := -g -O1 -fno-omit-frame-pointer $(SANITIZE) $(WARN)
 CPPFLAGS:= $(DEFS) -DNANO_FUZZ -I$(FUZZ_DEPS)/prefix/include $(shell pkg-config --cflags $(PKGS))
@@ -127,7 +130,7 @@ CPPFLAGS:= $(DEFS) -I$(PREFIX_DEPS)/include -I$(PREFIX_DEPS)/include/dbus-1.0 \
            -I$(PREFIX_DEPS)/lib/dbus-1.0/include -isystem $(DEPS_DIR)/kinc
 LDFLAGS := -static -Wl,--gc-sections -L$(PREFIX_DEPS)/lib
 LDLIBS  := -lcoap-3-mbedtls -lmbedtls -lmbedx509 -lmbedcrypto \
-           -lsqlite3 -lcjson -lgpiod -ldbus-1
+           -lsqlite3 -lcjson -lgpiod -ldbus-1 -lmicrohttpd -lmd4c
 NANO    := $(if $(O),$(O)/nano,$(if $(CROSS),$(DEPS_DIR)/nano,nano))
 DEPS_OK := $(PREFIX_DEPS)/.deps-ok
 # The three binaries side by side in build/ARCH/nano: x86_64's is a copy
@@ -143,7 +146,7 @@ BENCHSRC:= $(wildcard bench/*.c)
 BENCHBIN:= $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCHSRC))
 TESTSRV := $(BUILD)/testsrv
 
-.PHONY: all deps test check demo bench size clean distclean install image
+.PHONY: all deps test check demo bench size clean distclean install image screenshots
 all: $(NANO) $(SIDE)
 
 deps: $(DEPS_OK)
@@ -192,11 +195,24 @@ CAN_RUN  = $(if $(CROSS),QEMU_CPU=$(QEMU_CPU) $(abspath $(NANO)) --version >/dev
 	   { echo "make test ARCH=$(ARCH): this kernel cannot run $(ARCH) programs;" \
 	     "apt-get install qemu-user-static binfmt-support and run" \
 	     "update-binfmts --enable $(QEMU)" >&2; exit 1; },:)
+SHOTS   := $(abspath $(BUILD))/screenshots
 test: $(NANO) $(UNITBIN) $(TESTSRV)
 	@$(CAN_RUN)
 	$(if $(CROSS),QEMU_CPU=$(QEMU_CPU)) DOCKER_PLATFORM=$(PLATFORM) \
-	  NANO=$(abspath $(NANO)) TESTSRV=$(abspath $(TESTSRV)) \
+	  NANO=$(abspath $(NANO)) TESTSRV=$(abspath $(TESTSRV)) SHOTS_DIR=$(SHOTS) \
 	  prove -e '' $(PROVE_FLAGS) $(UNITBIN) $(TESTS)
+
+# The kiosk page as a person sees it: t0481 drives mrs through every state
+# in headless Chromium and shoots each; the README shows docs/kiosk.png.
+screenshots: $(NANO)
+	@command -v $${CHROMIUM:-chromium} >/dev/null || \
+	  { echo "make screenshots needs chromium (sh .ci/install-packages)" >&2; exit 1; }
+	@$(CAN_RUN)
+	rm -f $(SHOTS)/kiosk-*
+	NANO=$(abspath $(NANO)) SHOTS_DIR=$(SHOTS) sh test/t0481-kiosk-chromium.sh
+	@mkdir -p docs
+	cp $(SHOTS)/kiosk-presenting-800x480.png docs/kiosk.png
+	@ls $(SHOTS)/kiosk-*.png docs/kiosk.png | sed 's/^/  /'
 
 check:
 	$(MAKE) MODE=check test
@@ -255,7 +271,7 @@ image: $(NANO)
 FUZZ_S       ?= 60
 FUZZ_SMOKE_S ?= 8
 FUZZ_ROLES   := ae mcs pd bs ug mrs
-FUZZ_PARSERS := json rfc3339 bluez adv sightings
+FUZZ_PARSERS := json rfc3339 bluez adv sightings render
 FUZZ_TARGETS ?= $(FUZZ_ROLES) $(FUZZ_PARSERS)
 .PHONY: fuzz fuzz-smoke fuzz-build
 ifeq ($(MODE),fuzz)

@@ -145,7 +145,7 @@ static const char *const migrations[] = {
 enum stmt_id {
   S_BEGIN, S_COMMIT, S_ROLLBACK,
   S_P_GET, S_P_LIST, S_P_BY_BLE, S_P_INSERT, S_P_UPSERT, S_P_DELETE, S_P_ORGANIZES,
-  S_P_IRKS, S_P_BY_BEACON, S_ID_OWNER, S_ID_ADD, S_ID_CLEAR, S_ID_OF,
+  S_P_IRKS, S_P_BY_BEACON, S_ID_OWNER, S_ID_HAS, S_ID_ADD, S_ID_CLEAR, S_ID_OF,
   S_M_GET, S_M_LIST, S_M_INSERT, S_M_UPSERT, S_M_DELETE, S_M_CONTENT,
   S_I_ADD, S_I_CLEAR, S_I_OF_MEETING,
   S_LOC_IS_BUILDING, S_ROOM_BUILDING, S_AUTH_PICK, S_AUTH_NEXT, S_AUTH_ANY,
@@ -181,6 +181,7 @@ static const char *const stmt_sql[S_COUNT_OF_STMTS] = {
                     "ON p.id = i.participant WHERE i.kind = 'ibeacon' AND i.value = ?1",
   [S_ID_OWNER] = "SELECT participant FROM identities WHERE kind = ?1 AND value = ?2 "
                  "UNION ALL SELECT id FROM participants WHERE ?1 = 'irk' AND irk = ?2 LIMIT 1",
+  [S_ID_HAS] = "SELECT 1 FROM identities WHERE kind = ?1 AND value = ?2",
   [S_ID_ADD] = "INSERT INTO identities(participant, kind, value) VALUES (?1, ?2, ?3)",
   [S_ID_CLEAR] = "DELETE FROM identities WHERE participant = ?1",
   [S_ID_OF] = "SELECT kind, value FROM identities WHERE participant = ?1 ORDER BY kind, value",
@@ -1402,8 +1403,17 @@ static int identities_store(struct ae *ae, const struct participant *p, struct j
     if (*owner && strcmp(owner, p->id))
       return fail(err, 409, "%s %s belongs to participant '%s'", id->kind,
                   strcmp(id->kind, "irk") ? id->text : "(this IRK)", owner);
-    if (*owner || (!strcmp(id->kind, "ble") && !strcmp(id->text, p->ble)))
+    /* stored even when it is also the participant's own address or IRK
+     * (a later PUT may change those and keep the identities) */
+    s = stmt(ae, S_ID_HAS);
+    bind_text(s, 1, id->kind);
+    identity_bind(s, 2, id);
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
       continue;                         /* given twice: stored once */
+    if (rc != SQLITE_DONE)
+      return db_fail(ae, "identity has", err);
     s = stmt(ae, S_ID_ADD);
     bind_text(s, 1, p->id);
     bind_text(s, 2, id->kind);
@@ -1952,6 +1962,28 @@ static int auth_granted(struct auth_req *a, const char *ble, const char *partici
   return j.oom ? -1 : 0;
 }
 
+/* The participant (id, name: the first two columns) that statement id
+ * finds for key: 1 with participant and name set, 0 when none, else an
+ * error code (what names the lookup in the log). */
+static int participant_lookup(struct ae *ae, enum stmt_id id, const char *key,
+                              char participant[WIRE_ID_MAX + 1], char name[WIRE_NAME_MAX + 1],
+                              const char *what, struct jerr *err)
+{
+  sqlite3_stmt *s = stmt(ae, id);
+  int rc;
+
+  bind_text(s, 1, key);
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    snprintf(participant, WIRE_ID_MAX + 1, "%s", col_text(s, 0));
+    snprintf(name, WIRE_NAME_MAX + 1, "%s", col_text(s, 1));
+  }
+  sqlite3_reset(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return db_fail(ae, what, err);
+  return rc == SQLITE_ROW;
+}
+
 /* The participant whose IRK made ble, when ble is a resolvable private
  * address no participant has as theirs: from the cache of addresses
  * resolved lately, else by trying every stored IRK (irk.h).  1 with
@@ -1974,17 +2006,8 @@ static int rpa_resolve(struct ae *ae, const char *ble, char participant[WIRE_ID_
     if (c->ble[0] && !strcmp(c->ble, ble)) {
       c->seen_ms = now;
       ae->rpa_hits++;
-      s = stmt(ae, S_P_GET);
-      bind_text(s, 1, c->participant);
-      rc = sqlite3_step(s);
-      if (rc == SQLITE_ROW) {
-        snprintf(participant, WIRE_ID_MAX + 1, "%s", col_text(s, 0));
-        snprintf(name, WIRE_NAME_MAX + 1, "%s", col_text(s, 1));
-      }
-      sqlite3_reset(s);
-      if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_fail(ae, "auth resolve", err);
-      return rc == SQLITE_ROW;
+      return participant_lookup(ae, S_P_GET, c->participant, participant, name,
+                                "auth resolve", err);
     }
     if (c->seen_ms < slot->seen_ms)
       slot = c;                 /* the least lately seen, to reuse */
@@ -2020,8 +2043,6 @@ static int beacon_resolve(struct ae *ae, struct auth_req *a, const char *ble,
 {
   const cJSON *v = NULL, *el;
   char key[IBEACON_KEY_MAX];
-  sqlite3_stmt *s;
-  int rc;
 
   cJSON_ArrayForEach(el, a->ibeacons) {
     char norm[18];
@@ -2030,17 +2051,7 @@ static int beacon_resolve(struct ae *ae, struct auth_req *a, const char *ble,
   }
   if (!v || ibeacon_key_parse(v, key, NULL, 0) < 0)
     return 0;
-  s = stmt(ae, S_P_BY_BEACON);
-  bind_text(s, 1, key);
-  rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
-    snprintf(participant, WIRE_ID_MAX + 1, "%s", col_text(s, 0));
-    snprintf(name, WIRE_NAME_MAX + 1, "%s", col_text(s, 1));
-  }
-  sqlite3_reset(s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    return db_fail(ae, "auth beacon", err);
-  return rc == SQLITE_ROW;
+  return participant_lookup(ae, S_P_BY_BEACON, key, participant, name, "auth beacon", err);
 }
 
 /* One decision for one address, logged as one event row. */
@@ -2048,20 +2059,15 @@ static int auth_decide(struct ae *ae, struct auth_req *a, const char *ble, struc
 {
   char participant[WIRE_ID_MAX + 1] = "", name[WIRE_NAME_MAX + 1] = "";
   char meeting[WIRE_ID_MAX + 1] = "", room[WIRE_ROOM_MAX + 1] = "", detail[256] = "";
-  sqlite3_stmt *s = stmt(ae, S_P_BY_BLE);
+  sqlite3_stmt *s;
   const char *resolved = NULL;
   int64_t end_ms = 0;
   int rc, code;
 
-  bind_text(s, 1, ble);
-  rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
-    snprintf(participant, sizeof participant, "%s", col_text(s, 0));
-    snprintf(name, sizeof name, "%s", col_text(s, 1));
-  }
-  sqlite3_reset(s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    return db_fail(ae, "auth participant", err);
+  rc = participant_lookup(ae, S_P_BY_BLE, ble, participant, name, "auth participant", err);
+  if (rc < 0 || rc > 1)
+    return rc;
+  rc = rc ? SQLITE_ROW : SQLITE_DONE;
   if (rc == SQLITE_DONE) {
     int r = beacon_resolve(ae, a, ble, participant, name, err);
     if (r == 1)

@@ -1,7 +1,7 @@
 /* demo.c - the smart-meeting scenario of the paper on one machine.
  *
  * usage: nano demo [--speed X] [--participants N [--rooms K]] [--within DUR]
- *                  [--net A.B.C] [--port P] [--json] [--keep] [--timeout DUR]
+ *                  [--net A.B.C] [--port P] [--json] [--keep] [--stay] [--timeout DUR]
  *
  * Starts every role as a child process of this same binary
  * (/proc/self/exe) on loopback addresses NET.1, NET.2, ... (default
@@ -33,6 +33,11 @@
  * meetings (one per room, R1..RK), arriving --within DUR; --json prints
  * the results (latency percentiles, peak RSS of every role from
  * /proc/PID/status VmHWM) for benchmarks.
+ *
+ * Each mrs serves its room's kiosk page on NET.(9 + room):8080 (its CoAP
+ * address, port 8080); the demo prints the URLs.  --stay keeps every role
+ * running after the report, so a person can open the page and try more,
+ * until Ctrl-C or SIGTERM (then the exit code is the report's).
  */
 #include "client.h"
 #include "irk.h"
@@ -62,6 +67,7 @@
 #define MAX_PEOPLE 10000
 #define PAPER_WALK_MS 10000       /* 14 m of corridor, section V */
 #define PAPER_GAP_MS 3000         /* between two arrivals, unscaled */
+#define KIOSK_PORT 8080           /* each mrs's page, on its own address */
 
 struct child {
   char label[32];                 /* "ae", "mrs R1", "pd entrance" */
@@ -98,7 +104,7 @@ struct person {
 static struct {
   /* options */
   double speed;
-  int npeople, rooms, json, keep, insecure;
+  int npeople, rooms, json, keep, stay, insecure;
   char net[32];
   unsigned port;
   const char *scheme;         /* "coaps" (DTLS, keys made for the run) or "coap" */
@@ -251,7 +257,7 @@ static void plan_children(void)
     snprintf(label, sizeof label, "mrs R%d", r);
     c = child_add(label, 9 + r);
     arg(c, "mrs"); arg(c, "--listen=%s", c->host); arg(c, "--room=R%d", r);
-    arg(c, "--ae=%s", ae);
+    arg(c, "--ae=%s", ae); arg(c, "--http=%s.%d:%d", D.net, 9 + r, KIOSK_PORT);
   }
   for (int i = 0; i < D.nkids; i++)
     arg(&D.kids[i], "--log-level=%s", D.log_level);
@@ -1199,11 +1205,26 @@ static void remove_dir(const char *dir)
     waitpid(pid, NULL, 0);
 }
 
+/* --stay: the roles keep running until Ctrl-C or SIGTERM. */
+static void stay(void)
+{
+  if (!D.json) {
+    printf("The roles keep running (--stay); the kiosk page of R1 is http://%s.10:%d/ .\n"
+           "Ctrl-C stops them.\n", D.net, KIOSK_PORT);
+    fflush(stdout);
+  }
+  loop_continue();
+  loop_run();
+  fprintf(stderr, "demo: stopping the roles\n");
+  children_stop();
+}
+
 static const char demo_usage[] =
   "usage: nano demo [--speed X] [--participants N [--rooms K]] [--within DUR]\n"
-  "                 [--net A.B.C] [--port P] [--json] [--keep] [--timeout DUR]\n"
+  "                 [--net A.B.C] [--port P] [--json] [--keep] [--stay] [--timeout DUR]\n"
   "                 [--insecure]\n"
-  "The paper's smart-meeting scenario with every role as a process on loopback.";
+  "The paper's smart-meeting scenario with every role as a process on loopback.\n"
+  "Each room's display is a web page: http://NET.10:8080/ for R1 (printed).";
 
 static int configure(struct opt *opts)
 {
@@ -1259,6 +1280,7 @@ static int configure(struct opt *opts)
   D.timeout_ms = (uint64_t)timeout;
   D.json = opt_bool(opts, "json");
   D.keep = opt_bool(opts, "keep");
+  D.stay = opt_bool(opts, "stay");
   D.log_level = opt_str(opts, "log-level");
   if (log_level_parse(D.log_level) < 0) {
     fprintf(stderr, "demo: --log-level must be error, warn, info or debug\n");
@@ -1284,6 +1306,7 @@ int cmd_demo(int argc, char **argv)
     { "timeout", OPT_STR, "20s", "wait this long after the last expected arrival" },
     { "json", OPT_BOOL, NULL, "print the results as one JSON object" },
     { "keep", OPT_BOOL, NULL, "keep the temp dir (logs, database) even on success" },
+    { "stay", OPT_BOOL, NULL, "keep the roles running after the report (open the kiosk page), until Ctrl-C" },
     { "log-level", OPT_STR, "info", "log level of the roles (their logs are in the temp dir)" },
     { 0 }
   };
@@ -1352,7 +1375,11 @@ int cmd_demo(int argc, char **argv)
     for (int i = 0; i < D.ntotal; i++)
       printf("  %-16s carries a %s, sending from %s\n", D.people[i].name,
              D.people[i].stranger ? "phone ae does not know" : carry_names[D.people[i].carry],
-             D.people[i].sends);
+             D.people[i].carry == CARRY_PHONE_ROTATING ? "fresh addresses made by bs's sim"
+                                                       : D.people[i].sends);
+  if (!D.json && !D.failed)
+    for (int r = 1; r <= D.rooms; r++)
+      printf("  kiosk R%-5d http://%s.%d:%d/\n", r, D.net, 9 + r, KIOSK_PORT);
   fflush(stdout);
   if (!D.failed) {
     health_deadline = now_ms() + 15000;
@@ -1366,7 +1393,12 @@ int cmd_demo(int argc, char **argv)
     children_stop();
     D.exit_code = 128 + loop_stopped_by_signal();   /* 130 on Ctrl-C */
   } else {
-    children_stop();
+    if (!D.stay)
+      children_stop();
+    else
+      for (int i = 0; i < D.nkids; i++)
+        if (D.kids[i].pid > 0 && !D.kids[i].done)
+          D.kids[i].peak_rss_kb = vmhwm_kb(D.kids[i].pid);
     if (D.collected && D.timeline) {
       ok = verdict(&eve_events);
       if (D.json)
@@ -1380,6 +1412,8 @@ int cmd_demo(int argc, char **argv)
         printf("FAILED: %s\n", D.failures[i]);
     }
     D.exit_code = ok ? 0 : 1;
+    if (D.stay)
+      stay();
   }
   if (D.exit_code == 0 && !D.keep)
     remove_dir(D.dir);

@@ -704,11 +704,12 @@ static void on_present(void *arg, int code, const uint8_t *body, size_t len)
            body ? (const char *)body : "");
   timeline("present_refused", t->participant, t->ble, "mrs: %s",
            client_code_text(code, buf, sizeof buf));
-  if (t->state != S_ARRIVED) {
+  if (t->state != S_ARRIVED && !(t->state == S_PRESENTING && code / 100 == 4)) {
     server_notify(M.participants_res);
     return;
   }
-  /* a visit that ends here rests, so the next one is asked about again */
+  /* a visit that ends here rests, so the next one is asked about again;
+   * a restarted mrs that will not show them again ends presenting too */
   snprintf(why, sizeof why, "mrs: %s %.*s", client_code_text(code, buf, sizeof buf),
            (int)(len > 100 ? 100 : len), body ? (const char *)body : "");
   track_enter(t, code == CLIENT_TIMEOUT || code / 100 == 5 ? S_EXPIRED : S_REFUSED, 0, why);
@@ -728,6 +729,8 @@ static void present_send(struct track *t)
   o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "participant", t->participant);
   cJSON_AddStringToObject(o, "meeting", t->meeting);
+  if (*t->name)                     /* ae's, for the room's screen */
+    cJSON_AddStringToObject(o, "name", t->name);
   call_cancel(t->present);
   t->present = call_json(mrs, COAP_REQUEST_POST, "present", o, &co, on_present, t);
   cJSON_Delete(o);
@@ -751,7 +754,8 @@ static void arrive(struct track *t, const char *at)
  * seen in).  The visit goes on as it would for one address: o is not at
  * rest, or t was heard at the entrance within --visit-gap of o, or heard
  * in a room while o is presenting. */
-static struct track *track_merge(struct track *o, struct track *t)
+static struct track *track_merge(struct track *o, struct track *t, const char *meeting,
+                                 const char *room, int64_t end_ms)
 {
   int busy = !state_is_at_rest(o->state) || o->guide || o->unguide || o->present ||
              (t->entrance_seen ? t->entrance_seen < o->entrance_seen + (uint64_t)M.visit_gap_ms
@@ -775,6 +779,13 @@ static struct track *track_merge(struct track *o, struct track *t)
   o->rssi = t->rssi;
   if (busy) {
     track_free(t);
+    if (room_seen && o->state == S_GUIDING && !room_matches(o, at) && !strcmp(room, at)) {
+      /* heard in another room than theirs, where ae names a meeting on
+       * now of theirs: that is where they are going */
+      snprintf(o->meeting, sizeof o->meeting, "%s", meeting);
+      snprintf(o->room, sizeof o->room, "%s", room);
+      o->meeting_end = end_ms > 0 ? (uint64_t)end_ms : 0;
+    }
     if (room_seen && o->state == S_GUIDING && room_matches(o, at))
       arrive(o, at);
     return NULL;
@@ -816,7 +827,7 @@ static void grant(struct track *t, const cJSON *g)
     t->presented[0] = '\0';
   }
   if (track_by_participant(id) && track_by_participant(id) != t &&
-      !(t = track_merge(track_by_participant(id), t)))
+      !(t = track_merge(track_by_participant(id), t, meeting, room, end_ms)))
     return;
   participant_index(t, id);
   snprintf(t->name, sizeof t->name, "%s", name ? name : "");
@@ -1486,6 +1497,12 @@ static void get_participants(struct nano_req *r)
   cJSON *o, *list, *c;
   long n = 0;
 
+  if (filter > 0) {
+    int known = 0;
+    for (int i = 0; i < S_COUNT; i++)
+      known |= !strcmp(want, state_names[i]);
+    filter = known ? 1 : -1;        /* an unknown state is an error, not [] */
+  }
   if (filter < 0 || query_number(r, "limit", 1000000, &limit) < 0) {
     req_reply_error(r, 400, "state must be a state's name, limit a number");
     return;

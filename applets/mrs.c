@@ -33,9 +33,16 @@
  * data say no, or 2.04 "pending" when AE has not answered by then (a
  * down AE is retried with backoff, see call.h); a refusal found after a
  * "pending" is logged.
+ *
+ * The display itself is a web page (src/kiosk.c, --http): every change
+ * of the screen goes to its event streams as GET /display's state with
+ * the content rendered (src/render.c, once per copy of a meeting).
  */
 #include "call.h"
+#include "keys.h"
+#include "kiosk.h"
 #include "nano.h"
+#include "render.h"
 #include "role.h"
 #include "uri.h"
 #include "wire.h"
@@ -58,6 +65,9 @@ struct meeting {
   char *title, *room, *organizer;
   char *content;
   size_t content_len;
+  int content_format;               /* ae's: 0 text (markdown), 50 JSON */
+  char *html;                       /* the content as the kiosk shows it */
+  const char *format;               /* "markdown", "json" or "text" */
   int64_t start_ms, end_ms;
   cJSON *participants;              /* array of ids */
   char *raw;                        /* AE's meeting JSON, as last read */
@@ -66,7 +76,7 @@ struct meeting {
   struct call *call;
   struct meeting *fresh;
   int full;                         /* read the content even if unchanged */
-  char (*pending)[WIRE_ID_MAX + 1];      /* participants waiting for a read */
+  struct pend *pending;             /* participants waiting for a read */
   int npending;
   int nstarted;                     /* pending[0..nstarted) arrived before it */
   struct meeting *next;
@@ -83,7 +93,15 @@ struct wait {
 
 struct attendee {
   char participant[WIRE_ID_MAX + 1];
+  char *name;                       /* as mcs had it from ae; NULL: unknown */
   uint64_t shown;
+};
+
+/* A participant waiting for a read of the meeting, with the name mcs
+ * gave ("" if none). */
+struct pend {
+  char id[WIRE_ID_MAX + 1];
+  char name[WIRE_NAME_MAX + 1];
 };
 
 static struct {
@@ -103,21 +121,82 @@ static struct {
   uint64_t updated;
   struct loop_timer *end_timer;
   coap_resource_t *display_res;
+  int kiosk;                        /* the page is served (--http) */
   unsigned long presents, refused, fetches, refreshes, clears;
 } R;
 
 /* ---- the screen ---------------------------------------------------------- */
 
+static cJSON *display_json(int kiosk);
+
+/* The page's state: every change of the screen goes to its event streams. */
+static void kiosk_update(void)
+{
+  cJSON *o;
+  char *json;
+
+  if (!R.kiosk)
+    return;
+  o = display_json(1);
+  json = o ? json_print(o) : NULL;
+  if (json)
+    kiosk_publish(json, strlen(json));
+  else
+    log_error("out of memory for the kiosk page's state");
+  free(json);
+  cJSON_Delete(o);
+}
+
 static void screen_changed(void)
 {
   R.updated = wall_ms();
   server_notify(R.display_res);
+  kiosk_update();
+}
+
+static void attendees_clear(void)
+{
+  for (int i = 0; i < R.nattendees; i++) {
+    free(R.attendees[i].name);
+    R.attendees[i].name = NULL;
+  }
+  R.nattendees = 0;
+}
+
+/* The content as the page shows it, once per copy of the meeting: a JSON
+ * content as tables, a text as markdown (plain text is markdown without
+ * markup). */
+static void render_content(struct meeting *m)
+{
+  struct rbuf b = { 0 };
+  const char *c = m->content ? m->content : "";
+
+  if (m->html || !R.kiosk)
+    return;
+  if (m->content_format == COAP_MEDIATYPE_APPLICATION_JSON &&
+      render_json(c, m->content_len, &b) == 0) {
+    m->format = "json";
+  } else if (m->content_format == COAP_MEDIATYPE_TEXT_PLAIN) {
+    rbuf_free(&b);
+    m->format = "markdown";
+    if (render_markdown(c, m->content_len, &b) < 0)
+      log_error("meeting=%s content not rendered (out of memory)", m->id);
+  } else {
+    rbuf_free(&b);
+    m->format = "text";
+    render_text(c, m->content_len, &b);
+  }
+  if (b.oom) {
+    rbuf_free(&b);
+    m->format = "text";
+  }
+  m->html = b.p ? b.p : strdup("");
 }
 
 static void screen_blank(int hidden)
 {
   R.shown = NULL;
-  R.nattendees = 0;
+  attendees_clear();
   R.hidden = hidden;
   loop_cancel(R.end_timer);
   R.end_timer = NULL;
@@ -142,13 +221,14 @@ static int attendee_index(const char *participant)
   return -1;
 }
 
-static void screen_show(struct meeting *m, const char *participant)
+static void screen_show(struct meeting *m, const char *participant, const char *name)
 {
   int64_t left;
 
   if (R.shown != m) {
     R.shown = m;
-    R.nattendees = 0;
+    attendees_clear();
+    render_content(m);
     R.hidden = 0;
     loop_cancel(R.end_timer);
     left = m->end_ms - (int64_t)wall_ms();
@@ -159,6 +239,7 @@ static void screen_show(struct meeting *m, const char *participant)
   if (attendee_index(participant) < 0 && R.nattendees < MAX_ATTENDEES) {
     struct attendee *a = &R.attendees[R.nattendees++];
     snprintf(a->participant, sizeof a->participant, "%s", participant);
+    a->name = name && *name ? strdup(name) : NULL;
     a->shown = wall_ms();
     log_info("meeting=%s participant=%s attends", m->id, participant);
   }
@@ -182,8 +263,10 @@ static void meeting_clear_data(struct meeting *m)
   free(m->organizer);
   free(m->content);
   free(m->raw);
+  free(m->html);
   cJSON_Delete(m->participants);
-  m->title = m->room = m->organizer = m->content = m->raw = NULL;
+  m->title = m->room = m->organizer = m->content = m->raw = m->html = NULL;
+  m->format = NULL;
   m->participants = NULL;
   m->content_len = 0;
 }
@@ -206,6 +289,7 @@ static void meeting_take(struct meeting *m, struct meeting *f)
   m->organizer = f->organizer;
   m->content = f->content;
   m->content_len = f->content_len;
+  m->content_format = f->content_format;
   m->start_ms = f->start_ms;
   m->end_ms = f->end_ms;
   m->participants = f->participants;
@@ -289,8 +373,8 @@ static void hide_for(const char *participant)
   }
 }
 
-static void present(struct meeting *m, const char *participant, int *code,
-                    const char **why)
+static void present(struct meeting *m, const char *participant, const char *name,
+                    int *code, const char **why)
 {
   *why = refusal(m, participant, code);
   if (*why) {
@@ -301,7 +385,7 @@ static void present(struct meeting *m, const char *participant, int *code,
     return;
   }
   *code = 204;
-  screen_show(m, participant);
+  screen_show(m, participant, name);
 }
 
 /* The meeting on the screen was read again: the screen follows what AE
@@ -328,13 +412,16 @@ static void screen_follow(struct meeting *m, int changed)
     return;                     /* unusable now: what is shown stays */
   /* attendees who are no longer invited leave the screen */
   for (int i = 0; i < R.nattendees; i++) {
-    if (!refusal(m, R.attendees[i].participant, &code))
+    if (!refusal(m, R.attendees[i].participant, &code)) {
       R.attendees[n++] = R.attendees[i];
-    else
+    } else {
       log_info("meeting=%s participant=%s no longer invited; not shown as attending",
                m->id, R.attendees[i].participant);
+      free(R.attendees[i].name);
+    }
   }
   R.nattendees = n;
+  render_content(m);            /* the new copy's content */
   loop_cancel(R.end_timer);
   left = m->end_ms - (int64_t)wall_ms();
   R.end_timer = loop_after(left > 0 ? (uint64_t)left : 0, on_meeting_end, NULL);
@@ -386,11 +473,11 @@ static void fetch_done(struct meeting *m, enum mstate state)
       code = 502;
       why = "ae's answer about this meeting was unusable";
       R.refused++;
-      log_warn("participant=%s meeting=%s not shown: %s", m->pending[i], m->id, why);
+      log_warn("participant=%s meeting=%s not shown: %s", m->pending[i].id, m->id, why);
     } else {
-      present(m, m->pending[i], &code, &why);
+      present(m, m->pending[i].id, m->pending[i].name, &code, &why);
     }
-    answer_waits(m, m->pending[i], code, why);
+    answer_waits(m, m->pending[i].id, code, why);
   }
   /* who arrived during this read waits for one that starts now */
   memmove(m->pending, m->pending + n, (size_t)(m->npending - n) * sizeof *m->pending);
@@ -419,7 +506,8 @@ static void on_content(void *arg, int code, const uint8_t *body, size_t len)
     fetch_done(m, M_FAILED);
     return;
   }
-  memcpy(f->content, body, len);
+  if (len)                          /* an empty content comes as no body */
+    memcpy(f->content, body, len);
   f->content[len] = '\0';
   f->content_len = len;
   fetch_done(m, M_READY);
@@ -434,7 +522,7 @@ static char *dup_field(const cJSON *o, const char *key)
 static int parse_meeting(struct meeting *m, const cJSON *o, struct jerr *err)
 {
   const char *room, *title, *start, *end;
-  const cJSON *parts, *content;
+  const cJSON *parts, *content, *format;
 
   if (wire_get(o, "room", WIRE_ROOM, JSON_REQUIRED, &room, err) < 0 ||
       wire_get(o, "title", WIRE_NAME, JSON_OPTIONAL, &title, err) < 0 ||
@@ -454,10 +542,16 @@ static int parse_meeting(struct meeting *m, const cJSON *o, struct jerr *err)
   m->title = dup_field(o, "title");
   m->room = dup_field(o, "room");
   m->organizer = dup_field(o, "organizer");
+  format = cJSON_GetObjectItemCaseSensitive(o, "content_format");
+  m->content_format = cJSON_IsNumber(format) ? format->valueint : 0;
   content = cJSON_GetObjectItemCaseSensitive(o, "content");
   if (cJSON_IsString(content)) {
     m->content = strdup(content->valuestring);
     m->content_len = m->content ? strlen(m->content) : 0;
+  } else if (cJSON_IsObject(content) || cJSON_IsArray(content)) {
+    m->content = json_print(content);
+    m->content_len = m->content ? strlen(m->content) : 0;
+    m->content_format = COAP_MEDIATYPE_APPLICATION_JSON;
   }
   return 0;
 }
@@ -582,10 +676,11 @@ static void present_answer(struct nano_req *r)
 
 static void post_present(struct nano_req *r)
 {
-  const char *participant, *meeting;
+  const char *participant, *meeting, *name = NULL;
   struct jerr err;
   struct meeting *m;
   struct wait *w;
+  char nm[WIRE_NAME_MAX + 1];
   cJSON *o;
   int i;
 
@@ -596,7 +691,8 @@ static void post_present(struct nano_req *r)
   if (!(o = req_json(r)))
     return;
   if (wire_get(o, "participant", WIRE_ID, JSON_REQUIRED, &participant, &err) < 0 ||
-      wire_get(o, "meeting", WIRE_ID, JSON_REQUIRED, &meeting, &err) < 0) {
+      wire_get(o, "meeting", WIRE_ID, JSON_REQUIRED, &meeting, &err) < 0 ||
+      wire_get(o, "name", WIRE_NAME, JSON_OPTIONAL, &name, &err) < 0) {
     req_reply_error(r, 400, "%s", err.msg);
     cJSON_Delete(o);
     return;
@@ -623,6 +719,7 @@ static void post_present(struct nano_req *r)
   }
   snprintf(w->participant, sizeof w->participant, "%s", participant);
   snprintf(w->meeting, sizeof w->meeting, "%s", meeting);
+  snprintf(nm, sizeof nm, "%s", name ? name : "");
   cJSON_Delete(o);
   if (req_defer(r, PRESENT_WAIT_MS, w) < 0) {       /* answered 5.0x */
     free(w);
@@ -635,18 +732,20 @@ static void post_present(struct nano_req *r)
    * not see it.  For the meeting shown, AE's answer decides. */
   if (m != R.shown)
     hide_for(w->participant);
-  for (i = 0; i < m->npending && strcmp(m->pending[i], w->participant); i++)
+  for (i = 0; i < m->npending && strcmp(m->pending[i].id, w->participant); i++)
     ;
-  if (i == m->npending)
-    snprintf(m->pending[m->npending++], WIRE_ID_MAX + 1, "%s", w->participant);
-  else if (i < m->nstarted && m->call) {
+  if (i == m->npending) {
+    i = m->npending++;
+  } else if (i < m->nstarted && m->call) {
     /* pending for the read under way, which may predate this arrival:
      * the next read answers them */
     memmove(m->pending + i, m->pending + i + 1,
             (size_t)(m->npending - i - 1) * sizeof *m->pending);
     m->nstarted--;
-    snprintf(m->pending[m->npending - 1], WIRE_ID_MAX + 1, "%s", w->participant);
+    i = m->npending - 1;
   }
+  snprintf(m->pending[i].id, sizeof m->pending[i].id, "%s", w->participant);
+  snprintf(m->pending[i].name, sizeof m->pending[i].name, "%s", nm);
   meeting_fetch(m, 1);
 }
 
@@ -656,32 +755,54 @@ static void add_time(cJSON *o, const char *key, int64_t ms)
   cJSON_AddStringToObject(o, key, rfc3339((uint64_t)ms, ts, sizeof ts));
 }
 
-static void get_display(struct nano_req *r)
+/* What the screen shows: GET /display, and for the kiosk page the same
+ * with the content as HTML ("html", "format") instead of as it came. */
+static cJSON *display_json(int kiosk)
 {
   const struct meeting *m = R.shown;
   cJSON *o = cJSON_CreateObject(), *list;
 
+  if (!o)
+    return NULL;
   cJSON_AddStringToObject(o, "room", R.room);
   if (m) {
     cJSON_AddStringToObject(o, "meeting", m->id);
     cJSON_AddStringToObject(o, "title", m->title ? m->title : "");
-    cJSON_AddStringToObject(o, "content", m->content ? m->content : "");
+    if (kiosk) {
+      cJSON_AddStringToObject(o, "format", m->format ? m->format : "text");
+      cJSON_AddStringToObject(o, "html", m->html ? m->html : "");
+    } else {
+      cJSON_AddStringToObject(o, "content", m->content ? m->content : "");
+    }
     add_time(o, "start", m->start_ms);
     add_time(o, "end", m->end_ms);
   } else {
     cJSON_AddNullToObject(o, "meeting");
     cJSON_AddNullToObject(o, "title");
-    cJSON_AddNullToObject(o, "content");
+    cJSON_AddNullToObject(o, kiosk ? "html" : "content");
   }
   list = cJSON_AddArrayToObject(o, "attendees");
   for (int i = 0; i < R.nattendees; i++) {
     cJSON *a = cJSON_CreateObject();
     cJSON_AddStringToObject(a, "participant", R.attendees[i].participant);
+    if (R.attendees[i].name)
+      cJSON_AddStringToObject(a, "name", R.attendees[i].name);
     add_time(a, "shown", (int64_t)R.attendees[i].shown);
     cJSON_AddItemToArray(list, a);
   }
   cJSON_AddBoolToObject(o, "hidden", R.hidden);
   add_time(o, "updated", (int64_t)R.updated);
+  return o;
+}
+
+static void get_display(struct nano_req *r)
+{
+  cJSON *o = display_json(0);
+
+  if (!o) {
+    req_reply_error(r, 500, "out of memory");
+    return;
+  }
   req_reply_json(r, 205, o);
 }
 
@@ -697,6 +818,7 @@ static void stats_hook(cJSON *o, void *arg)
   cJSON_AddNumberToObject(o, "refreshes", (double)R.refreshes);
   cJSON_AddNumberToObject(o, "clears", (double)R.clears);
   cJSON_AddNumberToObject(o, "meetings_cached", n);
+  kiosk_stats(o);
 }
 
 static int health_hook(cJSON *o, void *arg)
@@ -708,8 +830,68 @@ static int health_hook(cJSON *o, void *arg)
 }
 
 static const char mrs_usage[] =
-  "usage: nano mrs --room ROOM [--ae URI] [options]\n"
-  "The meeting room service: what the display in ROOM shows (GET /display).";
+  "usage: nano mrs --room ROOM [--ae URI] [--http HOST:PORT|off] [options]\n"
+  "The meeting room service: what the display in ROOM shows (GET /display),\n"
+  "and the display itself: a web page for the room's screen (a browser in\n"
+  "kiosk mode), http://HOST:PORT/ (GET /, GET /events: server-sent events).\n"
+  "On loopback (the default) the page is open to whoever is on the node; on\n"
+  "any other address it needs a kiosk token, http://HOST:PORT/?token=TOKEN:\n"
+  "--kiosk-token, or the key of the identity kiosk-ROOM in the keys file (its\n"
+  "hex digits, as nano keys new printed them); without one mrs does not start.\n"
+  "A token given is required on loopback too.";
+
+/* The kiosk page's options, checked before any port is bound: 0 (off
+ * leaves c->listen NULL), 2 on a usage error, 1 when the page would be
+ * served beyond the node without a token. */
+static int kiosk_options(struct opt *opts, const char *room, struct kiosk_config *c,
+                         char *token, size_t tokensize)
+{
+  const char *http = opt_str(opts, "http"), *flag = opt_str(opts, "kiosk-token");
+  long long clients = parse_size(opt_str(opts, "http-max-clients"), 1, 256), timeout;
+  struct sockaddr_storage sa;
+  socklen_t salen;
+  int loopback;
+  char err[160], id[KEY_ID_MAX + 1];
+  const struct psk *k;
+
+  memset(c, 0, sizeof *c);
+  if (!http || !strcmp(http, "off"))
+    return 0;
+  if (kiosk_listen_parse(http, &sa, &salen, &loopback, err, sizeof err) < 0) {
+    fprintf(stderr, "mrs: --http %s, or off\n", err);
+    return 2;
+  }
+  if (clients < 0 || opt_duration(opts, "http-timeout", &timeout) < 0 || timeout < 1000) {
+    fprintf(stderr, "mrs: --http-max-clients 1..256; --http-timeout at least 1s\n");
+    return 2;
+  }
+  role_identity_of("kiosk", room, id, sizeof id);
+  if (flag) {
+    size_t n = strlen(flag);
+    if (n < 16 || n > 128 || strspn(flag, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                          "0123456789-._~") != n) {
+      fprintf(stderr, "mrs: --kiosk-token must be 16 to 128 of A-Z a-z 0-9 -._~\n");
+      return 2;
+    }
+    snprintf(token, tokensize, "%s", flag);
+  } else if ((k = role_key(id))) {
+    for (size_t i = 0; i < k->key_len && 2 * i + 2 < tokensize; i++)
+      snprintf(token + 2 * i, tokensize - 2 * i, "%02x", k->key[i]);
+  } else {
+    *token = '\0';
+  }
+  if (!loopback && !*token) {
+    fprintf(stderr, "mrs: --http %s is not a loopback address, and the page shows what "
+            "meetings hold: give it a kiosk token (--kiosk-token, or a %s line in the keys "
+            "file), or serve it on loopback; not starting\n", http, id);
+    return 1;
+  }
+  c->listen = http;
+  c->token = *token ? token : NULL;
+  c->max_clients = (int)clients;
+  c->timeout_ms = (uint64_t)timeout;
+  return 0;
+}
 
 /* Who may do what on mrs (with keys; nano mrs --help shows it). */
 static const struct access_rule mrs_access[] = {
@@ -727,12 +909,17 @@ int cmd_mrs(int argc, char **argv)
     { "retry-max", OPT_STR, "2s", "cap of the exponential retry backoff" },
     { "max-content", OPT_STR, "4194304", "largest meeting content in bytes" },
     { "refresh", OPT_STR, "5s", "read the meeting on the screen from ae again this often" },
+    { "http", OPT_STR, "127.0.0.1:8080", "HOST:PORT of the kiosk page (IPv4, [IPv6], localhost), or off" },
+    { "http-max-clients", OPT_STR, "8", "HTTP connections at once (1-256); more are closed at once" },
+    { "http-timeout", OPT_STR, "30s", "an HTTP client that sends no whole request or takes no data this long is dropped; keep-alive every half" },
+    { "kiosk-token", OPT_STR, NULL, "the page's token (16-128 of A-Z a-z 0-9 -._~); default: the key of kiosk-ROOM in the keys file" },
     { 0 }
   };
   struct nano_server *s;
+  struct kiosk_config kc;
   long long timeout, retry_max, refresh;
   const char *room, *mc, *ae;
-  char *end, err[160];
+  char *end, err[160], token[2 * KEY_MAX + 1];
   struct nano_uri u;
   int rc;
 
@@ -765,6 +952,11 @@ int cmd_mrs(int argc, char **argv)
     return 2;
   }
   R.refresh_ms = (uint64_t)refresh;
+  if ((rc = kiosk_options(opts, room, &kc, token, sizeof token)) != 0) {
+    memset(token, 0, sizeof token);
+    opt_free(opts);
+    return rc;
+  }
   rc = role_serve("mrs", opts, &s);
   if (rc >= 0)
     return rc;
@@ -787,13 +979,27 @@ int cmd_mrs(int argc, char **argv)
   server_set_stats_hook(s, stats_hook, NULL);
   server_set_health_hook(s, health_hook, NULL);
   R.updated = wall_ms();
+  if (kc.listen) {
+    rc = kiosk_start(&kc);
+    memset(token, 0, sizeof token);
+    if (rc < 0) {
+      peer_free(R.ae);
+      free(R.attendees);
+      role_finish(s, opts);
+      return 1;
+    }
+    R.kiosk = 1;
+    kiosk_update();
+  }
   R.refresh_timer = loop_after(R.refresh_ms, on_refresh, NULL);
   log_info("room=%s refresh_ms=%llu", R.room, (unsigned long long)R.refresh_ms);
   loop_run();
   log_info("stopped");
+  kiosk_stop();
   loop_cancel(R.end_timer);
   loop_cancel(R.refresh_timer);
   R.shown = NULL;
+  attendees_clear();
   while (R.meetings)
     meeting_free(R.meetings);
   peer_free(R.ae);

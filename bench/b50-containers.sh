@@ -99,6 +99,9 @@ docker node update --label-add nano.entrance=true --label-add nano.room=true \
 deploys=""
 . "$ROOT/test/stack-keys.sh"
 stack_keys "$TMP/building.keys"
+# mrs publishes its kiosk page on the node: a port free now, not 8080
+NANO_KIOSK_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])')
+export NANO_KIOSK_PORT
 for i in $(seq "$RUNS"); do
 	st=nanob$$x$i
 	stack_secrets "$TMP/building.keys" ${st}-

@@ -301,7 +301,10 @@ fetch_source() {
 # A package whose lock line reads "NAME VERSION SUITE SHA256" is not taken
 # from bookworm with apt-get source but from the orig tarball of a newer
 # Debian suite (libcoap3 4.3.5 from sid: bookworm serves only 4.3.1, and
-# sid's .dsc does not download here although its orig tarball does).
+# sid's .dsc does not download here although its orig tarball does), or
+# of bookworm itself where its source package does not download whole
+# (md4c 0.4.8: bookworm's 0.4.8-1 has no Debian patches, and its
+# debian.tar.xz is missing from some mirrors).  VERSION is then upstream's.
 # lock_field NAME N -> field N of NAME's lock line (empty when absent)
 lock_field() { awk -v n="$1" -v f="$2" '$1 == n { print $f }' "$LOCK"; }
 
@@ -347,8 +350,19 @@ verify_in_signed_index() {
     fi
 }
 
+# orig_in_apt_index NAME SHA256 -> the file of source package NAME that
+# has SHA256 in the private APT index (bookworm's, whose signature
+# apt-get update checked), or nothing
+orig_in_apt_index() {
+    aptc apt-cache showsrc --only-source "$1" 2>/dev/null | awk -v s="$2" '
+        /^Checksums-Sha256:/ { c = 1; next }
+        /^[^ ]/ { c = 0 }
+        c && $1 == s { print $3; exit }'
+}
+
 # fetch_orig NAME: download NAME's pinned orig tarball from the mirror's
-# pool, check its sha256 against the lock and the suite's signed index, and
+# pool, check its sha256 against the lock and the suite's signed index
+# (bookworm's: the private APT index, which also names the file), and
 # extract it into src/NAME-VERSION.
 fetch_orig() {
     name=$1; ver=$(lock_version "$name")
@@ -358,6 +372,15 @@ fetch_orig() {
     command -v curl >/dev/null 2>&1 || die "curl not found (apt-get install curl)"
     case $name in lib?*) pool=${name%"${name#????}"} ;; *) pool=${name%"${name#?}"} ;; esac
     file=${name}_${ver}.orig.tar.bz2
+    if [ "$suite" = bookworm ]; then
+        apt_setup
+        [ -f "$APTDIR/updated" ] || apt_update
+        file=$(orig_in_apt_index "$name" "$sha")
+        if [ -z "$file" ] && [ "$APT_UPDATED" = no ]; then
+            apt_update; file=$(orig_in_apt_index "$name" "$sha")
+        fi
+        [ -n "$file" ] || die "$name: bookworm's index lists no file with the sha256 mk/deps.lock pins ($sha)"
+    fi
     url=$(pool_uri)/pool/main/$pool/$name/$file
     mkdir -p "$B/apt/dl"
     tarball=$B/apt/dl/$file
@@ -373,9 +396,13 @@ fetch_orig() {
     fi
     got=$(sha256sum "$tarball" | cut -d' ' -f1)
     [ "$got" = "$sha" ] || die "$name: $file has sha256 $got, mk/deps.lock pins $sha"
-    verify_in_signed_index "$name" "$file" "$sha" "$suite"
+    if [ "$suite" = bookworm ]; then
+        log "$name: $file matches bookworm's signed index"
+    else
+        verify_in_signed_index "$name" "$file" "$sha" "$suite"
+    fi
     rm -rf "$dir" "$dir.tmp"; mkdir -p "$dir.tmp"
-    run "fetch-$name" "$dir.tmp" tar xjf "$tarball"
+    run "fetch-$name" "$dir.tmp" tar xf "$tarball"
     mv "$dir.tmp"/* "$dir" && rmdir "$dir.tmp"
     touch "$B/stamp/$name-$ver.extracted"
 }
@@ -633,6 +660,54 @@ build_dbus() {
     mark_built dbus
 }
 
+build_microhttpd() {
+    built libmicrohttpd && return 0
+    fetch_source libmicrohttpd
+    src=$B/src/libmicrohttpd-$(lock_version libmicrohttpd); obj=$B/bld/libmicrohttpd
+    regen_if_patched libmicrohttpd "$src"
+    log "libmicrohttpd: configure (epoll, no TLS) + make -j$JOBS"
+    # mrs's kiosk page: HTTP/1.1 on the role's own loop (MHD_USE_EPOLL
+    # without an internal thread: its epoll fd is one more fd of
+    # src/loop.c), so nano starts no thread.  It is built with pthreads
+    # all the same: 0.9.75 --with-threads=none does not link (its
+    # MHD_get_timeout calls connection_get_wait, which is compiled only
+    # with threads).  Off: TLS (the page is served on loopback, or behind
+    # a kiosk token on the building's network), the POST parser,
+    # basic/digest auth, Upgrade (WebSockets), the error messages' texts,
+    # poll()/select() backends and the docs.
+    configure_autotools libmicrohttpd "$src" "$obj" \
+        --with-threads=posix --disable-thread-names \
+        --enable-epoll=yes --enable-poll=no --enable-itc=eventfd \
+        --disable-https --without-gnutls --disable-curl \
+        --disable-postprocessor --disable-bauth --disable-dauth \
+        --disable-httpupgrade --disable-messages \
+        --disable-doc --disable-examples --disable-nls
+    grep -q '^#define EPOLL_SUPPORT 1' "$obj/MHD_config.h" ||
+        die "libmicrohttpd: configure did not take epoll (see $B/log/libmicrohttpd.log)"
+    run libmicrohttpd "$obj/src/microhttpd" make -j"$JOBS"
+    run libmicrohttpd "$obj/src/microhttpd" make install-libLTLIBRARIES
+    run libmicrohttpd "$obj/src/include" make install-includeHEADERS
+    run libmicrohttpd "$obj" make install-pkgconfigDATA
+    mark_built libmicrohttpd
+}
+
+build_md4c() {
+    built md4c && return 0
+    fetch_orig md4c
+    src=$B/src/md4c-$(lock_version md4c); obj=$B/bld/md4c
+    # Only the parser, one C file (its CMake build adds nothing we need);
+    # nano renders the HTML itself from md4c's callbacks (src/render.c),
+    # so md4c-html and its entity table stay out.
+    rm -rf "$obj"; mkdir -p "$obj"
+    log "md4c: compiling md4c.c with $CC"
+    run md4c "$obj" $CC $DEPS_CPPFLAGS $DEPS_CFLAGS -DMD4C_USE_UTF8 -c "$src/src/md4c.c" -o md4c.o
+    rm -f "$obj/libmd4c.a"
+    run md4c "$obj" $AR rcs libmd4c.a md4c.o
+    cp "$obj/libmd4c.a" "$PREFIX/lib/"
+    cp "$src/src/md4c.h" "$PREFIX/include/"
+    mark_built md4c
+}
+
 fetch_bluez_docs() {
     built bluez && return 0
     fetch_source bluez
@@ -666,6 +741,7 @@ verify() {
              lib/libgpiod.a lib/libdbus-1.a \
              include/coap3/coap.h include/sqlite3.h include/cjson/cJSON.h \
              include/gpiod.h include/dbus-1.0/dbus/dbus.h \
+             lib/libmicrohttpd.a include/microhttpd.h lib/libmd4c.a include/md4c.h \
              lib/dbus-1.0/include/dbus/dbus-arch-deps.h \
              share/doc/bluez/adapter-api.txt; do
         [ -f "$PREFIX/$f" ] || die "verify: missing $PREFIX/$f"
@@ -679,6 +755,12 @@ verify() {
 #include <cjson/cJSON.h>
 #include <gpiod.h>
 #include <dbus/dbus.h>
+#include <microhttpd.h>
+#include <md4c.h>
+
+static int md_block(MD_BLOCKTYPE t, void *d, void *u) { (void)t; (void)d; ++*(int *)u; return 0; }
+static int md_span(MD_SPANTYPE t, void *d, void *u) { (void)t; (void)d; (void)u; return 0; }
+static int md_text(MD_TEXTTYPE t, const MD_CHAR *s, MD_SIZE n, void *u) { (void)t; (void)s; (void)n; (void)u; return 0; }
 
 int main(void)
 {
@@ -696,11 +778,25 @@ int main(void)
     dbus_get_version(&maj, &min, &mic);
     if (sqlite3_open(":memory:", &db) != SQLITE_OK) return 1;
     sqlite3_close(db);
-    printf("%s, mbedTLS %d.%d.%d, sqlite %s, cJSON %s, libgpiod %s, libdbus %d.%d.%d\n",
+    {
+        MD_PARSER p = { 0, MD_FLAG_NOHTML, md_block, md_block, md_span, md_span, md_text, NULL, NULL };
+        int blocks = 0;
+        if (md_parse("# x\n\ny", 6, &p, &blocks) != 0 || blocks != 6) {
+            fprintf(stderr, "md4c parsed %d blocks, not 6\n", blocks);
+            return 1;
+        }
+    }
+    if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) != MHD_YES ||
+        MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES) {
+        fprintf(stderr, "libmicrohttpd without epoll or with TLS\n");
+        return 1;
+    }
+    printf("%s, mbedTLS %d.%d.%d, sqlite %s, cJSON %s, libgpiod %s, libdbus %d.%d.%d, "
+           "libmicrohttpd %s, md4c\n",
            coap_package_version(), (int)(tls->version >> 24),
            (int)(tls->version >> 16 & 0xff), (int)(tls->version >> 8 & 0xff),
            sqlite3_libversion(), cJSON_Version(),
-           gpiod_version_string(), maj, min, mic);
+           gpiod_version_string(), maj, min, mic, MHD_get_version());
     coap_cleanup();
     return 0;
 }
@@ -710,7 +806,7 @@ EOF
         -I"$PREFIX/lib/dbus-1.0/include" t.c -o t \
         -L"$PREFIX/lib" -Wl,--gc-sections \
         -lcoap-3-mbedtls -lmbedtls -lmbedx509 -lmbedcrypto \
-        -lsqlite3 -lcjson -lgpiod -ldbus-1
+        -lsqlite3 -lcjson -lgpiod -ldbus-1 -lmicrohttpd -lmd4c
     # A cross-built program runs under Debian's qemu-user-static, called
     # directly (binfmt registration is not needed for this check).
     if [ -z "$HOST" ]; then
@@ -780,6 +876,8 @@ build_gpiod
 build_mbedtls
 build_libcoap
 build_dbus
+build_microhttpd
+build_md4c
 fetch_bluez_docs
 verify
 lock_for_build >"$STAMP"

@@ -54,3 +54,24 @@ void log_msg(int level, const char *fmt, ...)
       *p = ' ';
   fprintf(stderr, "%s\n", line);
 }
+
+void log_bound(struct bound_log *b, const char *fmt, ...)
+{
+  char msg[300];
+  uint64_t now = now_ms();
+  va_list ap;
+
+  if (now < b->next_ms) {
+    b->skipped++;
+    return;
+  }
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (b->skipped)
+    log_warn("%s (and %lu more times in the last minute)", msg, b->skipped);
+  else
+    log_warn("%s", msg);
+  b->next_ms = now + 60000;
+  b->skipped = 0;
+}

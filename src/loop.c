@@ -132,6 +132,12 @@ void loop_stop(int code)
   L.code = code;
 }
 
+void loop_continue(void)
+{
+  L.stop = 0;
+  L.code = 0;
+}
+
 int loop_stopped_by_signal(void)
 {
   return L.signal;

@@ -27,6 +27,9 @@ void loop_cancel(struct loop_timer *t);
 /* Run until loop_stop() or a SIGTERM/SIGINT; returns the stop code. */
 int loop_run(void);
 void loop_stop(int code);
+/* After loop_run() returned by loop_stop() (not by a signal): let the
+ * next loop_run() run again (nano demo --stay). */
+void loop_continue(void);
 int loop_stopped_by_signal(void);     /* the signal number, or 0 */
 /* Handle pending CoAP I/O for up to ms milliseconds (used at shutdown
  * to let the answers already queued go out). */

@@ -63,6 +63,15 @@ void log_msg(int level, const char *fmt, ...)
 #define log_debug(...) \
   do { if (log_level() >= NLOG_DEBUG) log_msg(NLOG_DEBUG, __VA_ARGS__); } while (0)
 
+/* A bound that is hit is logged (warn) once a minute, with how often it
+ * was hit since: never once per datagram or connection. */
+struct bound_log {
+  uint64_t next_ms;
+  unsigned long skipped;
+};
+void log_bound(struct bound_log *b, const char *fmt, ...)
+  __attribute__((format(printf, 2, 3)));
+
 /* ---- options (opt.c) ------------------------------------------------ */
 
 enum opt_type { OPT_STR, OPT_BOOL, OPT_LIST };

@@ -28,6 +28,11 @@ const char *role_identity(void)
   return role_keys.n ? role_id : NULL;
 }
 
+const struct psk *role_key(const char *identity)
+{
+  return keyring_find(&role_keys, identity, strlen(identity));
+}
+
 /* The default identity: the role, with its location or room (pd-entrance,
  * bs-R1, mrs-R1), as the stack names its services. */
 void role_identity_of(const char *role, const char *where, char *buf, size_t size)

@@ -39,6 +39,10 @@ void role_set_access(const struct access_rule *rules);
 void role_identity_of(const char *role, const char *where, char *buf, size_t size);
 /* The DTLS identity the role runs as, or NULL when --insecure. */
 const char *role_identity(void);
+/* The line of identity in the role's keys file, or NULL (no such line,
+ * or --insecure). */
+struct psk;
+const struct psk *role_key(const char *identity);
 
 /* Parse options, set up logging, the server (client and loop on the same
  * libcoap context).  Returns -1 when the role should go on with *out

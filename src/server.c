@@ -37,7 +37,6 @@
 
 #define MAX_ROUTES 48
 #define MAX_UPLOADS 64          /* ceiling of --max-uploads */
-#define BOUND_LOG_MS 60000      /* a bound hit is logged once a minute */
 #define MAX_DEFERRED 256        /* requests waiting for a later answer */
 
 struct route {
@@ -76,12 +75,6 @@ struct observer {
   coap_resource_t *resource;
   uint8_t token[8];
   size_t token_len;
-};
-
-/* A bound that is hit is logged once a minute, with how often since. */
-struct bound_log {
-  uint64_t next_ms;
-  unsigned long skipped;
 };
 
 struct nano_server {
@@ -268,30 +261,6 @@ int req_query(struct nano_req *r, const char *name, char *buf, size_t size)
 }
 
 /* ---- bounds ------------------------------------------------------------ */
-
-static void log_bound(struct bound_log *b, const char *fmt, ...)
-  __attribute__((format(printf, 2, 3)));
-
-static void log_bound(struct bound_log *b, const char *fmt, ...)
-{
-  char msg[300];
-  uint64_t now = now_ms();
-  va_list ap;
-
-  if (now < b->next_ms) {
-    b->skipped++;
-    return;
-  }
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  if (b->skipped)
-    log_warn("%s (and %lu more times in the last minute)", msg, b->skipped);
-  else
-    log_warn("%s", msg);
-  b->next_ms = now + BOUND_LOG_MS;
-  b->skipped = 0;
-}
 
 static unsigned secs_of(uint64_t ms)
 {

@@ -10,6 +10,8 @@
 #               the request must be refused and bs stay up)
 #   rfc3339-*   times rfc3339_parse accepted and should not (a sign in a
 #               field; year 10000 after a leap second): refused now
+#   render-*    md4c reading past a content's end: replayed by make fuzz
+#               (the render target) and test/unit/render.c
 . "$(dirname "$0")/lib.sh"
 
 CRASHES=$TEST_DIR/fuzz/crashes

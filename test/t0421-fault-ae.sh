@@ -1,7 +1,9 @@
 #!/bin/sh
 # ae is stopped before a presence event and started 3 s later: the
 # participant waits in "authenticating", then the flow completes, with one
-# decision in AE's log and one guidance.
+# decision in AE's log and one guidance.  A frozen ae holds up only those
+# waiting on it: a newcomer's decision, and a presentation (mrs shows
+# someone only after reading the meeting from ae), not the guidance off.
 . "$(dirname "$0")/lib.sh"
 . "$TEST_DIR/flow.sh"
 
@@ -48,12 +50,18 @@ test_expect_success 'a frozen ae (SIGSTOP) delays only those waiting on it' '
 	arrive bob &&
 	wait_state bob authenticating &&
 	reach_room carl &&
-	wait_state carl presenting &&
+	wait_state carl arrived &&
+	wait_until "! guided_at_ug carl R1" 60 &&
 	test "$(state_of bob)" = authenticating &&
 	kill -CONT $ae2_pid &&
 	wait_state bob guiding 80 &&
 	wait_until "guided_at_ug bob R1" 60 &&
 	test "$(ug_starts bob ug.log)" = 1
+'
+
+test_expect_success 'carl, arrived while ae was frozen, is shown once mrs could ask ae' '
+	wait_state carl presenting 80 &&
+	wait_until "display_lists carl" 60
 '
 
 test_done

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$TEST_DIR/flow.sh"
 
-MRS1=coap://$NET.10         # R1: --refresh 300ms
+MRS1=coap://$NET.10         # R1: --refresh 2s
 MRS2=coap://$NET.11         # R2: --refresh 1h, only arrivals read ae again
 
 # meeting ID ROOM TITLE CONTENT END_MINUTES INVITEES: POST it to ae
@@ -33,7 +33,7 @@ present() {
 	head -n 1 code
 }
 
-test_expect_success 'setup: ae, mrs in R1 (--refresh 300ms) and in R2 (--refresh 1h)' '
+test_expect_success 'setup: ae, mrs in R1 (--refresh 2s) and in R2 (--refresh 1h)' '
 	cat >"$TMP/seed.json" <<-EOF &&
 	{"participants":[
 	 {"id":"alice","name":"Alice","ble":"AA:BB:CC:DD:EE:01"},
@@ -43,7 +43,7 @@ test_expect_success 'setup: ae, mrs in R1 (--refresh 300ms) and in R2 (--refresh
 	EOF
 	start_ae &&
 	# (NANO_REFRESH: an mrs without --refresh starts too, and fails below)
-	start_bg mrs1 env NANO_REFRESH=300ms "$NANO" mrs --listen $NET.10:5683 --room R1 --ae $AE &&
+	start_bg mrs1 env NANO_REFRESH=2s "$NANO" mrs --listen $NET.10:5683 --room R1 --ae $AE &&
 	start_bg mrs2 env NANO_REFRESH=1h "$NANO" mrs --listen $NET.11:5683 --room R2 --ae $AE &&
 	for h in 1 10 11; do wait_for_health coap://$NET.$h || return 1; done &&
 	meeting m1 R1 Kickoff "first agenda" 60 "\"bob\",\"carl\"" &&
@@ -53,11 +53,12 @@ test_expect_success 'setup: ae, mrs in R1 (--refresh 300ms) and in R2 (--refresh
 test_expect_success 'a meeting deleted and posted again while shown: the display shows ae s new title, content and end' '
 	test "$(present $MRS1 alice m1)" = 2.04 &&
 	wait_until "shows $MRS1 content \"first agenda\"" 60 &&
-	new_end=$(when 30) &&
+	end1=$(when 30) &&
 	repost m1 R1 Retro "second agenda" 30 "\"bob\",\"carl\"" &&
-	wait_until "shows $MRS1 title Retro" 60 &&
+	end2=$(when 30) &&
+	wait_until "shows $MRS1 title Retro" 100 &&
 	shows $MRS1 content "second agenda" &&
-	shows $MRS1 end "$new_end" &&
+	{ shows $MRS1 end "$end1" || shows $MRS1 end "$end2"; } &&
 	test "$(attendees $MRS1)" = alice &&
 	grep "meeting=m1 changed at ae; display updated" mrs1.log
 '
@@ -65,11 +66,13 @@ test_expect_success 'a meeting deleted and posted again while shown: the display
 test_expect_success 'a later arrival joins ae s copy of now, never a stale one (read again on arrival)' '
 	test "$(present $MRS2 bob m2)" = 2.04 &&
 	wait_until "shows $MRS2 content \"old notes\"" 60 &&
+	end1=$(when 45) &&
 	repost m2 R2 Review "new notes" 45 "\"bob\",\"carl\"" &&
+	end2=$(when 45) &&
 	test "$(present $MRS2 carl m2)" = 2.04 &&
 	grep "\"status\":\"shown\"" out &&
 	shows $MRS2 content "new notes" &&
-	shows $MRS2 end "$(when 45)" &&
+	{ shows $MRS2 end "$end1" || shows $MRS2 end "$end2"; } &&
 	test "$(attendees $MRS2)" = "bob carl"
 '
 
@@ -104,7 +107,7 @@ test_expect_success 'a meeting deleted while shown clears the display within --r
 	test "$(present $MRS1 bob m1)" = 2.04 &&
 	wait_until "shows $MRS1 meeting m1" 60 &&
 	nano coap delete $AE/meetings/m1 >/dev/null &&
-	wait_until "shows $MRS1 meeting null" 60 &&
+	wait_until "shows $MRS1 meeting null" 100 &&
 	grep "meeting=m1 no longer at ae; display cleared" mrs1.log
 '
 

@@ -1,8 +1,9 @@
 #!/bin/sh
 # stack.yml on a real single-node Swarm, with stack.sim.yml: every service
 # becomes healthy; the smart-meeting scenario is driven from outside with
-# `docker exec ... /nano coap`; removing the ae service leaves its SIGTERM
-# backup in the volume, and a redeploy finds the data again.
+# `docker exec ... /nano coap`, and the room's kiosk page shows it on the
+# port the stack publishes on the node; removing the ae service leaves its
+# SIGTERM backup in the volume, and a redeploy finds the data again.
 . "$(dirname "$0")/lib.sh"
 
 skip_unless_docker_image
@@ -10,6 +11,9 @@ skip_unless_docker_image
 ROOT=$TEST_DIR/..
 STACK=nanot$$
 export NANO_IMAGE=nano-test:t0510-$$
+# mrs's kiosk page, published on the node: a port free now
+NANO_KIOSK_PORT=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])')
+export NANO_KIOSK_PORT
 
 # container ID of a service's running task
 task() {
@@ -105,6 +109,14 @@ backup_in_volume() {
 	docker rm $cid >/dev/null;
 	ls backup/*.db
 }
+
+test_expect_success 'the kiosk page on the published port: the meeting, with the token only' '
+	token=$(sed -n "s/^kiosk-R1 //p" building.keys) &&
+	curl -sS --max-time 5 -o /dev/null -w "%{http_code}" http://127.0.0.1:$NANO_KIOSK_PORT/ >code &&
+	test "$(cat code)" = 403 &&
+	curl -sS -N --max-time 2 "http://127.0.0.1:$NANO_KIOSK_PORT/events?token=$token" >ev;
+	grep "Kickoff agenda" ev && grep "\"participant\":\"alice\"" ev
+'
 
 test_expect_success 'docker service rm ae: its SIGTERM backup is in the volume' '
 	docker service rm ${STACK}_ae &&

@@ -348,6 +348,16 @@ ADV = {
     "utf8": b"\x10" + "caf\u00e9 \u2603 \U0001f600 phone".encode(),
 }
 
+# A meeting's content as mrs's kiosk page renders it (src/render.c).
+RENDER = {
+    "markdown": b"# Agenda\n\n1. *one* <b onclick='x'>x</b>\n2. **two** ~~three~~\n\n"
+                b"| a | b |\n|:-|-:|\n| [l](javascript:x) | ![i](http://y/z.png) |\n\n"
+                b"> quoted\n> > twice\n\n- [x] done\n- [ ] todo\n\n```js\ncode <i>\n```\n"
+                b"&copy; &#1; &#x41; &nope\nline\\\nbreak  \nhard\n",
+    "plain": b"Budget review\nRoom R1, 10:00\n\tbring the numbers <2025>\n",
+    "json-rows": b'[{"who":"Alice","topic":"<b>","n":1},{"who":"Bob","x":null,"y":{"z":[1,2]}}]',
+    "json-object": b'{"Agenda":"Budget\\nline","Minutes":30,"Deep":{"a":{"b":{"c":{"d":{"e":{}}}}}}}',
+}
 
 # ---- dictionaries ----------------------------------------------------------
 
@@ -391,7 +401,7 @@ def main(argv):
     out = argv[1] if len(argv) > 1 else HERE
     corpora = role_seeds()
     corpora.update({"bluez": bluez_seeds(), "sightings": sightings_seeds(), "json": json_seeds(),
-                    "rfc3339": RFC3339, "adv": ADV})
+                    "rfc3339": RFC3339, "adv": ADV, "render": RENDER})
     for target, seeds in sorted(corpora.items()):
         d = os.path.join(out, "corpus", target)
         os.makedirs(d, exist_ok=True)
@@ -425,6 +435,13 @@ def main(argv):
         dict_line(n, v) for n, v in [("apple", b"\x00\x4c\x02\x15"), ("colon", b":"),
                                      ("prefix", b"/org/bluez/hci0/dev_"), ("us", b"_"),
                                      ("dash", b"-"), ("cont", b"\x80"), ("lead3", b"\xe2")]) + "\n").encode())
+    write(os.path.join(dd, "render.dict"), ("\n".join(
+        dict_line(n, v) for n, v in [
+            ("h", b"# "), ("em", b"*"), ("strong", b"**"), ("del", b"~~"), ("code", b"`"),
+            ("fence", b"\n```\n"), ("quote", b"\n> "), ("ul", b"\n- "), ("ol", b"\n1. "),
+            ("task", b"- [x] "), ("row", b"| a | b |\n|:-|-:|\n"), ("link", b"[a](b)"),
+            ("img", b"![a](b)"), ("auto", b"<http://a>"), ("tag", b"<b>"), ("ent", b"&amp;"),
+            ("num", b"&#x41;"), ("br", b"  \n")]) + "\n").encode())
     write(os.path.join(dd, "bluez.dict"), ("\n".join(
         dict_line(n, v.encode()) for n, v in [
             ("addr", "Address"), ("type", "AddressType"), ("rssi", "RSSI"), ("name", "Name"),

@@ -6,7 +6,7 @@
 #
 # TARGET is a role (ae mcs pd bs ug mrs: build/fuzz/nano-fuzz ROLE, its
 # hardware simulated, its peers down) or a parser (json rfc3339 bluez adv
-# sightings: build/fuzz/fuzz-TARGET).  Seeds are read from
+# sightings render: build/fuzz/fuzz-TARGET).  Seeds are read from
 # test/fuzz/corpus/TARGET; new inputs go to $FUZZ_BUILD/corpus/TARGET and
 # crashes to $FUZZ_BUILD/crashes/TARGET-* (FUZZ_BUILD: build/fuzz).  Exit
 # status is libFuzzer's: 0, or non-zero after a crash.
@@ -66,7 +66,7 @@ ae|mcs|pd|bs|ug|mrs)
 	pd)  args="--sensor sim --location entrance --mcs $dead:9007" ;;
 	bs)  args="--adapter sim --location R1 --scan on-demand --mcs $dead:9008" ;;
 	ug)  args="--leds sim:1,2,3,4 --route R1=1,2,3 --route R2=1,2,4" ;;
-	mrs) args="--room R1 --ae $dead:9009" ;;
+	mrs) args="--room R1 --ae $dead:9009 --http off" ;;
 	esac
 	# The role's own log (libcoap's complaints about fuzzed datagrams)
 	# would drown libFuzzer's: -close_fd_mask=2 while fuzzing.
@@ -78,7 +78,7 @@ ae|mcs|pd|bs|ug|mrs)
 	# make test's, t0470
 	NANO_FUZZ_ARGS="$flags $inputs" "$B/nano-fuzz" $t $args --insecure --log-level error
 	;;
-json|rfc3339|bluez|adv|sightings)
+json|rfc3339|bluez|adv|sightings|render)
 	"$B/fuzz-$t" $flags $inputs
 	;;
 *)
