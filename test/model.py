@@ -203,7 +203,7 @@ def host(net, role):
     return "%s.%d" % (net, HOSTS[role])
 
 
-def role_commands(nano, net, d, mrs_refresh):
+def role_commands(nano, net, d, mrs_opts):
     """name -> argv of every role, as t0495 and --attach expect them."""
     u = lambda r: "coap://%s:5683" % host(net, r)
     lst = lambda r: "%s:5683" % host(net, r)
@@ -226,7 +226,8 @@ def role_commands(nano, net, d, mrs_refresh):
     for room in ROOMS:
         cmds["mrs-" + room] = [nano, "mrs", "--listen", lst("mrs-" + room), "--room", room,
                                "--ae", u("ae")] + \
-            (["--refresh", "%dms" % REFRESH_MS] if mrs_refresh else [])
+            (["--refresh", "%dms" % REFRESH_MS] if "--refresh" in mrs_opts else []) + \
+            (["--http", "off"] if "--http" in mrs_opts else [])
     for loc in ("entrance",) + ROOMS:
         cmds["pd-" + loc] = [nano, "pd", "--listen", lst("pd-" + loc), "--location", loc,
                              "--sensor", "sim", "--mcs", u("mcs"), "--hold", "100ms",
@@ -237,13 +238,14 @@ def role_commands(nano, net, d, mrs_refresh):
     return cmds
 
 
-def mrs_has_refresh(nano):
+def mrs_options(nano):
+    """The options this build's mrs knows (--refresh, its kiosk's --http)."""
     try:
         out = subprocess.run([nano, "mrs", "--help"], capture_output=True, text=True,
                              timeout=10)
-        return "--refresh" in out.stdout + out.stderr
+        return out.stdout + out.stderr
     except OSError:
-        return False
+        return ""
 
 
 class Roles:
@@ -257,8 +259,7 @@ class Roles:
         self.procs = {}          # name -> Popen, for those started here
         self.pids = {}
         self.started = {}        # name -> monotonic time of its start (here)
-        self.refresh = mrs_has_refresh(nano)
-        self.cmds = role_commands(nano, net, d, self.refresh)
+        self.cmds = role_commands(nano, net, d, mrs_options(nano))
         os.makedirs(d + "/data", exist_ok=True)
         self.env = dict(os.environ, NANO_INSECURE="1")
         self.env.pop("NANO_KEYS", None)
@@ -275,10 +276,19 @@ class Roles:
                 except OSError:
                     pass
         else:
+            try:
+                for name in ROLE_ORDER:
+                    self.start(name)
+            except BaseException:
+                self.stop_all()
+                raise
+        try:
             for name in ROLE_ORDER:
-                self.start(name)
-        for name in ROLE_ORDER:
-            self.wait_healthy(name)
+                self.wait_healthy(name)
+        except BaseException:
+            if not attach:
+                self.stop_all()
+            raise
 
     def _write_pids(self):
         tmp = self.dir + "/pids.tmp"
@@ -425,17 +435,12 @@ class Ae:
         return None
 
     # writes: the code the README gives, and the change
-    def write_person(self, p, put, keep_extra, flags=()):
+    def write_person(self, p, put, keep_extra):
         old = self.people.get(p.id)
-        if "identity-same-as-ble-dropped" in flags:
-            p = Person(p.id, p.name, p.ble, [a for a in p.extra if a != p.ble])
         if old and not put:
             return "4.09"
         if put and old and keep_extra:
-            kept = old.extra
-            if "identity-same-as-ble-dropped" in flags:
-                kept = [a for a in kept if a != old.ble]
-            p = Person(p.id, p.name, p.ble, kept)
+            p = Person(p.id, p.name, p.ble, old.extra)
         for a in p.addrs():
             o = self.owner(a)
             if o and o.id != p.id:
@@ -486,22 +491,12 @@ class Ae:
             return loc
         return None
 
-    def building_of_latest(self, loc, t):
-        """The rule before issue 17 case 1 (kept to recognise it): a
-        location a meeting names as its building is that building, else the
-        building of the latest-starting meeting in the room, whenever."""
-        if any(m.building == loc for m in self.meetings.values()):
-            return loc
-        named = sorted((m for m in self.meetings.values() if m.room == loc and m.building),
-                       key=lambda m: -m.start)
-        return named[0].building if named else None
-
-    def decide(self, ble, loc, t, rule=None):
+    def decide(self, ble, loc, t):
         """("granted", participant, meeting, room, end) or ("denied",)."""
         p = self.owner(ble)
         if not p:
             return ("denied",)
-        b = (rule or self.building_of)(loc, t)
+        b = self.building_of(loc, t)
         cands = [m for m in self.meetings.values() if m.invited(p.id) and self.admits(m, t)
                  and (b is None or m.building is None or m.building == b)]
         if not cands:
@@ -573,10 +568,6 @@ class Model:
         self.guides = {}             # participant -> [room, since_lo, since_hi]
         self.displays = {r: Display(r) for r in ROOMS}
         self.notes = []              # what happened, for a report
-
-    def rule(self):
-        """ae's building rule (a variant may follow the roles' own)."""
-        return self.ae.building_of_latest if "latest-building" in self.flags else None
 
     # -- lookups
     def track_of(self, ble):
@@ -759,7 +750,7 @@ class Model:
                 # in another room than ae chose: a meeting on now here?
                 tr.room_asked, tr.room_asked_at = t, room
                 cover("heard in another room: asked")
-                d = self.ae.decide(ble, room, t, self.rule())
+                d = self.ae.decide(ble, room, t)
                 if d[0] == "granted" and d[3] == room:
                     self.granted(tr, ble, d, room, t, room)
                 else:
@@ -769,7 +760,7 @@ class Model:
 
     def ask(self, tr, ble, loc, t, room_seen):
         tr.alts = None
-        d = self.ae.decide(ble, loc, t, self.rule())
+        d = self.ae.decide(ble, loc, t)
         if d[0] == "denied":
             tr.state, tr.why = "denied", "ae denied at %s" % loc
             cover("denied at " + ("entrance" if loc == "entrance" else "a room"))
@@ -827,8 +818,7 @@ class Model:
                 o.why = "same person, the visit goes on"
                 cover("same person, the visit goes on")
                 on_way = o.state == "guiding" or (o.state == "expired" and o.participant)
-                if room_seen and on_way and room == room_seen and \
-                        "merge-ignores-room" not in self.flags:
+                if room_seen and on_way and room == room_seen:
                     # guided to one room, heard in another where ae
                     # names a meeting on now: an arrival there
                     o.meeting, o.room, o.end = mid, room, end
@@ -910,7 +900,7 @@ class Model:
             cands = [(Display(room), set())]
         for tr in who:
             ins = [tr.participant in s for _, s in cands]
-            if not any(ins) and "re-present-refused-stays" not in self.flags:
+            if not any(ins):
                 tr.state, tr.why = "refused", "mrs, restarted, said no"
         self.display_cands[room] = [(d, s, [tr.participant for tr in who]) for d, s in cands]
         self.displays[room] = cands[0][0]
@@ -923,7 +913,7 @@ class Model:
             if tr.participant in who:
                 if tr.participant in shown:
                     tr.state, tr.why = "presenting", "shown again by a restarted mrs"
-                elif "re-present-refused-stays" not in self.flags:
+                else:
                     tr.state, tr.why = "refused", "mrs, restarted, said no"
 
     # -- what the roles should answer at t
@@ -1158,11 +1148,10 @@ def op_text(i, op):
 # Each is a flag of the model: a variant that behaves as the roles do
 # today.  A divergence that the variant explains (all of it, at the
 # operation where it shows) is that known case: printed, counted, and the
-# sequence goes on with the variant.  (issue 17 numbers the cases.)
+# sequence goes on with the variant.  presenting-not-shown is no variant:
+# it is checked on the roles' answers (Run.presenting_not_shown).  A case
+# leaves this list when it is fixed, so that it cannot come back unseen.
 KNOWN = {
-    "latest-building":
-        "issue 17 case 1: ae takes a room's building from the latest-starting meeting in "
-        "it, one that ended or is tomorrow included, not from the meetings admitting now",
     # an invariant of the README ("presenting (mrs shows them)") that mcs
     # does not keep: checked on the roles' own answers, by cause
     "presenting-not-shown":
@@ -1174,22 +1163,6 @@ KNOWN = {
         "holder's track into the new holder's (or merges it into theirs), so the old holder "
         "loses their track, visit count and 'already presented' (guided again to a meeting "
         "they were shown in), and the new holder's first visit counts on from the old one's",
-    "re-present-refused-stays":
-        "a restarted mrs refuses a presented participant again (meeting deleted, moved, "
-        "over, or they are no longer invited): mcs keeps saying presenting, though mrs said "
-        "no ('refused' is the README's resting state for that)",
-    "identity-same-as-ble-dropped":
-        "a PUT whose 'identities' hold the participant's own 'ble': ae stores none of it "
-        "as an identity, so a later PUT that changes 'ble' without 'identities' (which "
-        "keeps them, says the README) loses that device",
-    "merge-ignores-room":
-        "someone guided to one room, heard in another by a device of theirs mcs did not "
-        "know yet (a second phone, a rotated address), where ae names a meeting on now: "
-        "mcs joins the device to their track but goes on guiding them to the first room "
-        "(only a later sighting there, if any, asks again and makes it an arrival)",
-    "events-reused":
-        "issue 17 case 7: after a restore from a backup, ae gives event ids again that a "
-        "reader has seen; the restore itself is not after since=<the last id read>",
 }
 
 
@@ -1461,15 +1434,14 @@ class Run:
         if kind == "person":
             extra = [self.devs[i] for i in op.get("extra", [])]
             p = Person(self.pid(op["p"]), op["name"], self.devs[op["dev"]], extra)
-            return {"code": ae.write_person(p, op["method"] == "PUT", "extra" not in op,
-                                            model.flags)}
+            return {"code": ae.write_person(p, op["method"] == "PUT", "extra" not in op)}
         if kind == "move":
             p, q = ae.people.get(self.pid(op["p"])), ae.people.get(self.pid(op["q"]))
             codes = [ae.write_person(Person(self.pid(op["p"]), p.name if p else "P",
-                                            self.devs[op["dev"]], []), True, True, model.flags)]
+                                            self.devs[op["dev"]], []), True, True)]
             if x["old"]:
                 codes.append(ae.write_person(Person(self.pid(op["q"]), q.name if q else "Q",
-                                                    x["old"], []), True, True, model.flags))
+                                                    x["old"], []), True, True))
             return {"codes": codes}
         if kind == "person-delete":
             return {"code": ae.delete_person(self.pid(op["p"]))}
@@ -1599,8 +1571,7 @@ class Run:
         for p in obs["people"]:
             ids = sorted(i["ble"] for i in p.get("identities", []) if "ble" in i)
             real[p["id"]] = (p["name"], p["ble"], ids)
-        want = {p.id: (p.name, p.ble, sorted(a for a in p.extra if a != p.ble))
-                for p in ae.people.values()}
+        want = {p.id: (p.name, p.ble, sorted(set(p.extra))) for p in ae.people.values()}
         if real != want:
             for k in sorted(set(real) | set(want)):
                 if real.get(k) != want.get(k):
@@ -1628,7 +1599,7 @@ class Run:
                 got[g["ble"]] = ("granted", g["participant"], g["meeting"], g["room"],
                                  parse_rfc(g["end"]))
             for b in self.devs:
-                ok = {ae.decide(b, loc, t0 - 50, model.rule()), ae.decide(b, loc, t1 + 50, model.rule())}
+                ok = {ae.decide(b, loc, t0 - 50), ae.decide(b, loc, t1 + 50)}
                 if got.get(b) not in ok:
                     diffs.append(("auth", "%s at %s" % (self.local(b), self.local(loc)),
                                   " or ".join(self.show_decision(o) for o in ok),
@@ -1655,7 +1626,7 @@ class Run:
                 g in (c if isinstance(c, frozenset) else {c}) for c, g in zip(w, got))
             if not ok:
                 diffs.append(("ae-code", op["op"], w, got, ""))
-        if want.get("restore_event") and "events-reused" not in model.flags:
+        if want.get("restore_event"):
             kinds = [e.get("kind") for e in x.get("events", [])]
             if "restore" not in kinds:
                 diffs.append(("ae-events", "since=%d" % x["last_event"],
@@ -1753,7 +1724,7 @@ class Run:
             self.say("%s%s" % (op_text(i, op), "" if not diffs else "  <- %d differ" % len(diffs)))
             if diffs:
                 for k in sorted(KNOWN):
-                    if k in self.model.flags:
+                    if k in self.model.flags or k == "presenting-not-shown":
                         continue
                     m2 = copy.deepcopy(pre)
                     m2.flags.add(k)
@@ -1905,7 +1876,7 @@ def main(argv):
         import tempfile
         args.dir = tempfile.mkdtemp(prefix="nano-model.")
     if args.print_roles:
-        cmds = role_commands(args.nano, args.net, args.dir, mrs_has_refresh(args.nano))
+        cmds = role_commands(args.nano, args.net, args.dir, mrs_options(args.nano))
         for name in ROLE_ORDER:
             print(name, " ".join(cmds[name]))
         return 0
