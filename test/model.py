@@ -1233,6 +1233,12 @@ class Run:
         code, d = c.json("GET", self.h("ae"), "participants")
         for p in (d or {}).get("participants", []):
             c.request("DELETE", self.h("ae"), "participants/" + p["id"])
+        # An earlier sequence's track still presenting would be presented
+        # again by a restarted mrs (its meeting gone, it hides the screen):
+        # a fresh mcs then.
+        _, d = c.json("GET", self.h("mcs"), "participants")
+        if any(t["state"] in ("presenting", "arrived") for t in (d or {}).get("participants", [])):
+            self.drv.roles.restart("mcs", signal.SIGTERM)
         deadline = time.monotonic() + 25
         for room in ROOMS:
             while True:
@@ -1254,9 +1260,10 @@ class Run:
             # for clocks: one that lived less (or that mcs never saw) is
             # not taken for a restart.  Reported; not what this test is after.
             role = "ae" if op["role"].startswith("ae") else op["role"]
-            up = self.drv.roles.started.get(role)
-            if up is not None and time.monotonic() < up + 2.5 * SCALE:
-                time.sleep(up + 2.5 * SCALE - time.monotonic())
+            for r in (role, "mcs"):     # and mcs must have seen the old one
+                up = self.drv.roles.started.get(r)
+                if up is not None and time.monotonic() < up + 2.5 * SCALE:
+                    time.sleep(up + 2.5 * SCALE - time.monotonic())
         window = int(1200 * SCALE) if kind == "arrive" else int(2500 * SCALE)
         for _ in range(40):
             now = ms_now()
@@ -1423,10 +1430,24 @@ class Run:
                 x["events"] = (ev or {}).get("events", [])
             elif role == "ae-term":
                 self.drv.roles.restart("ae", signal.SIGTERM)
+            elif role == "ug" or role.startswith("mrs-"):
+                # mcs notices by the uptime in the role's /health: what it
+                # does then (guidance again, presentations again) is from then
+                peer = "ug" if role == "ug" else "mrs " + role[4:]
+                before = self.peer_restarts(peer)
+                self.drv.roles.restart(role, signal.SIGKILL)
+                deadline = time.monotonic() + 6 * SCALE
+                while self.peer_restarts(peer) == before and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                x["noticed"] = self.peer_restarts(peer) != before
             else:
                 self.drv.roles.restart(role, signal.SIGKILL)
             x["t_up"] = ms_now()
         return x
+
+    def peer_restarts(self, peer):
+        _, d = self.c.json("GET", self.h("mcs"), "health")
+        return ((d or {}).get("peers", {}).get(peer) or {}).get("restarts")
 
     def apply(self, model, op, x):
         """Follow op on model; the codes ae should answer."""
@@ -1474,7 +1495,7 @@ class Run:
             elif role == "mcs":
                 model.mcs_restarted()
             elif role == "ug":
-                model.ug_restarted(x["t"])
+                model.ug_restarted(x["t_up"])
             elif role.startswith("mrs-"):
                 model.mrs_restarted(role[4:], x["t_up"])
             return {}
@@ -1626,6 +1647,9 @@ class Run:
                 g in (c if isinstance(c, frozenset) else {c}) for c, g in zip(w, got))
             if not ok:
                 diffs.append(("ae-code", op["op"], w, got, ""))
+        if x.get("noticed") is False:
+            diffs.append(("mcs", op["role"], "the restart noticed (peer restarts + 1)",
+                          "not noticed in %.0f s" % (6 * SCALE), ""))
         if want.get("restore_event"):
             kinds = [e.get("kind") for e in x.get("events", [])]
             if "restore" not in kinds:
