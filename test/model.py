@@ -268,6 +268,9 @@ class Roles:
                 for line in f:
                     name, pid = line.split()
                     self.pids[name] = int(pid)
+            missing = [n for n in ROLE_ORDER if n not in self.pids]
+            if missing:
+                raise RuntimeError("%s/pids names no %s" % (d, ", ".join(missing)))
             for name, pid in self.pids.items():
                 self.started[name] = time.monotonic()
                 try:
@@ -298,6 +301,8 @@ class Roles:
         os.replace(tmp, self.dir + "/pids")
 
     def start(self, name):
+        if name in self.pids and self.alive(self.pids[name]):
+            raise RuntimeError("%s runs already (pid %d)" % (name, self.pids[name]))
         log = open("%s/%s.log" % (self.dir, name), "ab")
         p = subprocess.Popen(self.cmds[name], stdout=log, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, env=self.env, cwd=self.dir)

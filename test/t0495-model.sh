@@ -27,10 +27,10 @@ test_expect_success 'setup: every role of the flow on its own address, as model.
 	$MODEL --print-roles >roles &&
 	: >pids &&
 	at_exit "for p in \$(cut -d\" \" -f2 \"$TMP/pids\"); do kill \$p; done" &&
-	while read -r name argv; do
-		var=$(echo "$name" | tr -- - _) &&
+	while read -r role argv; do
+		var=$(echo "$role" | tr -- - _) &&
 		start_bg "$var" $argv &&
-		eval "echo \"$name \$${var}_pid\"" >>pids || return 1
+		eval "echo \"$role \$${var}_pid\"" >>pids || return 1
 	done <roles &&
 	for h in 1 2 3 4 5 6 7 8 9 10 11; do wait_for_health coap://$NET.$h || return 1; done
 '
