@@ -106,6 +106,8 @@ struct nano_server {
   void (*stats_hook)(cJSON *, void *);
   void *stats_arg;
   int (*health_hook)(cJSON *, void *);
+  void (*request_hook)(const struct nano_req *, void *);
+  void *request_arg;
   void *health_arg;
   struct defer *defers;       /* deferred, not answered yet */
 };
@@ -962,6 +964,8 @@ static void dispatch(coap_resource_t *resource, coap_session_t *session,
   }
   if (!observe_admit(&req, rt))
     goto done;
+  if (s->request_hook)
+    s->request_hook(&req, s->request_arg);
   rt->fn[mi](&req);
   if (req.deferring && !req.code) {
     log_debug("method=%d path=%s deferred", req.method, path);
@@ -1397,6 +1401,13 @@ int server_set_limits(struct nano_server *s, const struct server_limits *l)
   if (obs && l->observe_refresh_ms)
     s->refresh_timer = loop_after(l->observe_refresh_ms, refresh_timer_fn, s);
   return 0;
+}
+
+void server_set_request_hook(struct nano_server *s,
+                             void (*hook)(const struct nano_req *, void *), void *arg)
+{
+  s->request_hook = hook;
+  s->request_arg = arg;
 }
 
 void server_set_stats_hook(struct nano_server *s, void (*hook)(cJSON *, void *),

@@ -91,6 +91,11 @@ coap_context_t *server_ctx(struct nano_server *s);
 /* The role's default largest body; a --max-body given by the user wins. */
 void server_set_max_body(struct nano_server *s, size_t max);
 int server_set_limits(struct nano_server *s, const struct server_limits *l);
+/* hook(req, arg) runs before each handler (/health and /stats too; not
+ * for a request refused before its handler): ae finishes its group
+ * commit there before anything else reads or writes the database. */
+void server_set_request_hook(struct nano_server *s,
+                             void (*hook)(const struct nano_req *, void *), void *arg);
 /* Extra fields for GET /stats and GET /health; hook adds to obj. */
 void server_set_stats_hook(struct nano_server *s, void (*hook)(cJSON *obj, void *arg),
                            void *arg);
