@@ -196,10 +196,11 @@ CAN_RUN  = $(if $(CROSS),QEMU_CPU=$(QEMU_CPU) $(abspath $(NANO)) --version >/dev
 	     "apt-get install qemu-user-static binfmt-support and run" \
 	     "update-binfmts --enable $(QEMU)" >&2; exit 1; },:)
 SHOTS   := $(abspath $(BUILD))/screenshots
-test: $(NANO) $(UNITBIN) $(TESTSRV)
+test: $(NANO) $(UNITBIN) $(TESTSRV) $(BENCHBIN)
 	@$(CAN_RUN)
 	$(if $(CROSS),QEMU_CPU=$(QEMU_CPU)) DOCKER_PLATFORM=$(PLATFORM) \
 	  NANO=$(abspath $(NANO)) TESTSRV=$(abspath $(TESTSRV)) SHOTS_DIR=$(SHOTS) \
+	  COAPLOAD=$(abspath $(BUILD)/bench/coapload) \
 	  prove -e '' $(PROVE_FLAGS) $(UNITBIN) $(TESTS)
 
 # The kiosk page as a person sees it: t0481 drives mrs through every state
