@@ -49,6 +49,7 @@
 #include "sightings.h"
 #include "uri.h"
 #include "wire.h"
+#include "mcs/track.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -62,33 +63,9 @@
 #define HASH_MIN 1024              /* buckets; doubled as tracks grow */
 #define TRACK_ADDRS_MAX 8           /* addresses one person's track keeps */
 
-/* ---- states and steps ------------------------------------------------ */
+/* ---- tracks' state, guidance, addresses --------------------------------- */
 
-/* The states a visit rests in (state_is_at_rest): presenting, or one
- * that says how it ended: denied by ae, expired (not arrived, or a peer
- * never answered), refused by mrs (the meeting gone or changed, the
- * participant no longer invited), ended (the meeting is over). */
-enum state {
-  S_DETECTED, S_SCANNING, S_AUTHENTICATING, S_GUIDING, S_ARRIVED, S_PRESENTING,
-  S_DENIED, S_EXPIRED, S_REFUSED, S_ENDED, S_COUNT
-};
-
-static const char *const state_names[S_COUNT] = {
-  "detected", "scanning", "authenticating", "guiding", "arrived", "presenting",
-  "denied", "expired", "refused", "ended"
-};
-
-/* Every state is a step; three steps are not states. */
-enum step {
-  T_DETECTED, T_SCANNING, T_AUTHENTICATING, T_GUIDING, T_ARRIVED, T_PRESENTING,
-  T_DENIED, T_EXPIRED, T_REFUSED, T_ENDED, T_GRANTED, T_GUIDANCE_ON, T_GUIDANCE_OFF,
-  T_COUNT
-};
-
-static const char *const step_names[T_COUNT] = {
-  "detected", "scanning", "authenticating", "guiding", "arrived", "presenting",
-  "denied", "expired", "refused", "ended", "granted", "guidance_on", "guidance_off"
-};
+/* The states and steps of a track, and what moves it, are mcs/track.h's. */
 
 #define PRESENT_RECHECK_MIN_MS 250  /* mrs said "pending": ask again, doubling */
 #define PRESENT_RECHECK_MAX_MS 2000 /* (mrs remembers a refusal for 10 s) */
@@ -190,7 +167,8 @@ static struct {
   struct track **by_participant;
   unsigned hash_size;
   long naddrs;
-  long counts[S_COUNT];             /* tracks per state, for /participants */
+  long counts[S_COUNT + 1];         /* tracks per state, for /participants
+                                       (and S_NONE: one being made) */
   struct track *oldest, *newest;
   long ntracks;
 
@@ -428,12 +406,6 @@ static void participant_index(struct track *t, const char *id)
   *head = t;
 }
 
-static int state_is_at_rest(enum state s)
-{
-  return s == S_DENIED || s == S_EXPIRED || s == S_PRESENTING || s == S_REFUSED ||
-         s == S_ENDED;
-}
-
 static void track_free(struct track *t)
 {
   while (t->addrs) {
@@ -489,6 +461,7 @@ static struct track *track_new(const char *ble)
     return NULL;
   }
   snprintf(t->ble, sizeof t->ble, "%s", ble);
+  t->state = S_NONE;                /* until the event that made it */
   t->prev = M.newest;
   if (M.newest)
     M.newest->next = t;
@@ -522,6 +495,53 @@ static void track_step(struct track *t, enum step st, const char *detail)
   server_notify(M.participants_res);
 }
 
+static void guidance_stop(struct track *t);
+static void guide_send(struct track *t);
+static void unguide_send(struct track *t);
+static void present_send(struct track *t);
+
+/* Event e happened to t: the state mcs/track.c's table says is entered
+ * at ms (0: now; detail for the timeline), then the peers' part of its
+ * actions.  Returns the transition, for the caller's own part. */
+static struct transition track_on(struct track *t, enum event e, uint64_t ms,
+                                  const char *detail)
+{
+  struct transition tr = track_next(t->state, e);
+  enum state from = t->state;
+
+  if (tr.action & A_NEW_VISIT) {
+    /* a clean slate but for what it was presented to */
+    memset(t->step, 0, sizeof t->step);
+    t->room_seen = 0;
+    t->guidance = G_NONE;
+    t->resends = 0;
+    t->visit++;
+  }
+  if (tr.action & A_REASK)
+    t->reask_from = from;
+  if (tr.to == S_BACK) {            /* quietly, as if never re-asked */
+    track_set_state(t, t->reask_from);
+    t->reask_from = 0;
+  } else if (tr.to != S_SAME) {
+    track_enter(t, tr.to, ms, detail);
+  }
+  if (tr.action & A_STOP_GUIDANCE)
+    guidance_stop(t);
+  if (tr.action & A_CANCEL_PRESENT) {
+    call_cancel(t->present);
+    t->present = NULL;
+    loop_cancel(t->present_again);
+    t->present_again = NULL;
+  }
+  if (tr.action & A_GUIDE)
+    guide_send(t);
+  if (tr.action & A_UNGUIDE)
+    unguide_send(t);
+  if (tr.action & A_PRESENT)
+    present_send(t);
+  return tr;
+}
+
 /* ---- peers by room -------------------------------------------------- */
 
 static struct peer *room_peer_find(struct room_peer *list, int n, const char *room)
@@ -545,10 +565,6 @@ static int room_matches(const struct track *t, const char *at)
 }
 
 /* ---- guidance, arrival, presentation -------------------------------------- */
-
-static void guide_send(struct track *t);
-static void unguide_send(struct track *t);
-static void present_send(struct track *t);
 
 static struct call_opts until_expiry(const struct track *t)
 {
@@ -577,8 +593,7 @@ static void on_guide(void *arg, int code, const uint8_t *body, size_t len)
       track_step(t, T_GUIDANCE_ON, t->room);
     else
       timeline("guidance_on", t->participant, t->ble, "%s again", t->room);
-    if (t->state != S_GUIDING)       /* arrived or expired meanwhile */
-      unguide_send(t);
+    track_on(t, E_GUIDE_ACKED, 0, NULL);   /* arrived or expired meanwhile: off */
     return;
   }
   t->guidance = G_FAILED;
@@ -655,8 +670,7 @@ static void present_recheck(void *arg)
   struct track *t = arg;
 
   t->present_again = NULL;
-  if (t->state == S_ARRIVED)
-    present_send(t);
+  track_on(t, E_RECHECK_DUE, 0, NULL);
 }
 
 /* "shown", or "pending" while mrs asks ae (then mcs asks mrs again until
@@ -679,12 +693,9 @@ static void on_present(void *arg, int code, const uint8_t *body, size_t len)
 
   t->present = NULL;
   if (code / 100 == 2 && present_pending(body, len)) {
-    if (t->state != S_ARRIVED)
-      return;
-    if (wall_ms() >= t->step[T_ARRIVED] + (uint64_t)M.expire_ms) {
-      track_enter(t, S_EXPIRED, 0, "mrs never confirmed the presentation");
-      return;
-    }
+    if (!(track_on(t, pending_event(t->step[T_ARRIVED], (uint64_t)M.expire_ms, wall_ms()), 0,
+                   "mrs never confirmed the presentation").action & A_PRESENT_LATER))
+      return;                       /* expired (or moved on meanwhile) */
     t->present_backoff = t->present_backoff ? t->present_backoff * 2 : PRESENT_RECHECK_MIN_MS;
     if (t->present_backoff > PRESENT_RECHECK_MAX_MS)
       t->present_backoff = PRESENT_RECHECK_MAX_MS;
@@ -695,8 +706,7 @@ static void on_present(void *arg, int code, const uint8_t *body, size_t len)
   t->present_backoff = 0;
   if (code / 100 == 2) {
     snprintf(t->presented, sizeof t->presented, "%s", t->meeting);
-    if (t->state == S_ARRIVED)
-      track_enter(t, S_PRESENTING, 0, t->meeting);
+    track_on(t, E_SHOWN, 0, t->meeting);
     return;
   }
   log_warn("participant=%s meeting=%s mrs refused: %s %.*s", t->participant, t->meeting,
@@ -704,15 +714,13 @@ static void on_present(void *arg, int code, const uint8_t *body, size_t len)
            body ? (const char *)body : "");
   timeline("present_refused", t->participant, t->ble, "mrs: %s",
            client_code_text(code, buf, sizeof buf));
-  if (t->state != S_ARRIVED && !(t->state == S_PRESENTING && code / 100 == 4)) {
-    server_notify(M.participants_res);
-    return;
-  }
   /* a visit that ends here rests, so the next one is asked about again;
    * a restarted mrs that will not show them again ends presenting too */
   snprintf(why, sizeof why, "mrs: %s %.*s", client_code_text(code, buf, sizeof buf),
            (int)(len > 100 ? 100 : len), body ? (const char *)body : "");
-  track_enter(t, code == CLIENT_TIMEOUT || code / 100 == 5 ? S_EXPIRED : S_REFUSED, 0, why);
+  if (track_on(t, code == CLIENT_TIMEOUT || code / 100 == 5 ? E_MRS_FAILED : E_MRS_REFUSED,
+               0, why).to == S_SAME)
+    server_notify(M.participants_res);
 }
 
 static void present_send(struct track *t)
@@ -737,13 +745,6 @@ static void present_send(struct track *t)
   M.presents++;
 }
 
-static void arrive(struct track *t, const char *at)
-{
-  track_enter(t, S_ARRIVED, 0, at);
-  guidance_stop(t);
-  present_send(t);
-}
-
 /* ---- authentication ------------------------------------------------------ */
 
 /* ae named t's address as the participant that track o already follows
@@ -757,9 +758,9 @@ static void arrive(struct track *t, const char *at)
 static struct track *track_merge(struct track *o, struct track *t, const char *meeting,
                                  const char *room, int64_t end_ms)
 {
-  int busy = !state_is_at_rest(o->state) || o->guide || o->unguide || o->present ||
-             (t->entrance_seen ? t->entrance_seen < o->entrance_seen + (uint64_t)M.visit_gap_ms
-                               : o->state == S_PRESENTING);
+  struct transition tr = track_next(o->state,
+      same_person_event(o->guide || o->unguide || o->present, t->entrance_seen,
+                        o->entrance_seen, (uint64_t)M.visit_gap_ms));
   uint64_t room_seen = t->room_seen;
   char at[WIRE_LOCATION_MAX + 1];
 
@@ -777,7 +778,7 @@ static struct track *track_merge(struct track *o, struct track *t, const char *m
   if (t->beacon[0])
     memcpy(o->beacon, t->beacon, sizeof o->beacon);
   o->rssi = t->rssi;
-  if (busy) {
+  if (tr.to == S_SAME) {
     track_free(t);
     if (room_seen && o->state == S_GUIDING && !room_matches(o, at) && !strcmp(room, at)) {
       /* heard in another room than theirs, where ae names a meeting on
@@ -786,13 +787,13 @@ static struct track *track_merge(struct track *o, struct track *t, const char *m
       snprintf(o->room, sizeof o->room, "%s", room);
       o->meeting_end = end_ms > 0 ? (uint64_t)end_ms : 0;
     }
-    if (room_seen && o->state == S_GUIDING && room_matches(o, at))
-      arrive(o, at);
+    if (room_seen && room_matches(o, at))
+      track_on(o, E_MERGED_IN_ROOM, 0, at);
     return NULL;
   }
-  /* the visit t began (detected, scanning, authenticating) is o's now */
+  /* the visit t began (authenticating) is o's now (A_TAKE_VISIT) */
   memcpy(o->step, t->step, sizeof o->step);
-  track_set_state(o, t->state);
+  track_set_state(o, tr.to);
   o->visit++;
   o->room_seen = room_seen;
   memcpy(o->room_seen_at, at, sizeof o->room_seen_at);
@@ -837,26 +838,25 @@ static void grant(struct track *t, const cJSON *g)
   track_step(t, T_GRANTED, meeting);
   if (!strcmp(t->presented, t->meeting)) {
     /* Back through the entrance during a meeting they are already in. */
-    track_enter(t, S_PRESENTING, 0, "already presented; not guided again");
+    track_on(t, E_GRANTED_PRESENTED, 0, "already presented; not guided again");
     return;
   }
   if (t->room_seen && room_matches(t, t->room_seen_at)) {
     /* Walked faster than the authentication: already in the room. */
-    arrive(t, t->room_seen_at);
+    track_on(t, E_GRANTED_IN_ROOM, 0, t->room_seen_at);
     return;
   }
-  track_enter(t, S_GUIDING, 0, t->room);
-  guide_send(t);
+  track_on(t, E_GRANTED, 0, t->room);
   return;
 
 malformed:
   log_error("ble=%s ae's grant is malformed: %s", t->ble, err.msg);
-  track_enter(t, S_DENIED, 0, "malformed answer from ae");
+  track_on(t, E_AE_FAILED, 0, "malformed answer from ae");
 }
 
 static void deny(struct track *t, const char *why)
 {
-  track_enter(t, S_DENIED, 0, why);
+  track_on(t, E_DENIED, 0, why);
   log_info("ble=%s device=\"%s\" denied (%s); not asked again this visit", t->ble,
            t->device, why);
 }
@@ -934,23 +934,22 @@ static void on_auth(void *arg, int code, const uint8_t *body, size_t len)
       continue;                 /* expired or forgotten meanwhile */
     if (t->reask_from) {
       /* asked again in another room: only a meeting there changes anything */
-      enum state back = t->reask_from;
       const cJSON *room;
-      t->reask_from = 0;
       g = o ? granted_for(granted, b, b->ble[i]) : NULL;
       room = g ? cJSON_GetObjectItemCaseSensitive(g, "room") : NULL;
       if (!cJSON_IsString(room) || !strcmp(room->valuestring, t->room)) {
-        track_set_state(t, back);
+        track_on(t, E_NOT_HERE, 0, NULL);   /* back to guiding or expired */
         timeline("not_here", t->participant, t->ble, "no meeting for them at %s", b->location);
         server_notify(M.participants_res);
         continue;
       }
+      t->reask_from = 0;
     }
     if (!o) {
       if (code == CLIENT_TIMEOUT)
-        track_enter(t, S_EXPIRED, 0, "ae did not answer in time");
+        track_on(t, E_AE_TIMEOUT, 0, "ae did not answer in time");
       else
-        track_enter(t, S_DENIED, 0, why);
+        track_on(t, E_AE_FAILED, 0, why);
       continue;
     }
     /* matched by the address asked about: t may have been heard on
@@ -1035,7 +1034,9 @@ static struct track *entrance_sighting(const struct device *d, const struct swee
   struct track *t = track_by_ble(d->ble);
   uint64_t now = wall_ms();
   uint64_t seen = now - (uint64_t)(d->age_ms < (long long)now ? d->age_ms : 0);
-  uint64_t before;
+  struct track_seen s = { t != NULL, 0, 0, 0, t && (t->guide || t->unguide || t->present), 0,
+                        seen, t ? t->entrance_seen : 0 };
+  enum event e = entrance_event(&s, (uint64_t)M.visit_gap_ms);
 
   if (!t) {
     t = track_new(d->ble);
@@ -1044,28 +1045,21 @@ static struct track *entrance_sighting(const struct device *d, const struct swee
       return NULL;
     }
   } else {
-    before = t->entrance_seen;
     if (seen > t->entrance_seen)
       t->entrance_seen = seen;
-    if (!state_is_at_rest(t->state) || seen < before + (uint64_t)M.visit_gap_ms ||
-        t->guide || t->unguide || t->present)
+    if (track_next(t->state, e).to == S_SAME)
       return NULL;                      /* the same visit */
-    /* A new visit: a clean slate but for what it was presented to. */
-    memset(t->step, 0, sizeof t->step);
-    t->room_seen = 0;
-    t->guidance = G_NONE;
-    t->resends = 0;
   }
+  /* A new visit (track_on: a clean slate but for what it was presented to) */
   t->entrance_seen = seen;
-  t->visit++;
   t->rssi = d->rssi;
   snprintf(t->device, sizeof t->device, "%s", d->name);
   memcpy(t->ble, d->ble, sizeof t->ble);
   memcpy(t->beacon, d->beacon, sizeof t->beacon);
-  track_enter(t, S_DETECTED, sw->motion, sw->pushed ? "entrance, pushed by bs" :
-              sw->rescanning ? "entrance, on a rescan" : sw->location);
-  track_enter(t, S_SCANNING, sw->sent, "");
-  track_enter(t, S_AUTHENTICATING, 0, "");
+  track_on(t, e, sw->motion, sw->pushed ? "entrance, pushed by bs" :
+           sw->rescanning ? "entrance, on a rescan" : sw->location);
+  track_on(t, E_SCANNED, sw->sent, "");
+  track_on(t, E_ASKED, 0, "");
   return t;
 }
 
@@ -1074,7 +1068,7 @@ static struct track *entrance_sighting(const struct device *d, const struct swee
 static void batch_add(struct batch **b, const char *location, struct track *t)
 {
   if (!*b && !(*b = calloc(1, sizeof **b))) {
-    track_enter(t, S_DENIED, 0, "out of memory");
+    track_on(t, E_AE_FAILED, 0, "out of memory");
     return;
   }
   snprintf((*b)->location, sizeof (*b)->location, "%s", location);
@@ -1089,75 +1083,56 @@ static void batch_add(struct batch **b, const char *location, struct track *t)
 /* A room sighting of an address no track has, or of one that was not
  * placed when last asked (--visit-gap ago): whose is it?  A phone that
  * rotated its address on the way, a fast walker who never met the
- * entrance scan, a stranger: ae decides for this room.  1 if asked. */
-static int room_ask(const struct device *d, const char *at, struct track *t, struct batch **b)
+ * entrance scan, a stranger: ae decides for this room (E_ROOM_UNKNOWN
+ * begins a visit, detected -> authenticating).  Or a participant seen in
+ * another room than theirs (E_ROOM_ELSEWHERE): they may be invited to a
+ * meeting on now here too; if ae says no, the guidance goes on as it
+ * was (E_NOT_HERE).  Either way the address goes into the batch *b. */
+static void room_ask(const struct device *d, const char *at, struct track *t,
+                     struct transition tr, struct batch **b)
 {
   uint64_t now = wall_ms();
 
-  if (t) {
-    if (!state_is_at_rest(t->state) || t->participant[0] || t->guide || t->unguide ||
-        t->present || now < t->room_asked + (uint64_t)M.visit_gap_ms)
-      return 0;
-    memset(t->step, 0, sizeof t->step);
-    t->guidance = G_NONE;
-    t->resends = 0;
-  } else if (!(t = track_new(d->ble))) {
-    log_warn("ble=%s at %s dropped: %ld tracks all busy", d->ble, at, M.ntracks);
-    return 0;
+  if (tr.to == S_DETECTED) {
+    t->rssi = d->rssi;
+    snprintf(t->device, sizeof t->device, "%s", d->name);
+    memcpy(t->beacon, d->beacon, sizeof t->beacon);
   }
-  t->visit++;
-  t->rssi = d->rssi;
-  snprintf(t->device, sizeof t->device, "%s", d->name);
-  memcpy(t->beacon, d->beacon, sizeof t->beacon);
   t->room_seen = t->room_asked = now;
   snprintf(t->room_seen_at, sizeof t->room_seen_at, "%s", at);
   snprintf(t->room_asked_at, sizeof t->room_asked_at, "%s", at);
-  track_enter(t, S_DETECTED, 0, at);
-  track_enter(t, S_AUTHENTICATING, 0, at);
+  if (tr.to == S_DETECTED)
+    track_on(t, E_ASKED, 0, at);
   M.room_asks++;
   batch_add(b, at, t);
-  return 1;
 }
 
 /* A sighting at a room (from its bs, pushed or scanned); 1 if it was the
- * arrival of a guided participant.  Addresses it cannot place go into
- * the batch *b for ae. */
+ * arrival of a guided participant (late is still arrived: guidance that
+ * expired on the way does not make the meeting's content any less
+ * theirs).  Addresses it cannot place go into the batch *b for ae. */
 static int room_sighting(const struct device *d, const char *at, struct batch **b)
 {
   struct track *t = track_by_ble(d->ble);
+  struct track_seen s = { t != NULL, t && t->participant[0], t && room_matches(t, at),
+                        t && !strcmp(t->room_asked_at, at),
+                        t && (t->guide || t->unguide || t->present), t && t->present,
+                        wall_ms(), t ? t->room_asked : 0 };
+  struct transition tr;
 
-  if (!t || (state_is_at_rest(t->state) && !t->participant[0])) {
-    room_ask(d, at, t, b);
+  if (!t && !(t = track_new(d->ble))) {
+    log_warn("ble=%s at %s dropped: %ld tracks all busy", d->ble, at, M.ntracks);
     return 0;
   }
   memcpy(t->ble, d->ble, sizeof t->ble);
-  /* Late is still arrived: guidance that expired on the way does not
-   * make the meeting's content any less theirs. */
-  if ((t->state == S_GUIDING || (t->state == S_EXPIRED && t->participant[0])) &&
-      room_matches(t, at)) {
-    arrive(t, at);
-    return 1;
-  }
-  if ((t->state == S_GUIDING || (t->state == S_EXPIRED && t->participant[0])) &&
-      !t->present && (strcmp(t->room_asked_at, at) ||
-                      wall_ms() >= t->room_asked + (uint64_t)M.visit_gap_ms)) {
-    /* In another room than ae chose: they may be invited to a meeting on
-     * now here too.  ae decides for this room (once per room and
-     * --visit-gap); if it says no, the guidance goes on as it was. */
-    t->reask_from = t->state;
-    t->room_seen = t->room_asked = wall_ms();
-    snprintf(t->room_seen_at, sizeof t->room_seen_at, "%s", at);
-    snprintf(t->room_asked_at, sizeof t->room_asked_at, "%s", at);
-    track_enter(t, S_AUTHENTICATING, 0, at);
-    M.room_asks++;
-    batch_add(b, at, t);
-    return 0;
-  }
-  if (t->state < S_GUIDING) {
+  tr = track_on(t, room_event(&s, (uint64_t)M.visit_gap_ms), 0, at);
+  if (tr.action & (A_NEW_VISIT | A_REASK))
+    room_ask(d, at, t, tr, b);
+  if (tr.action & A_NOTE_ROOM) {
     t->room_seen = wall_ms();
     snprintf(t->room_seen_at, sizeof t->room_seen_at, "%s", at);
   }
-  return 0;
+  return tr.to == S_ARRIVED;
 }
 
 /* Returns how many visits began. */
@@ -1613,7 +1588,7 @@ static void on_guide_check(void *arg, int code, const uint8_t *body, size_t len)
       log_warn("participant=%s guidance lost at ug (restarted?); sending it again",
                t->participant);
       timeline("guidance_lost", t->participant, t->ble, "ug lost it; sent again");
-      guide_send(t);
+      track_on(t, E_GUIDANCE_LOST, 0, NULL);
     }
   cJSON_ArrayForEach(a, active) {
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "participant");
@@ -1621,7 +1596,7 @@ static void on_guide_check(void *arg, int code, const uint8_t *body, size_t len)
     if (t && t->state != S_GUIDING && !t->guide && !t->unguide &&
         t->step[T_ARRIVED] && t->step[T_ARRIVED] < M.guide_check_sent) {
       timeline("guidance_stale", t->participant, t->ble, "still on at ug; stopping");
-      unguide_send(t);
+      track_on(t, E_GUIDANCE_STALE, 0, NULL);
     }
   }
   cJSON_Delete(o);
@@ -1655,7 +1630,7 @@ static void on_mrs_restart(struct peer *p, void *arg)
     if ((t->state == S_PRESENTING || t->state == S_ARRIVED) && t->meeting[0] &&
         !t->present && room_peer_find(M.mrs, M.nmrs, t->room) == rp->peer) {
       timeline("present_again", t->participant, t->ble, "mrs restarted");
-      present_send(t);
+      track_on(t, E_MRS_RESTARTED, 0, NULL);
     }
 }
 
@@ -1667,23 +1642,17 @@ static void tick(void *arg)
   (void)arg;
   M.tick = loop_after(1000, tick, NULL);
   for (struct track *t = M.oldest; t; t = t->next) {
-    if (t->state == S_GUIDING && t->step[T_GUIDING] + (uint64_t)M.expire_ms <= now) {
+    if (track_due(t->step[T_GUIDING], (uint64_t)M.expire_ms, now) &&
+        track_next(t->state, E_GUIDANCE_OVERDUE).to != S_SAME) {
       log_info("participant=%s guidance expired before arrival", t->participant);
-      track_enter(t, S_EXPIRED, 0, "not arrived in time");
-      guidance_stop(t);
+      track_on(t, E_GUIDANCE_OVERDUE, 0, "not arrived in time");
     }
     /* the meeting is over (mrs clears its screen then): presenting, or
      * on the way to it, is no longer true */
-    if ((t->state == S_PRESENTING || t->state == S_ARRIVED || t->state == S_GUIDING) &&
-        t->meeting_end && now >= t->meeting_end) {
+    if (t->meeting_end && now >= t->meeting_end &&
+        track_next(t->state, E_MEETING_OVER).to != S_SAME) {
       log_info("participant=%s meeting=%s ended", t->participant, t->meeting);
-      if (t->state == S_GUIDING)
-        guidance_stop(t);
-      call_cancel(t->present);
-      t->present = NULL;
-      loop_cancel(t->present_again);
-      t->present_again = NULL;
-      track_enter(t, S_ENDED, 0, t->meeting);
+      track_on(t, E_MEETING_OVER, 0, t->meeting);
     }
   }
   if (M.watch_ms && now - last_check >= (uint64_t)M.watch_ms && any_guidance_on()) {
