@@ -8,7 +8,9 @@
  *   GET  /participants[?state=S][&limit=N]       observable: every track
  *   GET  /timeline[?limit=N][&since=SEQ]         the steps, oldest first
  *
- * One track per person (per address until ae names one), a state machine:
+ * One track per person (per address until ae names one), a state machine
+ * (track.c: one table, state x event -> state + actions; track_on here
+ * applies it):
  *
  *   detected -> scanning -> authenticating -> guiding -> arrived -> presenting
  *                                 denied <-/          \-> expired -/
@@ -42,6 +44,11 @@
  * restarted ug (its uptime starts over) or one whose GET /guide no longer
  * lists a guided participant gets the guidance again; a restarted mrs gets
  * its room's presented participants again.
+ *
+ * This file follows the flow: presence (POST /presence), scans (bs),
+ * authentication (ae), guidance (ug), arrival (a room's sighting) and
+ * presentation (mrs); then the observers' resources, the tick that keeps
+ * the flow going, and the setup.
  */
 #include "call.h"
 #include "nano.h"
@@ -49,7 +56,7 @@
 #include "sightings.h"
 #include "uri.h"
 #include "wire.h"
-#include "mcs/track.h"
+#include "track.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -495,9 +502,20 @@ static void track_step(struct track *t, enum step st, const char *detail)
   server_notify(M.participants_res);
 }
 
-static void guidance_stop(struct track *t);
+/* ---- events: what happens to a track ------------------------------------ */
+
+/* The flow's steps, defined below in the order they happen. */
+static struct sweep *sweep_find(const char *location);
+static void scan_start(struct sweep *sw);
+struct device;
+static int device_parse(const cJSON *d, struct device *out);
+static int entrance_devices(const cJSON *devices, const struct sweep *sw);
+static void batch_add(struct batch **b, const char *location, struct track *t);
+static void auth_send(struct batch *b);
 static void guide_send(struct track *t);
 static void unguide_send(struct track *t);
+static void guidance_stop(struct track *t);
+static int room_sighting(const struct device *d, const char *at, struct batch **b);
 static void present_send(struct track *t);
 
 /* Event e happened to t: the state mcs/track.c's table says is entered
@@ -564,188 +582,304 @@ static int room_matches(const struct track *t, const char *at)
   return !strcmp(at, t->room) || !strcmp(at, "room");
 }
 
-/* ---- guidance, arrival, presentation -------------------------------------- */
+/* ---- presence: motion at a location starts a scan ------------------------- */
 
-static struct call_opts until_expiry(const struct track *t)
+/* A pd or bs reports for its own location only: pd-entrance may not
+ * say there is motion in R1, nor a stolen bs-R1 key put sightings at the
+ * entrance.  Without keys (--insecure) there is no identity to hold to. */
+static int location_is_callers(struct nano_req *r, const char *location)
 {
-  struct call_opts o = { 0, (uint64_t)M.expire_ms };
-  (void)t;
-  return o;
+  const char *id = r->identity;
+
+  if (!id || !(strncmp(id, "pd-", 3) == 0 || strncmp(id, "bs-", 3) == 0) ||
+      !strcmp(id + 3, location))
+    return 1;
+  req_reply_error(r, 403, "%s may not report for location '%s'", id, location);
+  return 0;
 }
 
-static void on_guide(void *arg, int code, const uint8_t *body, size_t len)
+static void post_presence(struct nano_req *r)
 {
-  struct track *t = arg;
-  char buf[16];
+  const char *location, *node = "";
+  long long ts = 0;
+  struct jerr err;
+  struct sweep *sw;
+  uint64_t now = wall_ms(), motion;
+  cJSON *o = req_json(r), *a;
 
-  t->guide = NULL;
-  if (code / 100 == 2) {
-    struct jerr err;
-    cJSON *o = body ? json_parse_object(body, len, 4096, &err) : NULL;
-    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(o, "expires");
-    int64_t expires = 0;
-    t->guidance_expires = cJSON_IsString(ex) && rfc3339_parse(ex->valuestring, &expires) == 0 &&
-                          expires > 0 ? (uint64_t)expires : 0;
+  if (!o)
+    return;
+  if (wire_get(o, "location", WIRE_LOCATION, JSON_REQUIRED, &location, &err) < 0 ||
+      wire_get(o, "node", WIRE_ID, JSON_OPTIONAL, &node, &err) < 0 ||
+      json_get_int(o, "ts_ms", JSON_OPTIONAL, 0, 1LL << 50, &ts, &err) < 0) {
+    req_reply_error(r, 400, "%s", err.msg);
     cJSON_Delete(o);
-    t->guidance = G_ON;
-    t->guidance_acked = wall_ms();
-    if (!t->step[T_GUIDANCE_ON])
-      track_step(t, T_GUIDANCE_ON, t->room);
-    else
-      timeline("guidance_on", t->participant, t->ble, "%s again", t->room);
-    track_on(t, E_GUIDE_ACKED, 0, NULL);   /* arrived or expired meanwhile: off */
     return;
   }
-  t->guidance = G_FAILED;
-  log_warn("participant=%s room=%s ug refused guidance: %s %.*s", t->participant,
-           t->room, client_code_text(code, buf, sizeof buf), (int)(len > 120 ? 120 : len),
-           body ? (const char *)body : "");
-  timeline("guidance_failed", t->participant, t->ble, "ug: %s",
-           client_code_text(code, buf, sizeof buf));
-  server_notify(M.participants_res);
+  if (!location_is_callers(r, location)) {
+    cJSON_Delete(o);
+    return;
+  }
+  sw = sweep_find(location);
+  if (!sw) {
+    req_reply_error(r, 404, "no bs for location '%s'", location);
+    cJSON_Delete(o);
+    return;
+  }
+  /* The pd's own time of the motion, unless its clock is clearly off. */
+  motion = ts && (uint64_t)ts <= now + 5000 && (uint64_t)ts + 60000 >= now ?
+           (uint64_t)ts : now;
+  M.presences++;
+  timeline_at(motion, "motion", location, "", "node=%s", node ? node : "");
+  if (!sw->queued || motion < sw->queued)
+    sw->queued = motion;
+  if (motion > sw->last_motion)
+    sw->last_motion = motion;
+  a = cJSON_CreateObject();
+  cJSON_AddStringToObject(a, "location", location);
+  if (sw->call) {
+    cJSON_AddStringToObject(a, "scan", "queued");   /* after the one running */
+  } else {
+    scan_start(sw);
+    cJSON_AddStringToObject(a, "scan", "started");
+  }
+  cJSON_Delete(o);
+  req_reply_json(r, 204, a);
 }
 
-static void guide_send(struct track *t)
+/* ---- scans: who is at the location ---------------------------------------- */
+
+struct device {
+  char ble[18];
+  char beacon[IBEACON_KEY_MAX];     /* "" if it is not a badge */
+  const char *name;
+  int rssi;
+  long long age_ms;
+};
+
+/* pd reports motion starts only: people who come while the motion is
+ * still held start nothing.  So a location is busy for --linger after its
+ * last motion start or after the last scan that found someone new (a
+ * stream of arrivals keeps it busy), and a busy location is scanned again
+ * every --rescan.  Someone first found by a rescan is dated by it: they
+ * came after the scan before. */
+static uint64_t busy_until(const struct sweep *sw)
+{
+  uint64_t last = sw->last_motion > sw->last_found ? sw->last_motion : sw->last_found;
+  return last + (uint64_t)M.linger_ms;
+}
+
+static void rescan_due(void *arg)
+{
+  struct sweep *sw = arg;
+
+  sw->rescan = NULL;
+  if (!sw->call)
+    scan_start(sw);
+}
+
+static int is_entrance(const char *location)
+{
+  return !strcmp(location, "entrance");
+}
+
+static void on_scan(void *arg, int code, const uint8_t *body, size_t len)
+{
+  struct sweep *sw = arg;
+  const cJSON *devices;
+  struct jerr err;
+  cJSON *o = NULL;
+  char buf[16];
+  int n = 0, arrived = 0;
+
+  sw->call = NULL;
+  if (code / 100 == 2 && (o = json_parse_object(body, len, 4 << 20, &err)) &&
+      cJSON_IsArray(devices = cJSON_GetObjectItemCaseSensitive(o, "devices"))) {
+    n = cJSON_GetArraySize(devices);
+    if (is_entrance(sw->location)) {
+      arrived = entrance_devices(devices, sw);
+    } else {
+      const cJSON *d;
+      struct device dev;
+      struct batch *b = NULL;
+      cJSON_ArrayForEach(d, devices)
+        if (device_parse(d, &dev) && dev.age_ms <= M.max_age_ms)
+          arrived += room_sighting(&dev, sw->location, &b);
+      if (b)
+        auth_send(b);
+    }
+    if (arrived)
+      sw->last_found = wall_ms();
+    timeline("scanned", sw->location, "", "%d devices, %d new", n, arrived);
+  } else {
+    log_warn("location=%s scan failed: %s", sw->location,
+             code / 100 == 2 ? "malformed answer" : client_code_text(code, buf, sizeof buf));
+    timeline("scan_failed", sw->location, "", "%s",
+             code / 100 == 2 ? "malformed answer" : client_code_text(code, buf, sizeof buf));
+  }
+  cJSON_Delete(o);
+  if (sw->queued)
+    scan_start(sw);
+  else if (M.rescan_ms && wall_ms() < busy_until(sw) && !sw->rescan)
+    sw->rescan = loop_after((uint64_t)M.rescan_ms, rescan_due, sw);
+}
+
+static void scan_start(struct sweep *sw)
 {
   cJSON *o = cJSON_CreateObject();
-  struct call_opts co = until_expiry(t);
+  struct call_opts co = { (unsigned)(M.scan_ms + M.timeout_ms), (uint64_t)M.expire_ms };
 
-  cJSON_AddStringToObject(o, "participant", t->participant);
-  cJSON_AddStringToObject(o, "room", t->room);
-  t->guidance = G_PENDING;
-  call_cancel(t->guide);
-  t->guide = call_json(M.ug, COAP_REQUEST_POST, "guide", o, &co, on_guide, t);
+  loop_cancel(sw->rescan);
+  sw->rescan = NULL;
+  sw->sent = wall_ms();
+  sw->rescanning = !sw->queued;
+  sw->motion = sw->queued ? sw->queued : sw->sent;
+  sw->queued = 0;
+  cJSON_AddNumberToObject(o, "duration_ms", (double)M.scan_ms);
+  sw->call = call_json(sw->bs, COAP_REQUEST_POST, "scan", o, &co, on_scan, sw);
   cJSON_Delete(o);
-  M.guides++;
+  M.scans++;
+  timeline("scan", sw->location, "", "%s", peer_base(sw->bs));
 }
 
-static void on_unguide(void *arg, int code, const uint8_t *body, size_t len)
+static struct sweep *sweep_find(const char *location)
 {
-  struct track *t = arg;
-  char buf[16];
+  struct sweep *sw;
+  struct peer *bs;
 
-  (void)body;
-  (void)len;
-  t->unguide = NULL;
-  if (code / 100 == 2 || code == 404) {
-    t->guidance = G_OFF;
-    track_step(t, T_GUIDANCE_OFF, code == 404 ? "was not on" : "");
-    return;
-  }
-  log_warn("participant=%s stopping guidance failed: %s", t->participant,
-           client_code_text(code, buf, sizeof buf));
+  for (sw = M.sweeps; sw; sw = sw->next)
+    if (!strcmp(sw->location, location))
+      return sw;
+  /* A room location not named on the command line: the default room bs. */
+  if (is_entrance(location) ||
+      !(bs = room_peer_find(M.bs_room, M.nbs_room, location)))
+    return NULL;
+  sw = calloc(1, sizeof *sw);
+  if (!sw)
+    return NULL;
+  snprintf(sw->location, sizeof sw->location, "%s", location);
+  sw->bs = bs;
+  sw->next = M.sweeps;
+  M.sweeps = sw;
+  return sw;
 }
 
-static void unguide_send(struct track *t)
+/* One element of "devices"; 0 (skipped, logged) if it is not usable. */
+static int device_parse(const cJSON *d, struct device *out)
 {
-  char path[WIRE_ID_MAX + 16];
-  struct call_opts co = until_expiry(t);
-
-  if (t->unguide)
-    return;
-  snprintf(path, sizeof path, "guide/%s", t->participant);
-  t->unguide = call_start(M.ug, COAP_REQUEST_DELETE, path, NULL, 0, &co, on_unguide, t);
-}
-
-/* Stop the guidance: a guide call still waiting is dropped (if it never
- * went out there is nothing to stop); one that may have reached ug is
- * followed by a DELETE, which ug sees after it (one session, NSTART 1). */
-static void guidance_stop(struct track *t)
-{
-  int maybe_on = t->guidance == G_ON;
-
-  if (t->guide) {
-    maybe_on = maybe_on || call_attempts(t->guide) > 0;
-    call_cancel(t->guide);
-    t->guide = NULL;
-  }
-  if (maybe_on)
-    unguide_send(t);
-  else if (t->guidance == G_PENDING)
-    t->guidance = G_NONE;
-}
-
-static void present_recheck(void *arg)
-{
-  struct track *t = arg;
-
-  t->present_again = NULL;
-  track_on(t, E_RECHECK_DUE, 0, NULL);
-}
-
-/* "shown", or "pending" while mrs asks ae (then mcs asks mrs again until
- * it says shown or no: presenting is only said once it is true). */
-static int present_pending(const uint8_t *body, size_t len)
-{
+  const char *addr = NULL;
+  long long rssi = 0;
   struct jerr err;
-  cJSON *o = body ? json_parse_object(body, len, 4096, &err) : NULL;
-  const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "status");
-  int pending = cJSON_IsString(st) && !strcmp(st->valuestring, "pending");
 
-  cJSON_Delete(o);
-  return pending;
+  out->name = "";
+  out->age_ms = 0;
+  out->beacon[0] = '\0';
+  if (!cJSON_IsObject(d) ||
+      json_get_string(d, "addr", JSON_REQUIRED, 32, &addr, &err) < 0 ||
+      !ble_normalize(addr, out->ble) ||
+      json_get_string(d, "name", JSON_OPTIONAL, 256, &out->name, &err) < 0 ||
+      json_get_int(d, "rssi", JSON_OPTIONAL, -200, 50, &rssi, &err) < 0 ||
+      json_get_int(d, "last_seen_ms", JSON_OPTIONAL, 0, 1LL << 40, &out->age_ms, &err) < 0) {
+    log_debug("a device entry skipped: %s", addr ? addr : "no addr");
+    return 0;
+  }
+  if (!out->name || wire_check_text(out->name))
+    out->name = "";             /* radio data: the key counts, a bad name not */
+  if (cJSON_GetObjectItemCaseSensitive(d, "ibeacon") &&
+      ibeacon_key_parse(cJSON_GetObjectItemCaseSensitive(d, "ibeacon"), out->beacon, NULL, 0) < 0)
+    out->beacon[0] = '\0';      /* a beacon we cannot read is no badge */
+  out->rssi = (int)rssi;
+  return 1;
 }
 
-static void on_present(void *arg, int code, const uint8_t *body, size_t len)
+/* An entrance sighting; returns the track if it begins a visit (and so
+ * needs asking AE about). */
+static struct track *entrance_sighting(const struct device *d, const struct sweep *sw)
 {
-  struct track *t = arg;
-  char buf[16], why[160];
+  struct track *t = track_by_ble(d->ble);
+  uint64_t now = wall_ms();
+  uint64_t seen = now - (uint64_t)(d->age_ms < (long long)now ? d->age_ms : 0);
+  struct track_seen s = { t != NULL, 0, 0, 0, t && (t->guide || t->unguide || t->present), 0,
+                        seen, t ? t->entrance_seen : 0 };
+  enum event e = entrance_event(&s, (uint64_t)M.visit_gap_ms);
 
-  t->present = NULL;
-  if (code / 100 == 2 && present_pending(body, len)) {
-    if (!(track_on(t, pending_event(t->step[T_ARRIVED], (uint64_t)M.expire_ms, wall_ms()), 0,
-                   "mrs never confirmed the presentation").action & A_PRESENT_LATER))
-      return;                       /* expired (or moved on meanwhile) */
-    t->present_backoff = t->present_backoff ? t->present_backoff * 2 : PRESENT_RECHECK_MIN_MS;
-    if (t->present_backoff > PRESENT_RECHECK_MAX_MS)
-      t->present_backoff = PRESENT_RECHECK_MAX_MS;
-    loop_cancel(t->present_again);
-    t->present_again = loop_after(t->present_backoff, present_recheck, t);
-    return;
+  if (!t) {
+    t = track_new(d->ble);
+    if (!t) {
+      log_warn("ble=%s dropped: %ld tracks all busy", d->ble, M.ntracks);
+      return NULL;
+    }
+  } else {
+    if (seen > t->entrance_seen)
+      t->entrance_seen = seen;
+    if (track_next(t->state, e).to == S_SAME)
+      return NULL;                      /* the same visit */
   }
-  t->present_backoff = 0;
-  if (code / 100 == 2) {
-    snprintf(t->presented, sizeof t->presented, "%s", t->meeting);
-    track_on(t, E_SHOWN, 0, t->meeting);
-    return;
-  }
-  log_warn("participant=%s meeting=%s mrs refused: %s %.*s", t->participant, t->meeting,
-           client_code_text(code, buf, sizeof buf), (int)(len > 120 ? 120 : len),
-           body ? (const char *)body : "");
-  timeline("present_refused", t->participant, t->ble, "mrs: %s",
-           client_code_text(code, buf, sizeof buf));
-  /* a visit that ends here rests, so the next one is asked about again;
-   * a restarted mrs that will not show them again ends presenting too */
-  snprintf(why, sizeof why, "mrs: %s %.*s", client_code_text(code, buf, sizeof buf),
-           (int)(len > 100 ? 100 : len), body ? (const char *)body : "");
-  if (track_on(t, code == CLIENT_TIMEOUT || code / 100 == 5 ? E_MRS_FAILED : E_MRS_REFUSED,
-               0, why).to == S_SAME)
-    server_notify(M.participants_res);
+  /* A new visit (track_on: a clean slate but for what it was presented to) */
+  t->entrance_seen = seen;
+  t->rssi = d->rssi;
+  snprintf(t->device, sizeof t->device, "%s", d->name);
+  memcpy(t->ble, d->ble, sizeof t->ble);
+  memcpy(t->beacon, d->beacon, sizeof t->beacon);
+  track_on(t, e, sw->motion, sw->pushed ? "entrance, pushed by bs" :
+           sw->rescanning ? "entrance, on a rescan" : sw->location);
+  track_on(t, E_SCANNED, sw->sent, "");
+  track_on(t, E_ASKED, 0, "");
+  return t;
 }
 
-static void present_send(struct track *t)
+/* Returns how many visits began. */
+static int entrance_devices(const cJSON *devices, const struct sweep *sw)
 {
-  struct peer *mrs = room_peer_find(M.mrs, M.nmrs, t->room);
-  struct call_opts co = until_expiry(t);
-  cJSON *o;
+  struct batch *b = NULL;
+  const cJSON *d;
+  struct device dev;
+  int visits = 0;
 
-  if (!mrs) {
-    log_warn("participant=%s room=%s no mrs for this room", t->participant, t->room);
-    timeline("present_refused", t->participant, t->ble, "no mrs for room %s", t->room);
-    return;
+  cJSON_ArrayForEach(d, devices) {
+    struct track *t;
+    if (!device_parse(d, &dev) || dev.age_ms > M.max_age_ms)
+      continue;
+    t = entrance_sighting(&dev, sw);
+    if (!t)
+      continue;
+    visits++;
+    batch_add(&b, "entrance", t);
   }
-  o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "participant", t->participant);
-  cJSON_AddStringToObject(o, "meeting", t->meeting);
-  if (*t->name)                     /* ae's, for the room's screen */
-    cJSON_AddStringToObject(o, "name", t->name);
-  call_cancel(t->present);
-  t->present = call_json(mrs, COAP_REQUEST_POST, "present", o, &co, on_present, t);
-  cJSON_Delete(o);
-  M.presents++;
+  if (b)
+    auth_send(b);
+  return visits;
 }
 
-/* ---- authentication ------------------------------------------------------ */
+/* The entrance bs pushes every device that comes into range (POST /ble,
+ * as a room's does).  While the entrance is busy (a motion start or
+ * someone new within --linger) a pushed sighting is asked about at once,
+ * like one from a scan: a crowd keeps the PIR high, so there is no new
+ * motion start to scan on, and waiting for the next rescan cost up to
+ * --rescan.  The rescan stays, for a push that was lost.  Without motion
+ * a push starts nothing (the paper's flow begins with presence). */
+static void entrance_push(struct nano_req *r, cJSON *o, const cJSON *devices)
+{
+  struct sweep *sw = sweep_find("entrance");
+  cJSON *a = cJSON_CreateObject();
+  int n = cJSON_GetArraySize(devices);
+
+  if (sw && sw->last_motion && wall_ms() < busy_until(sw)) {
+    struct sweep pushed = *sw;
+    pushed.sent = wall_ms();
+    pushed.motion = pushed.sent;
+    pushed.pushed = 1;
+    if (entrance_devices(devices, &pushed))
+      sw->last_found = pushed.sent;
+    cJSON_AddNumberToObject(a, "considered", n);
+  } else {
+    cJSON_AddNumberToObject(a, "ignored", n);
+  }
+  cJSON_Delete(o);
+  req_reply_json(r, 204, a);
+}
+
+/* ---- authentication: ae names the participant, or not --------------------- */
 
 /* ae named t's address as the participant that track o already follows
  * (a phone that rotated its address, a second device, a badge): one
@@ -989,80 +1123,6 @@ static void auth_send(struct batch *b)
   cJSON_Delete(o);
 }
 
-/* ---- sightings ------------------------------------------------------------ */
-
-struct device {
-  char ble[18];
-  char beacon[IBEACON_KEY_MAX];     /* "" if it is not a badge */
-  const char *name;
-  int rssi;
-  long long age_ms;
-};
-
-/* One element of "devices"; 0 (skipped, logged) if it is not usable. */
-static int device_parse(const cJSON *d, struct device *out)
-{
-  const char *addr = NULL;
-  long long rssi = 0;
-  struct jerr err;
-
-  out->name = "";
-  out->age_ms = 0;
-  out->beacon[0] = '\0';
-  if (!cJSON_IsObject(d) ||
-      json_get_string(d, "addr", JSON_REQUIRED, 32, &addr, &err) < 0 ||
-      !ble_normalize(addr, out->ble) ||
-      json_get_string(d, "name", JSON_OPTIONAL, 256, &out->name, &err) < 0 ||
-      json_get_int(d, "rssi", JSON_OPTIONAL, -200, 50, &rssi, &err) < 0 ||
-      json_get_int(d, "last_seen_ms", JSON_OPTIONAL, 0, 1LL << 40, &out->age_ms, &err) < 0) {
-    log_debug("a device entry skipped: %s", addr ? addr : "no addr");
-    return 0;
-  }
-  if (!out->name || wire_check_text(out->name))
-    out->name = "";             /* radio data: the key counts, a bad name not */
-  if (cJSON_GetObjectItemCaseSensitive(d, "ibeacon") &&
-      ibeacon_key_parse(cJSON_GetObjectItemCaseSensitive(d, "ibeacon"), out->beacon, NULL, 0) < 0)
-    out->beacon[0] = '\0';      /* a beacon we cannot read is no badge */
-  out->rssi = (int)rssi;
-  return 1;
-}
-
-/* An entrance sighting; returns the track if it begins a visit (and so
- * needs asking AE about). */
-static struct track *entrance_sighting(const struct device *d, const struct sweep *sw)
-{
-  struct track *t = track_by_ble(d->ble);
-  uint64_t now = wall_ms();
-  uint64_t seen = now - (uint64_t)(d->age_ms < (long long)now ? d->age_ms : 0);
-  struct track_seen s = { t != NULL, 0, 0, 0, t && (t->guide || t->unguide || t->present), 0,
-                        seen, t ? t->entrance_seen : 0 };
-  enum event e = entrance_event(&s, (uint64_t)M.visit_gap_ms);
-
-  if (!t) {
-    t = track_new(d->ble);
-    if (!t) {
-      log_warn("ble=%s dropped: %ld tracks all busy", d->ble, M.ntracks);
-      return NULL;
-    }
-  } else {
-    if (seen > t->entrance_seen)
-      t->entrance_seen = seen;
-    if (track_next(t->state, e).to == S_SAME)
-      return NULL;                      /* the same visit */
-  }
-  /* A new visit (track_on: a clean slate but for what it was presented to) */
-  t->entrance_seen = seen;
-  t->rssi = d->rssi;
-  snprintf(t->device, sizeof t->device, "%s", d->name);
-  memcpy(t->ble, d->ble, sizeof t->ble);
-  memcpy(t->beacon, d->beacon, sizeof t->beacon);
-  track_on(t, e, sw->motion, sw->pushed ? "entrance, pushed by bs" :
-           sw->rescanning ? "entrance, on a rescan" : sw->location);
-  track_on(t, E_SCANNED, sw->sent, "");
-  track_on(t, E_ASKED, 0, "");
-  return t;
-}
-
 /* t's address goes into the POST ae/auth being filled for location (one
  * per AUTH_BATCH addresses), sent when full; the caller sends the rest. */
 static void batch_add(struct batch **b, const char *location, struct track *t)
@@ -1079,6 +1139,193 @@ static void batch_add(struct batch **b, const char *location, struct track *t)
     *b = NULL;
   }
 }
+
+/* ---- guidance: ug shows the way to the room ------------------------------- */
+
+static struct call_opts until_expiry(const struct track *t)
+{
+  struct call_opts o = { 0, (uint64_t)M.expire_ms };
+  (void)t;
+  return o;
+}
+
+static void on_guide(void *arg, int code, const uint8_t *body, size_t len)
+{
+  struct track *t = arg;
+  char buf[16];
+
+  t->guide = NULL;
+  if (code / 100 == 2) {
+    struct jerr err;
+    cJSON *o = body ? json_parse_object(body, len, 4096, &err) : NULL;
+    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(o, "expires");
+    int64_t expires = 0;
+    t->guidance_expires = cJSON_IsString(ex) && rfc3339_parse(ex->valuestring, &expires) == 0 &&
+                          expires > 0 ? (uint64_t)expires : 0;
+    cJSON_Delete(o);
+    t->guidance = G_ON;
+    t->guidance_acked = wall_ms();
+    if (!t->step[T_GUIDANCE_ON])
+      track_step(t, T_GUIDANCE_ON, t->room);
+    else
+      timeline("guidance_on", t->participant, t->ble, "%s again", t->room);
+    track_on(t, E_GUIDE_ACKED, 0, NULL);   /* arrived or expired meanwhile: off */
+    return;
+  }
+  t->guidance = G_FAILED;
+  log_warn("participant=%s room=%s ug refused guidance: %s %.*s", t->participant,
+           t->room, client_code_text(code, buf, sizeof buf), (int)(len > 120 ? 120 : len),
+           body ? (const char *)body : "");
+  timeline("guidance_failed", t->participant, t->ble, "ug: %s",
+           client_code_text(code, buf, sizeof buf));
+  server_notify(M.participants_res);
+}
+
+static void guide_send(struct track *t)
+{
+  cJSON *o = cJSON_CreateObject();
+  struct call_opts co = until_expiry(t);
+
+  cJSON_AddStringToObject(o, "participant", t->participant);
+  cJSON_AddStringToObject(o, "room", t->room);
+  t->guidance = G_PENDING;
+  call_cancel(t->guide);
+  t->guide = call_json(M.ug, COAP_REQUEST_POST, "guide", o, &co, on_guide, t);
+  cJSON_Delete(o);
+  M.guides++;
+}
+
+static void on_unguide(void *arg, int code, const uint8_t *body, size_t len)
+{
+  struct track *t = arg;
+  char buf[16];
+
+  (void)body;
+  (void)len;
+  t->unguide = NULL;
+  if (code / 100 == 2 || code == 404) {
+    t->guidance = G_OFF;
+    track_step(t, T_GUIDANCE_OFF, code == 404 ? "was not on" : "");
+    return;
+  }
+  log_warn("participant=%s stopping guidance failed: %s", t->participant,
+           client_code_text(code, buf, sizeof buf));
+}
+
+static void unguide_send(struct track *t)
+{
+  char path[WIRE_ID_MAX + 16];
+  struct call_opts co = until_expiry(t);
+
+  if (t->unguide)
+    return;
+  snprintf(path, sizeof path, "guide/%s", t->participant);
+  t->unguide = call_start(M.ug, COAP_REQUEST_DELETE, path, NULL, 0, &co, on_unguide, t);
+}
+
+/* Stop the guidance: a guide call still waiting is dropped (if it never
+ * went out there is nothing to stop); one that may have reached ug is
+ * followed by a DELETE, which ug sees after it (one session, NSTART 1). */
+static void guidance_stop(struct track *t)
+{
+  int maybe_on = t->guidance == G_ON;
+
+  if (t->guide) {
+    maybe_on = maybe_on || call_attempts(t->guide) > 0;
+    call_cancel(t->guide);
+    t->guide = NULL;
+  }
+  if (maybe_on)
+    unguide_send(t);
+  else if (t->guidance == G_PENDING)
+    t->guidance = G_NONE;
+}
+
+static int any_guidance_on(void)
+{
+  for (const struct track *t = M.oldest; t; t = t->next)
+    if (t->state == S_GUIDING && t->guidance == G_ON)
+      return 1;
+  return 0;
+}
+
+static int listed(const cJSON *active, const char *participant)
+{
+  const cJSON *a;
+  cJSON_ArrayForEach(a, active) {
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "participant");
+    if (cJSON_IsString(p) && !strcmp(p->valuestring, participant))
+      return 1;
+  }
+  return 0;
+}
+
+/* ug's GET /guide against what we believe is on: guidance ug lost (it
+ * restarted, or its LEDs were reset) is sent again, guidance that should
+ * be off is stopped again.  Only what ug confirmed before the check was
+ * asked is compared, so a guide in flight never looks lost. */
+static void on_guide_check(void *arg, int code, const uint8_t *body, size_t len)
+{
+  const cJSON *active, *a;
+  struct jerr err;
+  cJSON *o;
+
+  (void)arg;
+  M.guide_check = NULL;
+  if (code / 100 != 2 || !(o = json_parse_object(body, len, 4 << 20, &err)))
+    return;
+  active = cJSON_GetObjectItemCaseSensitive(o, "active");
+  if (!cJSON_IsArray(active)) {
+    cJSON_Delete(o);
+    return;
+  }
+  for (struct track *t = M.oldest; t; t = t->next)
+    if (t->state == S_GUIDING && t->guidance == G_ON && !t->guide &&
+        t->guidance_acked < M.guide_check_sent && !listed(active, t->participant)) {
+      if (t->guidance_expires && M.guide_check_sent >= t->guidance_expires) {
+        /* ug's own --expire ended it: not lost, and not to be lit again */
+        t->guidance = G_OFF;
+        track_step(t, T_GUIDANCE_OFF, "expired at ug");
+        continue;
+      }
+      t->resends++;
+      M.resends++;
+      log_warn("participant=%s guidance lost at ug (restarted?); sending it again",
+               t->participant);
+      timeline("guidance_lost", t->participant, t->ble, "ug lost it; sent again");
+      track_on(t, E_GUIDANCE_LOST, 0, NULL);
+    }
+  cJSON_ArrayForEach(a, active) {
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "participant");
+    struct track *t = cJSON_IsString(p) ? track_by_participant(p->valuestring) : NULL;
+    if (t && t->state != S_GUIDING && !t->guide && !t->unguide &&
+        t->step[T_ARRIVED] && t->step[T_ARRIVED] < M.guide_check_sent) {
+      timeline("guidance_stale", t->participant, t->ble, "still on at ug; stopping");
+      track_on(t, E_GUIDANCE_STALE, 0, NULL);
+    }
+  }
+  cJSON_Delete(o);
+}
+
+static void guide_check(void)
+{
+  struct call_opts co = { 0, (uint64_t)(M.watch_ms ? M.watch_ms : 2000) };
+
+  if (M.guide_check || !M.ug)
+    return;
+  M.guide_check_sent = wall_ms();
+  M.guide_check = call_start(M.ug, COAP_REQUEST_GET, "guide", NULL, 0, &co,
+                             on_guide_check, NULL);
+}
+
+static void on_ug_back(struct peer *p, void *arg)
+{
+  (void)p;
+  (void)arg;
+  guide_check();
+}
+
+/* ---- arrival: a sighting in a room ---------------------------------------- */
 
 /* A room sighting of an address no track has, or of one that was not
  * placed when last asked (--visit-gap ago): whose is it?  A phone that
@@ -1135,233 +1382,6 @@ static int room_sighting(const struct device *d, const char *at, struct batch **
   return tr.to == S_ARRIVED;
 }
 
-/* Returns how many visits began. */
-static int entrance_devices(const cJSON *devices, const struct sweep *sw)
-{
-  struct batch *b = NULL;
-  const cJSON *d;
-  struct device dev;
-  int visits = 0;
-
-  cJSON_ArrayForEach(d, devices) {
-    struct track *t;
-    if (!device_parse(d, &dev) || dev.age_ms > M.max_age_ms)
-      continue;
-    t = entrance_sighting(&dev, sw);
-    if (!t)
-      continue;
-    visits++;
-    batch_add(&b, "entrance", t);
-  }
-  if (b)
-    auth_send(b);
-  return visits;
-}
-
-/* ---- scans ---------------------------------------------------------------- */
-
-static void scan_start(struct sweep *sw);
-
-/* pd reports motion starts only: people who come while the motion is
- * still held start nothing.  So a location is busy for --linger after its
- * last motion start or after the last scan that found someone new (a
- * stream of arrivals keeps it busy), and a busy location is scanned again
- * every --rescan.  Someone first found by a rescan is dated by it: they
- * came after the scan before. */
-static uint64_t busy_until(const struct sweep *sw)
-{
-  uint64_t last = sw->last_motion > sw->last_found ? sw->last_motion : sw->last_found;
-  return last + (uint64_t)M.linger_ms;
-}
-
-static void rescan_due(void *arg)
-{
-  struct sweep *sw = arg;
-
-  sw->rescan = NULL;
-  if (!sw->call)
-    scan_start(sw);
-}
-
-static int is_entrance(const char *location)
-{
-  return !strcmp(location, "entrance");
-}
-
-static void on_scan(void *arg, int code, const uint8_t *body, size_t len)
-{
-  struct sweep *sw = arg;
-  const cJSON *devices;
-  struct jerr err;
-  cJSON *o = NULL;
-  char buf[16];
-  int n = 0, arrived = 0;
-
-  sw->call = NULL;
-  if (code / 100 == 2 && (o = json_parse_object(body, len, 4 << 20, &err)) &&
-      cJSON_IsArray(devices = cJSON_GetObjectItemCaseSensitive(o, "devices"))) {
-    n = cJSON_GetArraySize(devices);
-    if (is_entrance(sw->location)) {
-      arrived = entrance_devices(devices, sw);
-    } else {
-      const cJSON *d;
-      struct device dev;
-      struct batch *b = NULL;
-      cJSON_ArrayForEach(d, devices)
-        if (device_parse(d, &dev) && dev.age_ms <= M.max_age_ms)
-          arrived += room_sighting(&dev, sw->location, &b);
-      if (b)
-        auth_send(b);
-    }
-    if (arrived)
-      sw->last_found = wall_ms();
-    timeline("scanned", sw->location, "", "%d devices, %d new", n, arrived);
-  } else {
-    log_warn("location=%s scan failed: %s", sw->location,
-             code / 100 == 2 ? "malformed answer" : client_code_text(code, buf, sizeof buf));
-    timeline("scan_failed", sw->location, "", "%s",
-             code / 100 == 2 ? "malformed answer" : client_code_text(code, buf, sizeof buf));
-  }
-  cJSON_Delete(o);
-  if (sw->queued)
-    scan_start(sw);
-  else if (M.rescan_ms && wall_ms() < busy_until(sw) && !sw->rescan)
-    sw->rescan = loop_after((uint64_t)M.rescan_ms, rescan_due, sw);
-}
-
-static void scan_start(struct sweep *sw)
-{
-  cJSON *o = cJSON_CreateObject();
-  struct call_opts co = { (unsigned)(M.scan_ms + M.timeout_ms), (uint64_t)M.expire_ms };
-
-  loop_cancel(sw->rescan);
-  sw->rescan = NULL;
-  sw->sent = wall_ms();
-  sw->rescanning = !sw->queued;
-  sw->motion = sw->queued ? sw->queued : sw->sent;
-  sw->queued = 0;
-  cJSON_AddNumberToObject(o, "duration_ms", (double)M.scan_ms);
-  sw->call = call_json(sw->bs, COAP_REQUEST_POST, "scan", o, &co, on_scan, sw);
-  cJSON_Delete(o);
-  M.scans++;
-  timeline("scan", sw->location, "", "%s", peer_base(sw->bs));
-}
-
-static struct sweep *sweep_find(const char *location)
-{
-  struct sweep *sw;
-  struct peer *bs;
-
-  for (sw = M.sweeps; sw; sw = sw->next)
-    if (!strcmp(sw->location, location))
-      return sw;
-  /* A room location not named on the command line: the default room bs. */
-  if (is_entrance(location) ||
-      !(bs = room_peer_find(M.bs_room, M.nbs_room, location)))
-    return NULL;
-  sw = calloc(1, sizeof *sw);
-  if (!sw)
-    return NULL;
-  snprintf(sw->location, sizeof sw->location, "%s", location);
-  sw->bs = bs;
-  sw->next = M.sweeps;
-  M.sweeps = sw;
-  return sw;
-}
-
-/* ---- resources ------------------------------------------------------------ */
-
-/* A pd or bs reports for its own location only: pd-entrance may not
- * say there is motion in R1, nor a stolen bs-R1 key put sightings at the
- * entrance.  Without keys (--insecure) there is no identity to hold to. */
-static int location_is_callers(struct nano_req *r, const char *location)
-{
-  const char *id = r->identity;
-
-  if (!id || !(strncmp(id, "pd-", 3) == 0 || strncmp(id, "bs-", 3) == 0) ||
-      !strcmp(id + 3, location))
-    return 1;
-  req_reply_error(r, 403, "%s may not report for location '%s'", id, location);
-  return 0;
-}
-
-static void post_presence(struct nano_req *r)
-{
-  const char *location, *node = "";
-  long long ts = 0;
-  struct jerr err;
-  struct sweep *sw;
-  uint64_t now = wall_ms(), motion;
-  cJSON *o = req_json(r), *a;
-
-  if (!o)
-    return;
-  if (wire_get(o, "location", WIRE_LOCATION, JSON_REQUIRED, &location, &err) < 0 ||
-      wire_get(o, "node", WIRE_ID, JSON_OPTIONAL, &node, &err) < 0 ||
-      json_get_int(o, "ts_ms", JSON_OPTIONAL, 0, 1LL << 50, &ts, &err) < 0) {
-    req_reply_error(r, 400, "%s", err.msg);
-    cJSON_Delete(o);
-    return;
-  }
-  if (!location_is_callers(r, location)) {
-    cJSON_Delete(o);
-    return;
-  }
-  sw = sweep_find(location);
-  if (!sw) {
-    req_reply_error(r, 404, "no bs for location '%s'", location);
-    cJSON_Delete(o);
-    return;
-  }
-  /* The pd's own time of the motion, unless its clock is clearly off. */
-  motion = ts && (uint64_t)ts <= now + 5000 && (uint64_t)ts + 60000 >= now ?
-           (uint64_t)ts : now;
-  M.presences++;
-  timeline_at(motion, "motion", location, "", "node=%s", node ? node : "");
-  if (!sw->queued || motion < sw->queued)
-    sw->queued = motion;
-  if (motion > sw->last_motion)
-    sw->last_motion = motion;
-  a = cJSON_CreateObject();
-  cJSON_AddStringToObject(a, "location", location);
-  if (sw->call) {
-    cJSON_AddStringToObject(a, "scan", "queued");   /* after the one running */
-  } else {
-    scan_start(sw);
-    cJSON_AddStringToObject(a, "scan", "started");
-  }
-  cJSON_Delete(o);
-  req_reply_json(r, 204, a);
-}
-
-/* The entrance bs pushes every device that comes into range (POST /ble,
- * as a room's does).  While the entrance is busy (a motion start or
- * someone new within --linger) a pushed sighting is asked about at once,
- * like one from a scan: a crowd keeps the PIR high, so there is no new
- * motion start to scan on, and waiting for the next rescan cost up to
- * --rescan.  The rescan stays, for a push that was lost.  Without motion
- * a push starts nothing (the paper's flow begins with presence). */
-static void entrance_push(struct nano_req *r, cJSON *o, const cJSON *devices)
-{
-  struct sweep *sw = sweep_find("entrance");
-  cJSON *a = cJSON_CreateObject();
-  int n = cJSON_GetArraySize(devices);
-
-  if (sw && sw->last_motion && wall_ms() < busy_until(sw)) {
-    struct sweep pushed = *sw;
-    pushed.sent = wall_ms();
-    pushed.motion = pushed.sent;
-    pushed.pushed = 1;
-    if (entrance_devices(devices, &pushed))
-      sw->last_found = pushed.sent;
-    cJSON_AddNumberToObject(a, "considered", n);
-  } else {
-    cJSON_AddNumberToObject(a, "ignored", n);
-  }
-  cJSON_Delete(o);
-  req_reply_json(r, 204, a);
-}
-
 static void post_ble(struct nano_req *r)
 {
   const char *location;
@@ -1415,6 +1435,104 @@ static void post_ble(struct nano_req *r)
   cJSON_Delete(o);
   req_reply_json(r, 204, a);
 }
+
+/* ---- presentation: mrs shows them in the room ----------------------------- */
+
+static void present_recheck(void *arg)
+{
+  struct track *t = arg;
+
+  t->present_again = NULL;
+  track_on(t, E_RECHECK_DUE, 0, NULL);
+}
+
+/* "shown", or "pending" while mrs asks ae (then mcs asks mrs again until
+ * it says shown or no: presenting is only said once it is true). */
+static int present_pending(const uint8_t *body, size_t len)
+{
+  struct jerr err;
+  cJSON *o = body ? json_parse_object(body, len, 4096, &err) : NULL;
+  const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "status");
+  int pending = cJSON_IsString(st) && !strcmp(st->valuestring, "pending");
+
+  cJSON_Delete(o);
+  return pending;
+}
+
+static void on_present(void *arg, int code, const uint8_t *body, size_t len)
+{
+  struct track *t = arg;
+  char buf[16], why[160];
+
+  t->present = NULL;
+  if (code / 100 == 2 && present_pending(body, len)) {
+    if (!(track_on(t, pending_event(t->step[T_ARRIVED], (uint64_t)M.expire_ms, wall_ms()), 0,
+                   "mrs never confirmed the presentation").action & A_PRESENT_LATER))
+      return;                       /* expired (or moved on meanwhile) */
+    t->present_backoff = t->present_backoff ? t->present_backoff * 2 : PRESENT_RECHECK_MIN_MS;
+    if (t->present_backoff > PRESENT_RECHECK_MAX_MS)
+      t->present_backoff = PRESENT_RECHECK_MAX_MS;
+    loop_cancel(t->present_again);
+    t->present_again = loop_after(t->present_backoff, present_recheck, t);
+    return;
+  }
+  t->present_backoff = 0;
+  if (code / 100 == 2) {
+    snprintf(t->presented, sizeof t->presented, "%s", t->meeting);
+    track_on(t, E_SHOWN, 0, t->meeting);
+    return;
+  }
+  log_warn("participant=%s meeting=%s mrs refused: %s %.*s", t->participant, t->meeting,
+           client_code_text(code, buf, sizeof buf), (int)(len > 120 ? 120 : len),
+           body ? (const char *)body : "");
+  timeline("present_refused", t->participant, t->ble, "mrs: %s",
+           client_code_text(code, buf, sizeof buf));
+  /* a visit that ends here rests, so the next one is asked about again;
+   * a restarted mrs that will not show them again ends presenting too */
+  snprintf(why, sizeof why, "mrs: %s %.*s", client_code_text(code, buf, sizeof buf),
+           (int)(len > 100 ? 100 : len), body ? (const char *)body : "");
+  if (track_on(t, code == CLIENT_TIMEOUT || code / 100 == 5 ? E_MRS_FAILED : E_MRS_REFUSED,
+               0, why).to == S_SAME)
+    server_notify(M.participants_res);
+}
+
+static void present_send(struct track *t)
+{
+  struct peer *mrs = room_peer_find(M.mrs, M.nmrs, t->room);
+  struct call_opts co = until_expiry(t);
+  cJSON *o;
+
+  if (!mrs) {
+    log_warn("participant=%s room=%s no mrs for this room", t->participant, t->room);
+    timeline("present_refused", t->participant, t->ble, "no mrs for room %s", t->room);
+    return;
+  }
+  o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "participant", t->participant);
+  cJSON_AddStringToObject(o, "meeting", t->meeting);
+  if (*t->name)                     /* ae's, for the room's screen */
+    cJSON_AddStringToObject(o, "name", t->name);
+  call_cancel(t->present);
+  t->present = call_json(mrs, COAP_REQUEST_POST, "present", o, &co, on_present, t);
+  cJSON_Delete(o);
+  M.presents++;
+}
+
+/* A restarted mrs lost its display: present its room's participants
+ * again (and those it refused or never answered while it was going). */
+static void on_mrs_restart(struct peer *p, void *arg)
+{
+  struct room_peer *rp = arg;
+  (void)p;
+  for (struct track *t = M.oldest; t; t = t->next)
+    if ((t->state == S_PRESENTING || t->state == S_ARRIVED) && t->meeting[0] &&
+        !t->present && room_peer_find(M.mrs, M.nmrs, t->room) == rp->peer) {
+      timeline("present_again", t->participant, t->ble, "mrs restarted");
+      track_on(t, E_MRS_RESTARTED, 0, NULL);
+    }
+}
+
+/* ---- observers: /participants and /timeline ------------------------------- */
 
 static cJSON *track_json(const struct track *t)
 {
@@ -1534,105 +1652,7 @@ static void get_timeline(struct nano_req *r)
   req_reply_json(r, 205, o);
 }
 
-/* ---- keeping the flow going ---------------------------------------------- */
-
-static int any_guidance_on(void)
-{
-  for (const struct track *t = M.oldest; t; t = t->next)
-    if (t->state == S_GUIDING && t->guidance == G_ON)
-      return 1;
-  return 0;
-}
-
-static int listed(const cJSON *active, const char *participant)
-{
-  const cJSON *a;
-  cJSON_ArrayForEach(a, active) {
-    const cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "participant");
-    if (cJSON_IsString(p) && !strcmp(p->valuestring, participant))
-      return 1;
-  }
-  return 0;
-}
-
-/* ug's GET /guide against what we believe is on: guidance ug lost (it
- * restarted, or its LEDs were reset) is sent again, guidance that should
- * be off is stopped again.  Only what ug confirmed before the check was
- * asked is compared, so a guide in flight never looks lost. */
-static void on_guide_check(void *arg, int code, const uint8_t *body, size_t len)
-{
-  const cJSON *active, *a;
-  struct jerr err;
-  cJSON *o;
-
-  (void)arg;
-  M.guide_check = NULL;
-  if (code / 100 != 2 || !(o = json_parse_object(body, len, 4 << 20, &err)))
-    return;
-  active = cJSON_GetObjectItemCaseSensitive(o, "active");
-  if (!cJSON_IsArray(active)) {
-    cJSON_Delete(o);
-    return;
-  }
-  for (struct track *t = M.oldest; t; t = t->next)
-    if (t->state == S_GUIDING && t->guidance == G_ON && !t->guide &&
-        t->guidance_acked < M.guide_check_sent && !listed(active, t->participant)) {
-      if (t->guidance_expires && M.guide_check_sent >= t->guidance_expires) {
-        /* ug's own --expire ended it: not lost, and not to be lit again */
-        t->guidance = G_OFF;
-        track_step(t, T_GUIDANCE_OFF, "expired at ug");
-        continue;
-      }
-      t->resends++;
-      M.resends++;
-      log_warn("participant=%s guidance lost at ug (restarted?); sending it again",
-               t->participant);
-      timeline("guidance_lost", t->participant, t->ble, "ug lost it; sent again");
-      track_on(t, E_GUIDANCE_LOST, 0, NULL);
-    }
-  cJSON_ArrayForEach(a, active) {
-    const cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "participant");
-    struct track *t = cJSON_IsString(p) ? track_by_participant(p->valuestring) : NULL;
-    if (t && t->state != S_GUIDING && !t->guide && !t->unguide &&
-        t->step[T_ARRIVED] && t->step[T_ARRIVED] < M.guide_check_sent) {
-      timeline("guidance_stale", t->participant, t->ble, "still on at ug; stopping");
-      track_on(t, E_GUIDANCE_STALE, 0, NULL);
-    }
-  }
-  cJSON_Delete(o);
-}
-
-static void guide_check(void)
-{
-  struct call_opts co = { 0, (uint64_t)(M.watch_ms ? M.watch_ms : 2000) };
-
-  if (M.guide_check || !M.ug)
-    return;
-  M.guide_check_sent = wall_ms();
-  M.guide_check = call_start(M.ug, COAP_REQUEST_GET, "guide", NULL, 0, &co,
-                             on_guide_check, NULL);
-}
-
-static void on_ug_back(struct peer *p, void *arg)
-{
-  (void)p;
-  (void)arg;
-  guide_check();
-}
-
-/* A restarted mrs lost its display: present its room's participants
- * again (and those it refused or never answered while it was going). */
-static void on_mrs_restart(struct peer *p, void *arg)
-{
-  struct room_peer *rp = arg;
-  (void)p;
-  for (struct track *t = M.oldest; t; t = t->next)
-    if ((t->state == S_PRESENTING || t->state == S_ARRIVED) && t->meeting[0] &&
-        !t->present && room_peer_find(M.mrs, M.nmrs, t->room) == rp->peer) {
-      timeline("present_again", t->participant, t->ble, "mrs restarted");
-      track_on(t, E_MRS_RESTARTED, 0, NULL);
-    }
-}
+/* ---- keeping the flow going ----------------------------------------------- */
 
 static void tick(void *arg)
 {
