@@ -92,7 +92,8 @@ static const struct cell track_table[S_NONE + 1][E_COUNT] = {
   [S_GUIDING] = {
     [E_ROOM_THEIRS] = TO(S_ARRIVED, ARRIVE),
     [E_ROOM_ELSEWHERE] = TO(S_AUTHENTICATING, A_REASK | A_ASK_AE),
-    [E_MERGED_IN_ROOM] = TO(S_ARRIVED, ARRIVE),
+    [E_MERGED_IN_ROOM] = TO(S_ARRIVED, ARRIVE),  /* (guiding only: an expired
+                                     track arrives on E_ROOM_THEIRS, not here) */
     [E_GUIDANCE_OVERDUE] = TO(S_EXPIRED, A_STOP_GUIDANCE),
     [E_GUIDANCE_LOST] = STAY(A_GUIDE),
     [E_MEETING_OVER] = TO(S_ENDED, A_STOP_GUIDANCE | A_CANCEL_PRESENT),
@@ -123,7 +124,9 @@ static const struct cell track_table[S_NONE + 1][E_COUNT] = {
   [S_EXPIRED] = {
     NEW_VISITS,
     [E_SAME_PERSON_FROM_ROOM] = TO(S_AUTHENTICATING, A_TAKE_VISIT),
-    [E_ROOM_THEIRS] = TO(S_ARRIVED, ARRIVE),              /* late is still arrived */
+    [E_ROOM_THEIRS] = TO(S_ARRIVED, ARRIVE),              /* late is still arrived
+                                     (even after the meeting's end: the tick
+                                     then ends it, E_MEETING_OVER) */
     [E_ROOM_ELSEWHERE] = TO(S_AUTHENTICATING, A_REASK | A_ASK_AE),
     UNGUIDE_IF_ACKED,
   },

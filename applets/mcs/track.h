@@ -15,8 +15,10 @@
  * with nothing to do.
  *
  *   none -> detected -> scanning -> authenticating -> guiding -> arrived -> presenting
- *                 \_______(room)______/       |           \         |  \-> refused
- *                                     denied <-/   expired <-+-------/       ended
+ *
+ * is the main line (a room's sighting skips scanning); a visit rests in
+ * presenting, denied, expired, refused or ended, and the next one begins
+ * from there.  track_table in track.c is the whole of it.
  */
 #ifndef NANO_MCS_TRACK_H
 #define NANO_MCS_TRACK_H
