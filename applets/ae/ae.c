@@ -20,25 +20,25 @@
  * per --backup-interval.  SIGTERM: a verified online backup, then exit.
  * A missing or corrupt database at start is restored from the newest
  * valid backup.
+ *
+ * This file is the role: its resources, one handler per method through
+ * server_route's slots, in the order above; the /auth group commit; the
+ * seed loader; the options and main.  The rest of ae is beside it (ae.h
+ * says which file holds what): the database in store.c, the backups in
+ * backup.c, the decision in rule.c.
  */
 #include "irk.h"
 #include "nano.h"
 #include "role.h"
 #include "sightings.h"
 #include "wire.h"
+#include "ae.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 /* Ids, names, rooms, locations and times: the limits of src/wire.h. */
 #define MEETING_MAX_INVITEES 1000
@@ -54,7 +54,6 @@
 #define EVENTS_DEFAULT_LIMIT 100
 #define EVENTS_MAX_LIMIT 1000
 #define SEED_MAX_BYTES (64L * 1024 * 1024)
-#define BACKUP_NAME_LEN 26        /* "ae-20261127T130000.123Z.db" */
 /* The event log's default bound.  A row costs about 75 bytes on disk
  * (measured: 2.78 million rows in 204 MB), so 100000 rows are ~7.5 MB of
  * database: months of a busy door (a few hundred decisions a day), ample
@@ -64,15 +63,6 @@
 #define EVENTS_KEEP_DEFAULT "100000"
 #define EVENTS_KEEP_MAX_ROWS 1000000000LL
 #define EVENTS_KEEP_MAX_DAYS 3650
-/* How many rows beyond its own a write may trim: a backlog (a lower
- * --events-keep at restart, an age limit after a quiet night) is worked
- * off in steps rather than in one long stall of the loop. */
-#define EVENTS_PRUNE_STEP 1000
-#define EVENTS_PRUNE_START_STEP 10000
-/* The -wal file is checkpointed and reused every ~1000 pages (4 MB);
- * after a larger transaction, or a reader that held a checkpoint back,
- * it is cut back to this size instead of staying at its peak. */
-#define WAL_SIZE_LIMIT "8388608"
 
 static const char ae_usage[] =
   "usage: nano ae [--db PATH] [--seed FILE.json] [--early DUR] [--sync normal|full]\n"
@@ -81,212 +71,6 @@ static const char ae_usage[] =
   "The Authentication Engine: participants, meetings and the event log in SQLite.\n"
   "POST /auth, /participants, /meetings, /events, /backup (see README).";
 
-/* ---- the schema, migrated forward by PRAGMA user_version ----------- */
-
-/* Each entry moves the schema from version i to i + 1 and sets
- * user_version itself, so no SQL is ever built from strings. */
-static const char *const migrations[] = {
-  "CREATE TABLE participants("
-  "  id TEXT PRIMARY KEY NOT NULL,"
-  "  name TEXT NOT NULL,"
-  "  ble TEXT NOT NULL UNIQUE,"           /* AA:BB:CC:DD:EE:FF, upper case */
-  "  irk BLOB"                            /* identity resolving key, later */
-  ") STRICT;"
-  "CREATE TABLE meetings("
-  "  id TEXT PRIMARY KEY NOT NULL,"
-  "  title TEXT NOT NULL,"
-  "  room TEXT NOT NULL,"
-  "  building TEXT,"
-  "  organizer TEXT REFERENCES participants(id),"
-  "  start_ms INTEGER NOT NULL,"
-  "  end_ms INTEGER NOT NULL CHECK (end_ms > start_ms),"
-  "  content_format INTEGER NOT NULL DEFAULT 0,"
-  "  content BLOB NOT NULL DEFAULT x''"  /* last: listings never read it */
-  ") STRICT;"
-  "CREATE INDEX meetings_organizer ON meetings(organizer);"
-  "CREATE INDEX meetings_building ON meetings(building);"  /* the building rule */
-  "CREATE INDEX meetings_room ON meetings(room, start_ms);"
-  "CREATE TABLE invitations("
-  "  participant TEXT NOT NULL REFERENCES participants(id) ON DELETE CASCADE,"
-  "  meeting TEXT NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,"
-  "  PRIMARY KEY (participant, meeting)"
-  ") STRICT, WITHOUT ROWID;"
-  "CREATE INDEX invitations_meeting ON invitations(meeting);"
-  /* The log keeps names, not references: it outlives what it names.
-   * No AUTOINCREMENT: events are never deleted from the top (retention
-   * trims the oldest and always keeps the newest), so ids still only
-   * grow, and each commit writes one page less. */
-  "CREATE TABLE events("
-  "  id INTEGER PRIMARY KEY,"
-  "  time_ms INTEGER NOT NULL,"
-  "  kind TEXT NOT NULL,"
-  "  location TEXT, ble TEXT, participant TEXT, meeting TEXT,"
-  "  decision TEXT, detail TEXT"
-  ") STRICT;"
-  "PRAGMA user_version = 1;",
-  /* More identities than the one address: other addresses (a second
-   * phone, a watch), more IRKs, badge beacons (iBeacon UUID/major/minor,
-   * sightings.h's key).  Each identity is one participant's. */
-  "CREATE TABLE identities("
-  "  participant TEXT NOT NULL REFERENCES participants(id) ON DELETE CASCADE,"
-  "  kind TEXT NOT NULL CHECK (kind IN ('ble', 'irk', 'ibeacon')),"
-  "  value ANY NOT NULL,"                 /* text; the IRK a 16-byte blob */
-  "  PRIMARY KEY (kind, value)"
-  /* a rowid table: SQLite 3.40's integrity_check, which every backup
-   * runs, reports false NULLs in a WITHOUT ROWID one with this index */
-  ") STRICT;"
-  "CREATE INDEX identities_participant ON identities(participant);"
-  "PRAGMA user_version = 2;",
-};
-#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))
-
-/* ---- prepared statements -------------------------------------------- */
-
-enum stmt_id {
-  S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
-  S_P_GET, S_P_LIST, S_P_BY_BLE, S_P_INSERT, S_P_UPSERT, S_P_DELETE, S_P_ORGANIZES,
-  S_P_IRKS, S_P_BY_BEACON, S_ID_OWNER, S_ID_HAS, S_ID_ADD, S_ID_CLEAR, S_ID_OF,
-  S_M_GET, S_M_LIST, S_M_INSERT, S_M_UPSERT, S_M_DELETE, S_M_CONTENT,
-  S_I_ADD, S_I_CLEAR, S_I_OF_MEETING,
-  S_LOC_IS_BUILDING, S_ROOM_BUILDING, S_AUTH_PICK, S_AUTH_NEXT, S_AUTH_ANY,
-  S_E_ADD, S_E_PAGE, S_E_BOUNDS, S_E_FIRST_NEWER, S_E_PRUNE, S_COUNTS, S_HEALTH,
-  S_COUNT_OF_STMTS
-};
-
-#define MEETING_COLS "id, title, room, building, organizer, start_ms, end_ms, " \
-                     "content_format, length(content)"
-
-static const char *const stmt_sql[S_COUNT_OF_STMTS] = {
-  [S_BEGIN] = "BEGIN IMMEDIATE",
-  [S_COMMIT] = "COMMIT",
-  [S_ROLLBACK] = "ROLLBACK",
-  /* one request's part of a group commit, undone alone on its error */
-  [S_SAVEPOINT] = "SAVEPOINT auth",
-  [S_RELEASE] = "RELEASE auth",
-  [S_ROLLBACK_TO] = "ROLLBACK TO auth",
-  [S_P_GET] = "SELECT id, name, ble, irk IS NOT NULL FROM participants WHERE id = ?1",
-  [S_P_LIST] = "SELECT id, name, ble, irk IS NOT NULL FROM participants ORDER BY id",
-  /* whose address: the participant's own, or one of their identities */
-  [S_P_BY_BLE] = "SELECT id, name FROM participants WHERE ble = ?1 UNION ALL "
-                 "SELECT p.id, p.name FROM identities i JOIN participants p "
-                 "ON p.id = i.participant WHERE i.kind = 'ble' AND i.value = ?1 LIMIT 1",
-  [S_P_INSERT] = "INSERT INTO participants(id, name, ble, irk) VALUES (?1, ?2, ?3, ?4)",
-  /* An upsert keeps the IRK when none is given: GET never shows it, so a
-   * read-modify-PUT must not erase it. */
-  [S_P_UPSERT] = "INSERT INTO participants(id, name, ble, irk) VALUES (?1, ?2, ?3, ?4) "
-                 "ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
-                 "ble = excluded.ble, irk = coalesce(excluded.irk, irk)",
-  [S_P_DELETE] = "DELETE FROM participants WHERE id = ?1",
-  /* every IRK, to resolve an address no participant has (irk.h) */
-  [S_P_IRKS] = "SELECT id, name, irk FROM participants WHERE irk IS NOT NULL UNION ALL "
-               "SELECT p.id, p.name, i.value FROM identities i JOIN participants p "
-               "ON p.id = i.participant WHERE i.kind = 'irk'",
-  [S_P_BY_BEACON] = "SELECT p.id, p.name FROM identities i JOIN participants p "
-                    "ON p.id = i.participant WHERE i.kind = 'ibeacon' AND i.value = ?1",
-  [S_ID_OWNER] = "SELECT participant FROM identities WHERE kind = ?1 AND value = ?2 "
-                 "UNION ALL SELECT id FROM participants WHERE ?1 = 'irk' AND irk = ?2 LIMIT 1",
-  [S_ID_HAS] = "SELECT 1 FROM identities WHERE kind = ?1 AND value = ?2",
-  [S_ID_ADD] = "INSERT INTO identities(participant, kind, value) VALUES (?1, ?2, ?3)",
-  [S_ID_CLEAR] = "DELETE FROM identities WHERE participant = ?1",
-  [S_ID_OF] = "SELECT kind, value FROM identities WHERE participant = ?1 ORDER BY kind, value",
-  [S_P_ORGANIZES] = "SELECT id FROM meetings WHERE organizer = ?1 ORDER BY id LIMIT 1",
-  [S_M_GET] = "SELECT " MEETING_COLS " FROM meetings WHERE id = ?1",
-  [S_M_LIST] = "SELECT " MEETING_COLS " FROM meetings ORDER BY start_ms, id",
-  [S_M_INSERT] = "INSERT INTO meetings(id, title, room, building, organizer, start_ms, "
-                 "end_ms, content_format, content) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-  [S_M_UPSERT] = "INSERT INTO meetings(id, title, room, building, organizer, start_ms, "
-                 "end_ms, content_format, content) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-                 "ON CONFLICT(id) DO UPDATE SET title = excluded.title, room = excluded.room, "
-                 "building = excluded.building, organizer = excluded.organizer, "
-                 "start_ms = excluded.start_ms, end_ms = excluded.end_ms, "
-                 "content_format = excluded.content_format, content = excluded.content",
-  [S_M_DELETE] = "DELETE FROM meetings WHERE id = ?1",
-  [S_M_CONTENT] = "SELECT content, content_format FROM meetings WHERE id = ?1",
-  [S_I_ADD] = "INSERT OR IGNORE INTO invitations(participant, meeting) VALUES (?1, ?2)",
-  [S_I_CLEAR] = "DELETE FROM invitations WHERE meeting = ?1",
-  [S_I_OF_MEETING] = "SELECT participant FROM invitations WHERE meeting = ?1 "
-                     "ORDER BY participant",
-  [S_LOC_IS_BUILDING] = "SELECT 1 FROM meetings WHERE building = ?1 LIMIT 1",
-  /* A room's building, from the meetings admitting now in it only (a
-   * meeting for tomorrow or one that ended never decides today): a row
-   * when the location is such a room, its building NULL when none of
-   * them names one; the earliest start first, as the pick orders. */
-  [S_ROOM_BUILDING] = "SELECT building FROM meetings WHERE room = ?1 "
-                      "AND start_ms - ?2 <= ?3 AND ?3 < end_ms "
-                      "ORDER BY building IS NULL, start_ms, id LIMIT 1",
-  /* The building rule (README): meetings on now the participant is
-   * invited to, in the location's building (or without a building); one
-   * in the location's own room first, then the earliest start. */
-  [S_AUTH_PICK] = "SELECT m.id, m.room, m.end_ms FROM invitations i JOIN meetings m ON m.id = i.meeting "
-                  "WHERE i.participant = ?1 AND m.start_ms - ?2 <= ?3 AND ?3 < m.end_ms "
-                  "AND (?4 IS NULL OR m.building IS NULL OR m.building = ?4) "
-                  "ORDER BY m.room = ?5 DESC, m.start_ms, m.id LIMIT 1",
-  /* Why not: the next meeting that has not ended. */
-  [S_AUTH_NEXT] = "SELECT m.id, m.start_ms, m.building FROM invitations i "
-                  "JOIN meetings m ON m.id = i.meeting "
-                  "WHERE i.participant = ?1 AND m.end_ms > ?2 "
-                  "ORDER BY m.start_ms, m.id LIMIT 1",
-  [S_AUTH_ANY] = "SELECT 1 FROM invitations WHERE participant = ?1 LIMIT 1",
-  /* ?9 NULL: the next id (the largest + 1); else that id (a jump) */
-  [S_E_ADD] = "INSERT INTO events(id, time_ms, kind, location, ble, participant, meeting, "
-              "decision, detail) VALUES (?9, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-  [S_E_PAGE] = "SELECT id, time_ms, kind, location, ble, participant, meeting, decision, "
-               "detail FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
-  /* Retention works on id ranges of the rowid b-tree: min() and max()
-   * are one descent each (as two subqueries; min(id), max(id) in one
-   * SELECT would scan), the age test reads only the ids it may delete. */
-  [S_E_BOUNDS] = "SELECT (SELECT min(id) FROM events), (SELECT max(id) FROM events)",
-  [S_E_FIRST_NEWER] = "SELECT id FROM events WHERE id BETWEEN ?1 AND ?2 AND time_ms >= ?3 "
-                      "ORDER BY id LIMIT 1",
-  [S_E_PRUNE] = "DELETE FROM events WHERE id <= ?1",
-  [S_COUNTS] = "SELECT (SELECT count(*) FROM participants), (SELECT count(*) FROM meetings), "
-               "(SELECT coalesce(max(id), 0) FROM events), "
-               "(SELECT coalesce(min(id), 0) FROM events)",
-  [S_HEALTH] = "SELECT 1",
-};
-
-#define AE_RPA_CACHE 512            /* addresses resolved lately */
-#define AE_RPA_FORGET_MS (30 * 60 * 1000)   /* one not seen that long goes */
-
-struct ae {
-  sqlite3 *db;
-  sqlite3_stmt *stmt[S_COUNT_OF_STMTS];
-  const char *db_path;
-  const char *backup_dir;
-  int backup_keep;
-  int sync_full;
-  long long early_ms;
-  long long events_keep_rows;   /* --events-keep as a row count, or 0 */
-  long long events_keep_ms;     /* --events-keep as an age, or 0 */
-  long long events_added;       /* rows added in the open transaction */
-  uint64_t events_pruned;
-  long long served;             /* the highest event id a reader was given */
-  long long id_floor;           /* the next event's id, when it must jump */
-  int served_warned;            /* events-served could not be written */
-  long long backup_interval_ms; /* 0: POST /backup is not limited */
-  uint64_t backup_at;           /* now_ms() of the last POST /backup */
-  int backup_started;           /* backup_at is set */
-  unsigned backup_refused;      /* 4.29s since backup_at */
-  uint64_t decisions, granted, denied;
-  char last_backup[PATH_MAX + 64];
-  /* Resolvable private addresses resolved lately, and to whom: a phone
-   * keeps one for about 15 minutes, so most /auth of an RPA after the
-   * first is a cache hit, not a scan of every IRK.  Emptied whenever a
-   * participant is written (an IRK changed, someone was deleted). */
-  struct rpa_seen {
-    char ble[18];
-    char participant[WIRE_ID_MAX + 1];
-    uint64_t seen_ms;
-  } rpa[AE_RPA_CACHE];
-  uint64_t rpa_hits, rpa_scans, rpa_resolved;
-  /* The group commit (see "auth"): the /auth requests decided in the
-   * open transaction, answered when it commits. */
-  struct nano_server *srv;
-  struct auth_wait *batch;      /* decided, not committed yet */
-  int batch_open, batch_len;
-  struct auth_wait *waiting;    /* committed (or failed), not answered */
-  uint64_t batches, batched;    /* group commits, and the requests in them */
-};
 
 /* ---- input validation ----------------------------------------------- */
 
@@ -307,7 +91,7 @@ static int uri_id_ok(struct nano_req *r, const char *what, const char *id)
 }
 
 /* "aa:bb:cc:dd:ee:ff" in any case -> "AA:BB:CC:DD:EE:FF"; -1 if not one. */
-static int ble_normalize(const char *in, char out[18])
+int ble_normalize(const char *in, char out[18])
 {
   if (strlen(in) != 17)
     return -1;
@@ -357,818 +141,6 @@ static int get_time(const cJSON *o, const char *key, int64_t *ms, struct jerr *e
     return -1;
   }
   return 0;
-}
-
-/* ---- SQLite helpers -------------------------------------------------- */
-
-/* A statement ready for new bindings. */
-static sqlite3_stmt *stmt(struct ae *ae, enum stmt_id id)
-{
-  sqlite3_stmt *s = ae->stmt[id];
-  sqlite3_reset(s);
-  sqlite3_clear_bindings(s);
-  return s;
-}
-
-static void bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-  if (v)
-    sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-  else
-    sqlite3_bind_null(s, i);
-}
-
-static const char *col_text(sqlite3_stmt *s, int i)
-{
-  return (const char *)sqlite3_column_text(s, i);
-}
-
-/* err says why; returns code, so error paths read "return fail(...)". */
-static int fail(struct jerr *err, int code, const char *fmt, ...)
-  __attribute__((format(printf, 3, 4)));
-static int fail(struct jerr *err, int code, const char *fmt, ...)
-{
-  va_list ap;
-
-  va_start(ap, fmt);
-  vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-  va_end(ap);
-  return code;
-}
-
-/* A database failure: logged in full, answered 5.00 in short. */
-static int db_fail(struct ae *ae, const char *what, struct jerr *err)
-{
-  log_error("db=%s op=%s error=\"%s\"", ae->db_path, what, sqlite3_errmsg(ae->db));
-  jerr_set(err, "database error");
-  return 500;
-}
-
-/* Run a statement that returns no rows; SQLITE_DONE or the error code. */
-static int step_done(sqlite3_stmt *s)
-{
-  int rc = sqlite3_step(s);
-  sqlite3_reset(s);
-  return rc == SQLITE_ROW ? SQLITE_DONE : rc;
-}
-
-/* 1 if the query bound to s has a row (s is reset), 0 if not, -1 on error. */
-static int has_row(sqlite3_stmt *s)
-{
-  int rc = sqlite3_step(s);
-  sqlite3_reset(s);
-  return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-}
-
-static int exists(struct ae *ae, enum stmt_id id, const char *key)
-{
-  sqlite3_stmt *s = stmt(ae, id);
-  bind_text(s, 1, key);
-  return has_row(s);
-}
-
-/* Delete the oldest events beyond --events-keep, at most limit rows;
- * returns how many went, or -1 after logging a database error.  Only
- * ids are compared: the oldest rows are the first keys of the table's
- * rowid b-tree, so this reads the rows it deletes and a few pages more,
- * never the whole log, and needs no index.  The newest row always stays,
- * so ids keep growing and a reader's since= keeps its meaning.  An age
- * limit takes ids for time order (a clock stepped back keeps some rows
- * longer, never deletes a newer one early). */
-static long long events_prune(struct ae *ae, long long limit)
-{
-  sqlite3_stmt *s = stmt(ae, S_E_BOUNDS);
-  long long lo, hi, cut;
-  int rc = sqlite3_step(s);
-
-  if (rc != SQLITE_ROW) {
-    sqlite3_reset(s);
-    goto fail;
-  }
-  if (sqlite3_column_type(s, 0) == SQLITE_NULL) {    /* no events */
-    sqlite3_reset(s);
-    return 0;
-  }
-  lo = sqlite3_column_int64(s, 0);
-  hi = sqlite3_column_int64(s, 1);
-  sqlite3_reset(s);
-  cut = hi - 1 < lo + limit - 1 ? hi - 1 : lo + limit - 1;   /* the last id that may go */
-  if (ae->events_keep_rows && hi - ae->events_keep_rows < cut)
-    cut = hi - ae->events_keep_rows;
-  if (ae->events_keep_ms && cut >= lo) {
-    s = stmt(ae, S_E_FIRST_NEWER);
-    sqlite3_bind_int64(s, 1, lo);
-    sqlite3_bind_int64(s, 2, cut);
-    sqlite3_bind_int64(s, 3, (sqlite3_int64)wall_ms() - ae->events_keep_ms);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-      cut = sqlite3_column_int64(s, 0) - 1;
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-      goto fail;
-  }
-  if (cut < lo)
-    return 0;
-  s = stmt(ae, S_E_PRUNE);
-  sqlite3_bind_int64(s, 1, cut);
-  if (step_done(s) != SQLITE_DONE)
-    goto fail;
-  ae->events_pruned += (uint64_t)sqlite3_changes(ae->db);
-  return sqlite3_changes(ae->db);
-fail:
-  log_error("db=%s op=events_prune error=\"%s\"", ae->db_path, sqlite3_errmsg(ae->db));
-  return -1;
-}
-
-static int txn_begin(struct ae *ae, struct jerr *err)
-{
-  ae->events_added = 0;
-  return step_done(stmt(ae, S_BEGIN)) == SQLITE_DONE ? 0 : db_fail(ae, "begin", err);
-}
-
-/* Commit when code is 0 (else roll back); returns code, or 500 when the
- * commit failed, so that nothing is answered 2.xx that is not stored.
- * A write that added events trims the log in the same commit; a failed
- * trim is logged and rolled back on its own (SQLite undoes the one
- * statement), and the write still counts. */
-static int txn_end(struct ae *ae, int code, struct jerr *err)
-{
-  if (code == 0 && ae->events_added)
-    events_prune(ae, ae->events_added + EVENTS_PRUNE_STEP);
-  ae->events_added = 0;
-  if (code == 0 && step_done(stmt(ae, S_COMMIT)) == SQLITE_DONE)
-    return 0;
-  if (code == 0)
-    code = db_fail(ae, "commit", err);
-  if (sqlite3_get_autocommit(ae->db) == 0 && step_done(stmt(ae, S_ROLLBACK)) != SQLITE_DONE)
-    log_error("db=%s op=rollback error=\"%s\"", ae->db_path, sqlite3_errmsg(ae->db));
-  return code;
-}
-
-static int event_add(struct ae *ae, const char *kind, const char *location,
-                     const char *ble, const char *participant, const char *meeting,
-                     const char *decision, const char *detail, struct jerr *err)
-{
-  sqlite3_stmt *s = stmt(ae, S_E_ADD);
-
-  sqlite3_bind_int64(s, 1, (sqlite3_int64)wall_ms());
-  bind_text(s, 2, kind);
-  bind_text(s, 3, location);
-  bind_text(s, 4, ble);
-  bind_text(s, 5, participant);
-  bind_text(s, 6, meeting);
-  bind_text(s, 7, decision);
-  bind_text(s, 8, detail);
-  if (ae->id_floor)
-    sqlite3_bind_int64(s, 9, ae->id_floor);
-  if (step_done(s) != SQLITE_DONE)
-    return db_fail(ae, "event", err);
-  ae->id_floor = 0;
-  ae->events_added++;
-  /* outside a transaction (a backup, a restore): trimmed at once */
-  if (sqlite3_get_autocommit(ae->db)) {
-    events_prune(ae, ae->events_added + EVENTS_PRUNE_STEP);
-    ae->events_added = 0;
-  }
-  return 0;
-}
-
-/* A pragma or check whose only good answer is one row "ok". */
-static int check_ok(sqlite3 *db, const char *sql, char *why, size_t size)
-{
-  sqlite3_stmt *s = NULL;
-  int rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL), rows = 0, ok = 0;
-
-  if (rc != SQLITE_OK) {
-    snprintf(why, size, "%s", sqlite3_errmsg(db));
-    return -1;
-  }
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    const char *t = col_text(s, 0);
-    if (rows++ == 0) {
-      ok = t && !strcmp(t, "ok");
-      snprintf(why, size, "%s", t ? t : "?");
-    }
-  }
-  if (rc != SQLITE_DONE) {
-    snprintf(why, size, "%s", sqlite3_errmsg(db));
-    ok = 0;
-  }
-  sqlite3_finalize(s);
-  return ok && rows == 1 ? 0 : -1;
-}
-
-static int user_version(sqlite3 *db, int *v)
-{
-  sqlite3_stmt *s = NULL;
-  int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL);
-
-  if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
-    *v = sqlite3_column_int(s, 0);
-  sqlite3_finalize(s);
-  return rc == SQLITE_ROW ? 0 : -1;
-}
-
-/* ---- files ------------------------------------------------------------ */
-
-static int fsync_path(const char *path, int is_dir)
-{
-  int fd = open(path, O_RDONLY | O_CLOEXEC | (is_dir ? O_DIRECTORY : 0));
-  int rc;
-
-  if (fd < 0)
-    return -1;
-  rc = fsync(fd);
-  close(fd);
-  return rc;
-}
-
-static void dir_of(const char *path, char *out, size_t size)
-{
-  const char *slash = strrchr(path, '/');
-
-  if (!slash)
-    snprintf(out, size, ".");
-  else if (slash == path)
-    snprintf(out, size, "/");
-  else
-    snprintf(out, size, "%.*s", (int)(slash - path), path);
-}
-
-static int mkdir_p(const char *dir)
-{
-  char buf[PATH_MAX];
-  struct stat st;
-
-  if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
-    return -1;
-  for (char *p = buf + 1; *p; p++)
-    if (*p == '/') {
-      *p = '\0';
-      if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-        return -1;
-      *p = '/';
-    }
-  if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-    return -1;
-  return stat(buf, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
-}
-
-/* Rename path to path.REASON-TIMESTAMP if it exists (kept for a person
- * to look at, never deleted). */
-static void move_aside(const char *path, const char *reason, const char *stamp)
-{
-  char to[PATH_MAX + 64];
-
-  if (access(path, F_OK) != 0)
-    return;
-  snprintf(to, sizeof to, "%s.%s-%s", path, reason, stamp);
-  if (rename(path, to) == 0)
-    log_warn("file=%s moved_to=%s", path, to);
-  else
-    log_error("file=%s cannot move aside: %s", path, strerror(errno));
-}
-
-static void move_db_aside(const char *db_path, const char *reason)
-{
-  static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
-  char stamp[40], path[PATH_MAX + 16];
-  time_t t = time(NULL);
-  struct tm tm;
-
-  gmtime_r(&t, &tm);
-  strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-  for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
-    snprintf(path, sizeof path, "%s%s", db_path, suffixes[i]);
-    move_aside(path, reason, stamp);
-  }
-}
-
-/* ---- backups ----------------------------------------------------------- */
-
-static void backup_name(uint64_t ms, char *buf, size_t size)
-{
-  time_t t = (time_t)(ms / 1000);
-  struct tm tm;
-
-  gmtime_r(&t, &tm);
-  snprintf(buf, size, "ae-%04d%02d%02dT%02d%02d%02d.%03dZ.db", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-}
-
-static int is_backup_name(const char *name)
-{
-  size_t n = strlen(name);
-  return n == BACKUP_NAME_LEN && !strncmp(name, "ae-", 3) && !strcmp(name + n - 3, ".db");
-}
-
-static int cmp_names_desc(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)b, *(char *const *)a);
-}
-
-/* The backups in dir, newest first (their names sort by time). */
-static int backup_list(const char *dir, char ***out)
-{
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  char **names = NULL;
-  int n = 0, cap = 0;
-
-  *out = NULL;
-  if (!d)
-    return errno == ENOENT ? 0 : -1;
-  while ((e = readdir(d))) {
-    if (!is_backup_name(e->d_name))
-      continue;
-    if (n == cap) {
-      char **more = realloc(names, (size_t)(cap = cap ? cap * 2 : 16) * sizeof *names);
-      if (!more)
-        break;
-      names = more;
-    }
-    if (!(names[n] = strdup(e->d_name)))
-      break;
-    n++;
-  }
-  closedir(d);
-  if (n)
-    qsort(names, (size_t)n, sizeof *names, cmp_names_desc);
-  *out = names;
-  return n;
-}
-
-static void names_free(char **names, int n)
-{
-  for (int i = 0; i < n; i++)
-    free(names[i]);
-  free(names);
-}
-
-static void backup_prune(struct ae *ae)
-{
-  char **names, path[PATH_MAX + 32];
-  int n = backup_list(ae->backup_dir, &names);
-
-  for (int i = ae->backup_keep; i < n; i++) {
-    snprintf(path, sizeof path, "%s/%s", ae->backup_dir, names[i]);
-    if (unlink(path) == 0)
-      log_info("backup=%s pruned", path);
-  }
-  names_free(names, n > 0 ? n : 0);
-}
-
-/* Copy src's main database into a new file at path with the online
- * backup API (readers and the one writer may go on), in rollback-journal
- * mode so the copy is one self-contained file. */
-static int copy_database(sqlite3 *src, const char *path, char *why, size_t size)
-{
-  sqlite3 *dst = NULL;
-  sqlite3_backup *b;
-  int rc = sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-
-  if (rc != SQLITE_OK) {
-    snprintf(why, size, "open %s: %s", path, dst ? sqlite3_errmsg(dst) : "out of memory");
-    sqlite3_close(dst);
-    return -1;
-  }
-  b = sqlite3_backup_init(dst, "main", src, "main");
-  if (!b) {
-    snprintf(why, size, "backup: %s", sqlite3_errmsg(dst));
-    sqlite3_close(dst);
-    return -1;
-  }
-  rc = sqlite3_backup_step(b, -1);
-  sqlite3_backup_finish(b);
-  if (rc != SQLITE_DONE) {
-    snprintf(why, size, "backup: %s", sqlite3_errstr(rc));
-    sqlite3_close(dst);
-    return -1;
-  }
-  if (sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL) != SQLITE_OK ||
-      check_ok(dst, "PRAGMA integrity_check", why, size) < 0) {
-    if (!*why)
-      snprintf(why, size, "%s", sqlite3_errmsg(dst));
-    sqlite3_close(dst);
-    return -1;
-  }
-  if (sqlite3_close(dst) != SQLITE_OK) {
-    snprintf(why, size, "close failed");
-    return -1;
-  }
-  if (fsync_path(path, 0) < 0) {
-    snprintf(why, size, "fsync %s: %s", path, strerror(errno));
-    return -1;
-  }
-  return 0;
-}
-
-/* An online backup into --backup-dir, verified before it counts: written
- * under a hidden temporary name, integrity_check'ed, then renamed. */
-static int backup_write(struct ae *ae, char *name, size_t name_size, long long *bytes,
-                        struct jerr *err)
-{
-  char tmp[PATH_MAX + 64], path[PATH_MAX + 64], why[256] = "";
-  uint64_t ms = wall_ms(), t0 = now_ms();
-  struct stat st;
-
-  if (mkdir_p(ae->backup_dir) < 0) {
-    log_error("backup_dir=%s cannot create: %s", ae->backup_dir, strerror(errno));
-    jerr_set(err, "cannot create the backup directory");
-    return 500;
-  }
-  do {
-    backup_name(ms++, name, name_size);
-    snprintf(path, sizeof path, "%s/%s", ae->backup_dir, name);
-  } while (access(path, F_OK) == 0);
-  snprintf(tmp, sizeof tmp, "%s/.%s.tmp", ae->backup_dir, name);
-  unlink(tmp);
-  if (copy_database(ae->db, tmp, why, sizeof why) < 0 || rename(tmp, path) < 0) {
-    log_error("backup=%s failed: %s", path, *why ? why : strerror(errno));
-    unlink(tmp);
-    jerr_set(err, "backup failed");
-    return 500;
-  }
-  fsync_path(ae->backup_dir, 1);
-  *bytes = stat(path, &st) == 0 ? (long long)st.st_size : -1;
-  snprintf(ae->last_backup, sizeof ae->last_backup, "%s", path);
-  log_info("backup=%s bytes=%lld ms=%llu integrity=ok", path, *bytes,
-           (unsigned long long)(now_ms() - t0));
-  backup_prune(ae);
-  return 0;
-}
-
-/* A backup restores only if it is sound and not from a newer nano. */
-static int backup_valid(const char *path, char *why, size_t size)
-{
-  sqlite3 *db = NULL;
-  int v = -1, ok;
-
-  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-    snprintf(why, size, "%s", db ? sqlite3_errmsg(db) : "out of memory");
-    sqlite3_close(db);
-    return -1;
-  }
-  ok = check_ok(db, "PRAGMA integrity_check", why, size) == 0 && user_version(db, &v) == 0;
-  if (ok && (v < 1 || v > SCHEMA_VERSION)) {
-    snprintf(why, size, "schema version %d", v);
-    ok = 0;
-  }
-  sqlite3_close(db);
-  return ok ? 0 : -1;
-}
-
-/* The newest backup in dir that is valid, into path; 0 if found, 1 if
- * there is none. */
-static int newest_valid_backup(const char *dir, char *path, size_t size)
-{
-  char **names, why[256];
-  int n = backup_list(dir, &names), rc = 1;
-
-  for (int i = 0; i < n && rc == 1; i++) {
-    snprintf(path, size, "%s/%s", dir, names[i]);
-    if (backup_valid(path, why, sizeof why) == 0)
-      rc = 0;
-    else
-      log_warn("backup=%s skipped: not valid (%s)", path, why);
-  }
-  names_free(names, n > 0 ? n : 0);
-  return rc;
-}
-
-/* Copy the backup to db_path through a temporary file and a rename, so
- * a crash halfway leaves no half database under the real name. */
-static int restore_from(const char *backup, const char *db_path)
-{
-  char tmp[PATH_MAX + 16], why[256] = "", dir[PATH_MAX];
-  sqlite3 *src = NULL;
-  int ok;
-
-  snprintf(tmp, sizeof tmp, "%s.restore", db_path);
-  unlink(tmp);
-  ok = sqlite3_open_v2(backup, &src, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-       copy_database(src, tmp, why, sizeof why) == 0 && rename(tmp, db_path) == 0;
-  sqlite3_close(src);
-  if (!ok) {
-    log_error("backup=%s cannot restore: %s", backup, *why ? why : strerror(errno));
-    unlink(tmp);
-    return -1;
-  }
-  dir_of(db_path, dir, sizeof dir);
-  fsync_path(dir, 1);
-  return 0;
-}
-
-/* ---- the event ids readers were given ---------------------------------- */
-
-/* Event ids only grow, across a restore too: a reader follows GET /events
- * with since=, so an id given out twice would be an event it never sees.
- * The highest id ae has given a reader (GET /events, /stats) is written
- * to --backup-dir/events-served before the answer goes out, beside the
- * backups, which outlive a lost database; at start, when the database's
- * last event is below it (restored from a backup, or a database lost
- * without one), the next event takes the id after it. */
-#define SERVED_FILE "events-served"
-
-static void served_path(const struct ae *ae, char *buf, size_t size)
-{
-  snprintf(buf, size, "%s/" SERVED_FILE, ae->backup_dir);
-}
-
-/* The recorded high-water mark, 0 when there is none. */
-static long long served_read(const struct ae *ae)
-{
-  char path[PATH_MAX + 32], line[32], *end;
-  long long v = 0;
-  FILE *f;
-
-  served_path(ae, path, sizeof path);
-  if (!(f = fopen(path, "re")))
-    return 0;
-  if (!fgets(line, sizeof line, f) || (errno = 0, v = strtoll(line, &end, 10)) < 0 ||
-      errno || (*end && *end != '\n')) {
-    log_warn("file=%s unreadable; event ids continue from the database alone", path);
-    v = 0;
-  }
-  fclose(f);
-  return v;
-}
-
-/* A reader is about to be given ids up to id: record it first (a fixed
- * width line rewritten in place; fsync'ed with --sync full).  A failure
- * is logged once and does not fail the read. */
-static void served_upto(struct ae *ae, long long id)
-{
-  char path[PATH_MAX + 32], line[32];
-  int fd, n, ok;
-
-  if (id <= ae->served)
-    return;
-  served_path(ae, path, sizeof path);
-  n = snprintf(line, sizeof line, "%020lld\n", id);
-  fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0 && errno == ENOENT && mkdir_p(ae->backup_dir) == 0)
-    fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  ok = fd >= 0 && pwrite(fd, line, (size_t)n, 0) == n && (!ae->sync_full || fsync(fd) == 0);
-  if (fd >= 0)
-    close(fd);
-  if (!ok) {
-    if (!ae->served_warned++)
-      log_warn("file=%s cannot record the event ids served (%s): after a restore, "
-               "ids could be given out again", path, strerror(errno));
-    return;
-  }
-  if (ae->sync_full && !ae->served)
-    fsync_path(ae->backup_dir, 1);
-  ae->served = id;
-}
-
-/* The database's last event id, 0 when it has none, -1 on error. */
-static long long events_last(struct ae *ae)
-{
-  sqlite3_stmt *s = stmt(ae, S_E_BOUNDS);
-  long long v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 1) : -1;
-
-  sqlite3_reset(s);
-  return v;
-}
-
-/* ---- opening the database ------------------------------------------- */
-
-enum db_state { DB_MISSING, DB_OK, DB_CORRUPT, DB_NEWER };
-
-/* Look at the file before serving from it.  An empty file counts as
- * missing: SQLite would take it for a fresh database and lose nothing
- * visible, while a backup may hold the real data. */
-static enum db_state db_inspect(const char *path, char *why, size_t size)
-{
-  struct stat st;
-  sqlite3 *db = NULL;
-  int v = 0;
-  enum db_state state = DB_OK;
-
-  if (stat(path, &st) < 0 || st.st_size == 0)
-    return DB_MISSING;
-  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-    snprintf(why, size, "%s", db ? sqlite3_errmsg(db) : "cannot open");
-    state = DB_CORRUPT;
-  } else if (check_ok(db, "PRAGMA quick_check", why, size) < 0 || user_version(db, &v) < 0) {
-    state = DB_CORRUPT;
-  } else if (v > SCHEMA_VERSION) {
-    snprintf(why, size, "schema version %d is newer than this nano's %d", v, SCHEMA_VERSION);
-    state = DB_NEWER;
-  }
-  sqlite3_close(db);
-  return state;
-}
-
-static int migrate(struct ae *ae)
-{
-  int v;
-
-  if (user_version(ae->db, &v) < 0)
-    return -1;
-  for (; v < SCHEMA_VERSION; v++) {
-    char *msg = NULL;
-    if (sqlite3_exec(ae->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
-        sqlite3_exec(ae->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
-        sqlite3_exec(ae->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
-      log_error("db=%s migration to version %d failed: %s", ae->db_path, v + 1,
-                msg ? msg : "?");
-      sqlite3_free(msg);
-      sqlite3_exec(ae->db, "ROLLBACK", NULL, NULL, NULL);
-      return -1;
-    }
-    log_info("db=%s schema_version=%d migrated", ae->db_path, v + 1);
-  }
-  return 0;
-}
-
-static int db_open(struct ae *ae)
-{
-  char *msg = NULL;
-  const char *setup_sync = ae->sync_full ? "PRAGMA synchronous = FULL"
-                                         : "PRAGMA synchronous = NORMAL";
-
-  if (sqlite3_open_v2(ae->db_path, &ae->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                      NULL) != SQLITE_OK) {
-    log_error("db=%s cannot open: %s", ae->db_path,
-              ae->db ? sqlite3_errmsg(ae->db) : "out of memory");
-    return -1;
-  }
-  sqlite3_extended_result_codes(ae->db, 1);
-  sqlite3_busy_timeout(ae->db, 5000);
-  if (sqlite3_exec(ae->db, "PRAGMA journal_mode = WAL", NULL, NULL, &msg) != SQLITE_OK ||
-      sqlite3_exec(ae->db, "PRAGMA foreign_keys = ON", NULL, NULL, &msg) != SQLITE_OK ||
-      sqlite3_exec(ae->db, setup_sync, NULL, NULL, &msg) != SQLITE_OK ||
-      sqlite3_exec(ae->db, "PRAGMA temp_store = MEMORY", NULL, NULL, &msg) != SQLITE_OK ||
-      sqlite3_exec(ae->db, "PRAGMA journal_size_limit = " WAL_SIZE_LIMIT, NULL, NULL,
-                   &msg) != SQLITE_OK) {
-    log_error("db=%s setup failed: %s", ae->db_path, msg ? msg : "?");
-    sqlite3_free(msg);
-    return -1;
-  }
-  if (migrate(ae) < 0)
-    return -1;
-  for (int i = 0; i < S_COUNT_OF_STMTS; i++)
-    if (sqlite3_prepare_v3(ae->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-                           &ae->stmt[i], NULL) != SQLITE_OK) {
-      log_error("db=%s cannot prepare statement %d: %s", ae->db_path, i,
-                sqlite3_errmsg(ae->db));
-      return -1;
-    }
-  return 0;
-}
-
-static void db_close(struct ae *ae)
-{
-  for (int i = 0; i < S_COUNT_OF_STMTS; i++) {
-    sqlite3_finalize(ae->stmt[i]);
-    ae->stmt[i] = NULL;
-  }
-  if (ae->db && sqlite3_close(ae->db) != SQLITE_OK)
-    log_error("db=%s close: %s", ae->db_path, sqlite3_errmsg(ae->db));
-  ae->db = NULL;
-}
-
-/* Bring the log within --events-keep before serving (a database from
- * before retention, or a bound lowered since): in steps of their own
- * transactions, so the -wal stays small while millions of rows go. */
-static int events_prune_backlog(struct ae *ae)
-{
-  struct jerr err;
-  uint64_t t0 = now_ms(), before = ae->events_pruned;
-  long long n;
-
-  do {
-    if (txn_begin(ae, &err))
-      return -1;
-    n = events_prune(ae, EVENTS_PRUNE_START_STEP);
-    if (txn_end(ae, n < 0 ? 500 : 0, &err))
-      return -1;
-  } while (n == EVENTS_PRUNE_START_STEP);
-  if (ae->events_pruned > before)
-    log_info("db=%s events_pruned=%llu ms=%llu (--events-keep)", ae->db_path,
-             (unsigned long long)(ae->events_pruned - before),
-             (unsigned long long)(now_ms() - t0));
-  return 0;
-}
-
-/* After the database is open: ids continue above every id a reader was
- * given.  A restore (backup: its path) is an event, whose id is the first
- * of the new ones; ids a reader saw that this database lacks (lost with
- * the database, or with the last commits in a power loss under --sync
- * normal) are skipped, said in the log and, without a restore, by an
- * event "gap". */
-static int ids_continue(struct ae *ae, const char *backup)
-{
-  struct jerr err;
-  long long last = events_last(ae), served = served_read(ae);
-  char detail[96];
-
-  if (last < 0) {
-    log_error("db=%s cannot read the event ids: %s", ae->db_path, sqlite3_errmsg(ae->db));
-    return -1;
-  }
-  ae->served = served;
-  if (served > last) {
-    ae->id_floor = served + 1;
-    log_warn("db=%s events %lld..%lld were given to readers and are not in this database; "
-             "new events start at id %lld", ae->db_path, last + 1, served, served + 1);
-  }
-  if (backup) {
-    if (event_add(ae, "restore", NULL, NULL, NULL, NULL, NULL, backup, &err))
-      log_warn("restore not logged as an event");
-  } else if (ae->id_floor) {
-    snprintf(detail, sizeof detail, "events %lld..%lld are not in this database",
-             last + 1, served);
-    if (event_add(ae, "gap", NULL, NULL, NULL, NULL, NULL, detail, &err))
-      log_warn("gap not logged as an event");
-  }
-  return 0;
-}
-
-/* Open the database, restoring the newest valid backup first when the
- * file is missing or corrupt (paper Fig. 4: a restarted AE finds its data). */
-static int db_start(struct ae *ae)
-{
-  char why[256] = "", backup[PATH_MAX + 32], dir[PATH_MAX];
-  enum db_state state;
-  int found;
-
-  dir_of(ae->db_path, dir, sizeof dir);
-  if (mkdir_p(dir) < 0) {
-    log_error("db=%s cannot create directory %s: %s", ae->db_path, dir, strerror(errno));
-    return -1;
-  }
-  state = db_inspect(ae->db_path, why, sizeof why);
-  if (state == DB_NEWER) {
-    log_error("db=%s %s; refusing to start", ae->db_path, why);
-    return -1;
-  }
-  if (state == DB_CORRUPT)
-    log_error("db=%s is corrupt: %s", ae->db_path, why);
-  if (state == DB_OK)
-    return db_open(ae) < 0 ? -1 : ids_continue(ae, NULL);
-  found = newest_valid_backup(ae->backup_dir, backup, sizeof backup) == 0;
-  if (state == DB_CORRUPT && !found) {
-    /* Left where it is for a person: starting empty would hide the loss. */
-    log_error("db=%s corrupt and no valid backup in %s; refusing to start",
-              ae->db_path, ae->backup_dir);
-    return -1;
-  }
-  /* A stale -wal next to a replaced file would be replayed into it. */
-  move_db_aside(ae->db_path, state == DB_CORRUPT ? "corrupt" : "orphan");
-  if (found) {
-    if (restore_from(backup, ae->db_path) < 0)
-      return -1;
-    log_warn("db=%s RESTORED from backup=%s because the database was %s", ae->db_path,
-             backup, state == DB_CORRUPT ? "corrupt" : "missing");
-  } else {
-    log_info("db=%s new database (no backup in %s)", ae->db_path, ae->backup_dir);
-  }
-  if (db_open(ae) < 0)
-    return -1;
-  return ids_continue(ae, found ? backup : NULL);
-}
-
-/* ---- JSON output ------------------------------------------------------ */
-
-/* Adds that remember a failure, so a reply is never silently partial. */
-struct jout { int oom; };
-
-static void put_str(struct jout *j, cJSON *o, const char *key, const char *v)
-{
-  if (v && !cJSON_AddStringToObject(o, key, v))
-    j->oom = 1;
-}
-
-static void put_num(struct jout *j, cJSON *o, const char *key, double v)
-{
-  if (!cJSON_AddNumberToObject(o, key, v))
-    j->oom = 1;
-}
-
-static void put_bool(struct jout *j, cJSON *o, const char *key, int v)
-{
-  if (!cJSON_AddBoolToObject(o, key, v))
-    j->oom = 1;
-}
-
-static void put_time(struct jout *j, cJSON *o, const char *key, int64_t ms)
-{
-  char buf[40];
-  put_str(j, o, key, rfc3339((uint64_t)ms, buf, sizeof buf));
-}
-
-static cJSON *put_item(struct jout *j, cJSON *arr, cJSON *item)
-{
-  if (!item || !cJSON_AddItemToArray(arr, item)) {
-    cJSON_Delete(item);
-    j->oom = 1;
-    return NULL;
-  }
-  return item;
 }
 
 /* A participant's identities beyond the address (only when there are
@@ -1542,15 +514,62 @@ static void get_participants(struct nano_req *r)
   reply_built(r, 205, &j, o);
 }
 
-/* Invitations go with the participant; an organizer stays until their
- * meetings are gone (a meeting keeps its organizer). */
-static void delete_participant(struct nano_req *r, const char *id)
+/* The <id> of participants/<id>, or NULL after answering 4.04 or 4.00. */
+static const char *participant_uri_id(struct nano_req *r)
+{
+  const char *id = r->tail;
+
+  if (strchr(id, '/')) {
+    req_reply_error(r, 404, "no resource /%.200s", r->path);
+    return NULL;
+  }
+  return uri_id_ok(r, "participant", id) ? id : NULL;
+}
+
+static void get_participant(struct nano_req *r)
 {
   struct ae *ae = r->arg;
+  const char *id = participant_uri_id(r);
+  struct jout j = { 0 };
   struct jerr err;
   sqlite3_stmt *s;
-  int rc, code = txn_begin(ae, &err);
+  int rc;
 
+  if (!id)
+    return;
+  s = stmt(ae, S_P_GET);
+  bind_text(s, 1, id);
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW)
+    reply_built(r, 205, &j, participant_json(ae, &j, s));
+  else if (rc == SQLITE_DONE)
+    req_reply_error(r, 404, "no participant '%.64s'", id);
+  else
+    req_reply_error(r, db_fail(ae, "participant get", &err), "%s", err.msg);
+  sqlite3_reset(s);
+}
+
+static void put_participant(struct nano_req *r)
+{
+  const char *id = participant_uri_id(r);
+
+  if (id)
+    write_participant(r, id);
+}
+
+/* Invitations go with the participant; an organizer stays until their
+ * meetings are gone (a meeting keeps its organizer). */
+static void delete_participant(struct nano_req *r)
+{
+  struct ae *ae = r->arg;
+  const char *id = participant_uri_id(r);
+  struct jerr err;
+  sqlite3_stmt *s;
+  int rc, code;
+
+  if (!id)
+    return;
+  code = txn_begin(ae, &err);
   if (!code) {
     s = stmt(ae, S_P_ORGANIZES);
     bind_text(s, 1, id);
@@ -1581,41 +600,6 @@ static void delete_participant(struct nano_req *r, const char *id)
     req_reply_error(r, code, "%s", err.msg);
   else
     req_reply(r, 202, 0, NULL, 0);
-}
-
-static void participant_one(struct nano_req *r)
-{
-  struct ae *ae = r->arg;
-  const char *id = r->tail;
-  struct jerr err;
-  sqlite3_stmt *s;
-  int rc;
-
-  if (strchr(id, '/')) {
-    req_reply_error(r, 404, "no resource /%.200s", r->path);
-    return;
-  }
-  if (!uri_id_ok(r, "participant", id))
-    return;
-  if (r->method == COAP_REQUEST_PUT) {
-    write_participant(r, id);
-    return;
-  }
-  if (r->method == COAP_REQUEST_GET) {
-    struct jout j = { 0 };
-    s = stmt(ae, S_P_GET);
-    bind_text(s, 1, id);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-      reply_built(r, 205, &j, participant_json(ae, &j, s));
-    else if (rc == SQLITE_DONE)
-      req_reply_error(r, 404, "no participant '%.64s'", id);
-    else
-      req_reply_error(r, db_fail(ae, "participant get", &err), "%s", err.msg);
-    sqlite3_reset(s);
-    return;
-  }
-  delete_participant(r, id);
 }
 
 /* ---- meetings ------------------------------------------------------- */
@@ -1806,6 +790,25 @@ static void get_meetings(struct nano_req *r)
   reply_built(r, 205, &j, o);
 }
 
+#define MEETING_URI_ID 256      /* a tail is shorter than the server's path */
+
+/* The <id> of meetings/<id> or meetings/<id>/content (*content says
+ * which); 0, or -1 after answering 4.04 or 4.00. */
+static int meeting_uri_id(struct nano_req *r, char id[MEETING_URI_ID], int *content)
+{
+  const char *slash = strchr(r->tail, '/');
+  size_t n = slash ? (size_t)(slash - r->tail) : strlen(r->tail);
+
+  *content = slash && !strcmp(slash, "/content");
+  if (n >= MEETING_URI_ID || (slash && !*content)) {
+    req_reply_error(r, 404, "no resource /%.200s", r->path);
+    return -1;
+  }
+  memcpy(id, r->tail, n);
+  id[n] = '\0';
+  return uri_id_ok(r, "meeting", id) ? 0 : -1;
+}
+
 static void get_content(struct nano_req *r, const char *id)
 {
   struct ae *ae = r->arg;
@@ -1827,13 +830,35 @@ static void get_content(struct nano_req *r, const char *id)
   sqlite3_reset(s);
 }
 
-static void delete_meeting(struct nano_req *r, const char *id)
+/* GET meetings/<id> and meetings/<id>/content */
+static void get_meeting(struct nano_req *r)
+{
+  char id[MEETING_URI_ID];
+  int content;
+
+  if (meeting_uri_id(r, id, &content) < 0)
+    return;
+  if (content)
+    get_content(r, id);
+  else
+    reply_meeting(r, 205, id);
+}
+
+static void delete_meeting(struct nano_req *r)
 {
   struct ae *ae = r->arg;
+  char id[MEETING_URI_ID];
   struct jerr err;
   sqlite3_stmt *s;
-  int code = txn_begin(ae, &err);
+  int content, code;
 
+  if (meeting_uri_id(r, id, &content) < 0)
+    return;
+  if (content) {                /* the content goes with its meeting only */
+    req_reply_error(r, 405, "method not allowed on /%.200s", r->path);
+    return;
+  }
+  code = txn_begin(ae, &err);
   if (!code) {
     s = stmt(ae, S_M_DELETE);
     bind_text(s, 1, id);
@@ -1851,285 +876,7 @@ static void delete_meeting(struct nano_req *r, const char *id)
     req_reply(r, 202, 0, NULL, 0);
 }
 
-/* meetings/<id> and meetings/<id>/content */
-static void meeting_one(struct nano_req *r)
-{
-  char id[256];                 /* a tail is shorter than the server's path */
-  const char *slash = strchr(r->tail, '/');
-  size_t n = slash ? (size_t)(slash - r->tail) : strlen(r->tail);
-  int content = slash && !strcmp(slash, "/content");
-
-  if (n >= sizeof id || (slash && !content)) {
-    req_reply_error(r, 404, "no resource /%.200s", r->path);
-    return;
-  }
-  memcpy(id, r->tail, n);
-  id[n] = '\0';
-  if (!uri_id_ok(r, "meeting", id))
-    return;
-  if (content && r->method != COAP_REQUEST_GET)
-    req_reply_error(r, 405, "method not allowed on /%.200s", r->path);
-  else if (content)
-    get_content(r, id);
-  else if (r->method == COAP_REQUEST_GET)
-    reply_meeting(r, 205, id);
-  else
-    delete_meeting(r, id);
-}
-
 /* ---- auth ----------------------------------------------------------- */
-
-struct auth_req {
-  const char *location;
-  const cJSON *ibeacons;      /* {"ADDR":"UUID/MAJOR/MINOR"}: badges heard */
-  const char *building;       /* the location's building, or NULL */
-  char building_buf[WIRE_ROOM_MAX + 1];
-  int64_t now;
-  cJSON *granted, *denied;
-  int ngranted, ndenied;
-};
-
-/* The location's building (README, the building rule): when meetings
- * admit now in the room the location names, theirs (none if none of them
- * names one); else the location itself when a meeting names it as its
- * building; else none.  Only meetings admitting now say which building a
- * room is in, so a meeting for tomorrow with another (or a mistyped)
- * building cannot change today's decision. */
-static int auth_building(struct ae *ae, struct auth_req *a, struct jerr *err)
-{
-  sqlite3_stmt *s = stmt(ae, S_ROOM_BUILDING);
-  int rc;
-
-  bind_text(s, 1, a->location);
-  sqlite3_bind_int64(s, 2, ae->early_ms);
-  sqlite3_bind_int64(s, 3, a->now);
-  rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW && col_text(s, 0)) {
-    snprintf(a->building_buf, sizeof a->building_buf, "%s", col_text(s, 0));
-    a->building = a->building_buf;
-  }
-  sqlite3_reset(s);
-  if (rc == SQLITE_ROW)
-    return 0;                   /* a room in use now: its building, or none */
-  if (rc != SQLITE_DONE)
-    return db_fail(ae, "room building", err);
-  rc = exists(ae, S_LOC_IS_BUILDING, a->location);
-  if (rc < 0)
-    return db_fail(ae, "building", err);
-  if (rc)
-    a->building = a->location;
-  return 0;
-}
-
-/* Why a known participant is denied, for the event log. */
-static int deny_reason(struct ae *ae, struct auth_req *a, const char *participant,
-                       char *detail, size_t size, struct jerr *err)
-{
-  sqlite3_stmt *s = stmt(ae, S_AUTH_NEXT);
-  char t[40];
-  int rc;
-
-  bind_text(s, 1, participant);
-  sqlite3_bind_int64(s, 2, a->now);
-  rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
-    int64_t opens = sqlite3_column_int64(s, 1) - ae->early_ms;
-    if (opens > a->now)
-      snprintf(detail, size, "too early: meeting '%s' admits from %s", col_text(s, 0),
-               rfc3339((uint64_t)opens, t, sizeof t));
-    else
-      snprintf(detail, size, "meeting '%s' is in building '%s', not '%s'", col_text(s, 0),
-               col_text(s, 2) ? col_text(s, 2) : "?", a->building ? a->building : "?");
-  }
-  sqlite3_reset(s);
-  if (rc == SQLITE_ROW)
-    return 0;
-  if (rc != SQLITE_DONE)
-    return db_fail(ae, "deny reason", err);
-  rc = exists(ae, S_AUTH_ANY, participant);
-  if (rc < 0)
-    return db_fail(ae, "invitations", err);
-  snprintf(detail, size, "%s", rc ? "meeting ended" : "not invited to any meeting");
-  return 0;
-}
-
-static int auth_granted(struct auth_req *a, const char *ble, const char *participant,
-                        const char *name, const char *meeting, const char *room,
-                        int64_t end_ms, const char *resolved)
-{
-  struct jout j = { 0 };
-  cJSON *g = cJSON_CreateObject();
-
-  if (!g)
-    return -1;
-  put_str(&j, g, "participant", participant);
-  put_str(&j, g, "name", name);
-  put_str(&j, g, "meeting", meeting);
-  put_str(&j, g, "room", room);
-  put_time(&j, g, "end", end_ms);       /* when the meeting's visit ends */
-  put_str(&j, g, "ble", ble);
-  put_str(&j, g, "resolved", resolved);
-  put_item(&j, a->granted, g);
-  return j.oom ? -1 : 0;
-}
-
-/* The participant (id, name: the first two columns) that statement id
- * finds for key: 1 with participant and name set, 0 when none, else an
- * error code (what names the lookup in the log). */
-static int participant_lookup(struct ae *ae, enum stmt_id id, const char *key,
-                              char participant[WIRE_ID_MAX + 1], char name[WIRE_NAME_MAX + 1],
-                              const char *what, struct jerr *err)
-{
-  sqlite3_stmt *s = stmt(ae, id);
-  int rc;
-
-  bind_text(s, 1, key);
-  rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
-    snprintf(participant, WIRE_ID_MAX + 1, "%s", col_text(s, 0));
-    snprintf(name, WIRE_NAME_MAX + 1, "%s", col_text(s, 1));
-  }
-  sqlite3_reset(s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    return db_fail(ae, what, err);
-  return rc == SQLITE_ROW;
-}
-
-/* The participant whose IRK made ble, when ble is a resolvable private
- * address no participant has as theirs: from the cache of addresses
- * resolved lately, else by trying every stored IRK (irk.h).  1 with
- * participant and name set, 0 when nobody's, else an error code. */
-static int rpa_resolve(struct ae *ae, const char *ble, char participant[WIRE_ID_MAX + 1],
-                       char name[WIRE_NAME_MAX + 1], struct jerr *err)
-{
-  uint8_t addr[6];
-  uint64_t now = now_ms();
-  struct rpa_seen *slot = &ae->rpa[0];
-  sqlite3_stmt *s;
-  int rc, found = 0;
-
-  if (bt_addr_parse(ble, addr) < 0 || !irk_is_rpa(addr))
-    return 0;
-  for (int i = 0; i < AE_RPA_CACHE; i++) {
-    struct rpa_seen *c = &ae->rpa[i];
-    if (c->ble[0] && now - c->seen_ms > AE_RPA_FORGET_MS)
-      memset(c, 0, sizeof *c);
-    if (c->ble[0] && !strcmp(c->ble, ble)) {
-      c->seen_ms = now;
-      ae->rpa_hits++;
-      return participant_lookup(ae, S_P_GET, c->participant, participant, name,
-                                "auth resolve", err);
-    }
-    if (c->seen_ms < slot->seen_ms)
-      slot = c;                 /* the least lately seen, to reuse */
-  }
-  ae->rpa_scans++;
-  s = stmt(ae, S_P_IRKS);
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-    if (sqlite3_column_bytes(s, 2) == 16 &&
-        irk_resolves(sqlite3_column_blob(s, 2), addr)) {
-      snprintf(participant, WIRE_ID_MAX + 1, "%s", col_text(s, 0));
-      snprintf(name, WIRE_NAME_MAX + 1, "%s", col_text(s, 1));
-      found = 1;
-      break;
-    }
-  sqlite3_reset(s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    return db_fail(ae, "auth resolve", err);
-  if (found) {
-    ae->rpa_resolved++;
-    snprintf(slot->ble, sizeof slot->ble, "%.17s", ble);
-    snprintf(slot->participant, sizeof slot->participant, "%s", participant);
-    slot->seen_ms = now;
-  }
-  return found;
-}
-
-/* The participant whose badge beacon the address carried, if the request
- * says it heard one there: 1 with participant and name set, 0 when
- * nobody's, else an error code. */
-static int beacon_resolve(struct ae *ae, struct auth_req *a, const char *ble,
-                          char participant[WIRE_ID_MAX + 1], char name[WIRE_NAME_MAX + 1],
-                          struct jerr *err)
-{
-  const cJSON *v = NULL, *el;
-  char key[IBEACON_KEY_MAX];
-
-  cJSON_ArrayForEach(el, a->ibeacons) {
-    char norm[18];
-    if (el->string && ble_normalize(el->string, norm) == 0 && !strcmp(norm, ble))
-      v = el;
-  }
-  if (!v || ibeacon_key_parse(v, key, NULL, 0) < 0)
-    return 0;
-  return participant_lookup(ae, S_P_BY_BEACON, key, participant, name, "auth beacon", err);
-}
-
-/* One decision for one address, logged as one event row. */
-static int auth_decide(struct ae *ae, struct auth_req *a, const char *ble, struct jerr *err)
-{
-  char participant[WIRE_ID_MAX + 1] = "", name[WIRE_NAME_MAX + 1] = "";
-  char meeting[WIRE_ID_MAX + 1] = "", room[WIRE_ROOM_MAX + 1] = "", detail[256] = "";
-  sqlite3_stmt *s;
-  const char *resolved = NULL;
-  int64_t end_ms = 0;
-  int rc, code;
-
-  rc = participant_lookup(ae, S_P_BY_BLE, ble, participant, name, "auth participant", err);
-  if (rc < 0 || rc > 1)
-    return rc;
-  rc = rc ? SQLITE_ROW : SQLITE_DONE;
-  if (rc == SQLITE_DONE) {
-    int r = beacon_resolve(ae, a, ble, participant, name, err);
-    if (r == 1)
-      resolved = "ibeacon";
-    else if (!r && (r = rpa_resolve(ae, ble, participant, name, err)) == 1)
-      resolved = "irk";
-    if (r < 0 || r > 1)
-      return r;
-    rc = r ? SQLITE_ROW : SQLITE_DONE;
-  }
-  if (rc == SQLITE_DONE) {
-    snprintf(detail, sizeof detail, "unknown address");
-  } else {
-    s = stmt(ae, S_AUTH_PICK);
-    bind_text(s, 1, participant);
-    sqlite3_bind_int64(s, 2, ae->early_ms);
-    sqlite3_bind_int64(s, 3, a->now);
-    bind_text(s, 4, a->building);
-    bind_text(s, 5, a->location);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-      snprintf(meeting, sizeof meeting, "%s", col_text(s, 0));
-      snprintf(room, sizeof room, "%s", col_text(s, 1));
-      end_ms = sqlite3_column_int64(s, 2);
-    }
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-      return db_fail(ae, "auth meeting", err);
-    if (rc == SQLITE_DONE && (code = deny_reason(ae, a, participant, detail, sizeof detail, err)))
-      return code;
-  }
-  if (*meeting) {
-    snprintf(detail, sizeof detail, "room %s%s%s%s", room, resolved ? " (resolved by " : "",
-             resolved ? resolved : "", resolved ? ")" : "");
-    if (auth_granted(a, ble, participant, name, meeting, room, end_ms, resolved) < 0) {
-      jerr_set(err, "out of memory");
-      return 500;
-    }
-    a->ngranted++;
-  } else {
-    struct jout j = { 0 };
-    put_item(&j, a->denied, cJSON_CreateString(ble));
-    if (j.oom) {
-      jerr_set(err, "out of memory");
-      return 500;
-    }
-    a->ndenied++;
-  }
-  return event_add(ae, "auth", a->location, ble, *participant ? participant : NULL,
-                   *meeting ? meeting : NULL, *meeting ? "granted" : "denied", detail, err);
-}
 
 /* The addresses of the request, checked and upper-cased, each once. */
 static int auth_addresses(const cJSON *list, char addrs[][18], int *n, struct jerr *err)
@@ -2758,10 +1505,10 @@ static void ae_routes(struct nano_server *s, struct ae *ae)
   server_set_max_body(s, AE_MAX_BODY);
   server_route(s, "auth", 0, NULL, post_auth, NULL, NULL, ae);
   server_route(s, "participants", 0, get_participants, post_participants, NULL, NULL, ae);
-  server_route(s, "participants/*", 0, participant_one, NULL, participant_one,
-               participant_one, ae);
+  server_route(s, "participants/*", 0, get_participant, NULL, put_participant,
+               delete_participant, ae);
   server_route(s, "meetings", 0, get_meetings, post_meetings, NULL, NULL, ae);
-  server_route(s, "meetings/*", 0, meeting_one, NULL, NULL, meeting_one, ae);
+  server_route(s, "meetings/*", 0, get_meeting, NULL, NULL, delete_meeting, ae);
   server_route(s, "events", 0, get_events, NULL, NULL, NULL, ae);
   server_route(s, "backup", 0, NULL, post_backup, NULL, NULL, ae);
   server_set_stats_hook(s, ae_stats, ae);
