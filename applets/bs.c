@@ -73,7 +73,7 @@ struct scan {
 struct sim_dev {
   char addr[18];
   int type, rssi;
-  char name[SIGHT_NAME_MAX + 1];
+  char name[WIRE_DEVICE_NAME_MAX + 1];
   int has_ibeacon;
   struct ibeacon ibeacon;
   uint64_t expires;
@@ -365,7 +365,7 @@ static void observe(struct bs *st, const struct sight_obs *o)
   uint64_t now = now_ms();
   int ev;
   struct sighting *s = sightings_update(&st->cache, o, now, &ev);
-  char name[SIGHT_NAME_MAX + 1];
+  char name[WIRE_DEVICE_NAME_MAX + 1];
 
   if (!s)
     return;
@@ -398,7 +398,7 @@ static int sim_rotate(struct sim_dev *d)
 
   if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd || irk_make_rpa(d->irk, rnd, a) < 0)
     return -1;
-  bt_addr_format(a, d->addr);
+  wire_ble_format(a, d->addr);
   return 0;
 }
 
@@ -552,13 +552,13 @@ static int parse_sim_dev(const cJSON *o, struct sim_dev *d, long long *ttl, stru
   if (phone) {
     type = "random";
     memset(a, 0, sizeof a);
-  } else if (bt_addr_parse(addr, a) < 0) {
+  } else if (wire_ble_parse(addr, a) < 0) {
     jerr_set(err, "field 'addr' must be a Bluetooth address like AA:BB:CC:DD:EE:FF");
     return -1;
   }
   if (json_get_int(o, "rssi", JSON_OPTIONAL, SIGHT_RSSI_MIN_VALUE, SIGHT_RSSI_MAX_VALUE,
                    &rssi, err) < 0 ||
-      json_get_string(o, "name", JSON_OPTIONAL, SIGHT_NAME_MAX, &name, err) < 0 ||
+      json_get_string(o, "name", JSON_OPTIONAL, WIRE_DEVICE_NAME_MAX, &name, err) < 0 ||
       json_get_int(o, "ttl_ms", JSON_OPTIONAL, 1, SIM_TTL_MAX_MS, ttl, err) < 0 ||
       json_get_string(o, "type", JSON_OPTIONAL, 16, &type, err) < 0)
     return -1;
@@ -573,7 +573,7 @@ static int parse_sim_dev(const cJSON *o, struct sim_dev *d, long long *ttl, stru
   if (parse_sim_ibeacon(o, d, err) < 0)
     return -1;
   if (!phone)
-    bt_addr_format(a, d->addr);
+    wire_ble_format(a, d->addr);
   d->type = !strcmp(type, "random") ? SIGHT_RANDOM : SIGHT_PUBLIC;
   d->rssi = (int)rssi;
   snprintf(d->name, sizeof d->name, "%s", name);

@@ -50,14 +50,13 @@
 #include "uri.h"
 #include "wire.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Ids, names, rooms, locations: the limits of src/wire.h, the same as
  * ae's, so every participant ae grants fits. */
-#define DEVICE_NAME_MAX 64          /* bs cuts advertised names to this */
+#define DEVICE_NAME_MAX WIRE_DEVICE_NAME_MAX  /* bs cuts advertised names to this */
 #define AUTH_BATCH WIRE_AUTH_MAX    /* addresses in one POST ae/auth */
 #define HASH_MIN 1024              /* buckets; doubled as tracks grow */
 #define TRACK_ADDRS_MAX 8           /* addresses one person's track keeps */
@@ -254,20 +253,6 @@ static unsigned hash(const char *s)
   for (; *s; s++)
     h = (h ^ (unsigned char)*s) * 16777619u;
   return h & (M.hash_size - 1);
-}
-
-/* "aa:bb:cc:dd:ee:01" -> "AA:BB:CC:DD:EE:01"; 0 if it is not an address. */
-static int ble_normalize(const char *in, char out[18])
-{
-  if (strlen(in) != 17)
-    return 0;
-  for (int i = 0; i < 17; i++) {
-    if (i % 3 == 2 ? in[i] != ':' : !isxdigit((unsigned char)in[i]))
-      return 0;
-    out[i] = (char)toupper((unsigned char)in[i]);
-  }
-  out[17] = '\0';
-  return 1;
 }
 
 /* Double both hash tables (rehashing every address and participant) once
@@ -869,7 +854,7 @@ static const cJSON *granted_for(const cJSON *granted, const struct batch *b,
 
   cJSON_ArrayForEach(g, granted) {
     const cJSON *gb = cJSON_GetObjectItemCaseSensitive(g, "ble");
-    if (cJSON_IsString(gb) && ble_normalize(gb->valuestring, norm) && !strcmp(norm, ble))
+    if (cJSON_IsString(gb) && wire_ble_normalize(gb->valuestring, norm) == 0 && !strcmp(norm, ble))
       return g;
   }
   /* An answer without "ble" can only be matched when one was asked. */
@@ -886,7 +871,7 @@ static int in_denied(const cJSON *denied, const char *ble)
   const cJSON *d;
   char norm[18];
   cJSON_ArrayForEach(d, denied)
-    if (cJSON_IsString(d) && ble_normalize(d->valuestring, norm) && !strcmp(norm, ble))
+    if (cJSON_IsString(d) && wire_ble_normalize(d->valuestring, norm) == 0 && !strcmp(norm, ble))
       return 1;
   return 0;
 }
@@ -1012,7 +997,7 @@ static int device_parse(const cJSON *d, struct device *out)
   out->beacon[0] = '\0';
   if (!cJSON_IsObject(d) ||
       json_get_string(d, "addr", JSON_REQUIRED, 32, &addr, &err) < 0 ||
-      !ble_normalize(addr, out->ble) ||
+      wire_ble_normalize(addr, out->ble) < 0 ||
       json_get_string(d, "name", JSON_OPTIONAL, 256, &out->name, &err) < 0 ||
       json_get_int(d, "rssi", JSON_OPTIONAL, -200, 50, &rssi, &err) < 0 ||
       json_get_int(d, "last_seen_ms", JSON_OPTIONAL, 0, 1LL << 40, &out->age_ms, &err) < 0) {
