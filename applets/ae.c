@@ -2199,26 +2199,6 @@ static void post_auth(struct nano_req *r)
 
 /* ---- events ----------------------------------------------------------- */
 
-/* A query number: digits only, within [min, max]. */
-static int query_number(struct nano_req *r, const char *name, long long def, long long min,
-                        long long max, long long *out)
-{
-  char buf[24], *end;
-  int rc = req_query(r, name, buf, sizeof buf);
-
-  *out = def;
-  if (rc == 0)
-    return 0;
-  if (rc > 0 && buf[0] >= '0' && buf[0] <= '9') {
-    errno = 0;
-    *out = strtoll(buf, &end, 10);
-    if (!errno && !*end && *out >= min && *out <= max)
-      return 0;
-  }
-  req_reply_error(r, 400, "query '%s' must be an integer in [%lld, %lld]", name, min, max);
-  return -1;
-}
-
 static cJSON *event_json(struct jout *j, sqlite3_stmt *row)
 {
   static const char *const cols[] = { NULL, NULL, "kind", "location", "ble",
@@ -2245,8 +2225,8 @@ static void get_events(struct nano_req *r)
   sqlite3_stmt *s;
   int rc, rows = 0;
 
-  if (query_number(r, "since", 0, 0, INT64_MAX / 2, &since) < 0 ||
-      query_number(r, "limit", EVENTS_DEFAULT_LIMIT, 1, EVENTS_MAX_LIMIT, &limit) < 0)
+  if (req_query_int(r, "since", 0, 0, INT64_MAX / 2, &since) < 0 ||
+      req_query_int(r, "limit", EVENTS_DEFAULT_LIMIT, 1, EVENTS_MAX_LIMIT, &limit) < 0)
     return;
   o = cJSON_CreateObject();
   arr = cJSON_AddArrayToObject(o, "events");

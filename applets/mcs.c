@@ -1458,22 +1458,6 @@ static cJSON *track_json(const struct track *t)
   return o;
 }
 
-static int query_number(struct nano_req *r, const char *name, long long max,
-                        long long *out)
-{
-  char buf[24], *end;
-  int rc = req_query(r, name, buf, sizeof buf);
-  long long v;
-
-  if (rc <= 0)
-    return rc;
-  v = strtoll(buf, &end, 10);
-  if (!*buf || *end || v < 0 || v > max)
-    return -1;
-  *out = v;
-  return 1;
-}
-
 static void get_participants(struct nano_req *r)
 {
   char want[32];
@@ -1488,10 +1472,12 @@ static void get_participants(struct nano_req *r)
       known |= !strcmp(want, state_names[i]);
     filter = known ? 1 : -1;        /* an unknown state is an error, not [] */
   }
-  if (filter < 0 || query_number(r, "limit", 1000000, &limit) < 0) {
-    req_reply_error(r, 400, "state must be a state's name, limit a number");
+  if (filter < 0) {
+    req_reply_error(r, 400, "state must be a state's name");
     return;
   }
+  if (req_query_int(r, "limit", M.max_tracks, 0, 1000000, &limit) < 0)
+    return;
   /* limit=0: only the counts (kept as states change), for pollers. */
   o = cJSON_CreateObject();
   list = cJSON_AddArrayToObject(o, "participants");
@@ -1513,11 +1499,9 @@ static void get_timeline(struct nano_req *r)
   cJSON *o, *list;
   char ts[40];
 
-  if (query_number(r, "limit", 1000, &limit) < 0 ||
-      query_number(r, "since", 1LL << 50, &since) < 0) {
-    req_reply_error(r, 400, "limit must be 0..1000, since a sequence number");
+  if (req_query_int(r, "limit", 100, 0, 1000, &limit) < 0 ||
+      req_query_int(r, "since", 0, 0, 1LL << 50, &since) < 0)
     return;
-  }
   first = TL.next_seq > (uint64_t)TL.size ? TL.next_seq - (uint64_t)TL.size : 1;
   /* The last `limit` entries, or the first `limit` after `since`. */
   from = since ? (uint64_t)since + 1 :
