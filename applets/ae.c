@@ -1320,7 +1320,7 @@ static int participant_parse(const cJSON *o, const char *uri_id, struct particip
     return 400;
   }
   irk = NULL;
-  if (json_get_string(o, "irk", JSON_OPTIONAL, 47, &irk, err) < 0)
+  if (json_get_string(o, "irk", JSON_OPTIONAL, WIRE_IRK_TEXT_MAX, &irk, err) < 0)
     return 400;
   if (irk) {
     char why[96];

@@ -515,7 +515,7 @@ static int parse_sim_irk(const cJSON *o, struct sim_dev *d, struct jerr *err)
   long long rotate = 0;
   char why[128];
 
-  if (json_get_string(o, "irk", JSON_OPTIONAL, 47, &irk, err) < 0 ||
+  if (json_get_string(o, "irk", JSON_OPTIONAL, WIRE_IRK_TEXT_MAX, &irk, err) < 0 ||
       json_get_int(o, "rotate_ms", JSON_OPTIONAL, 0, SIM_TTL_MAX_MS, &rotate, err) < 0)
     return -1;
   if (!irk) {
@@ -552,7 +552,7 @@ static int parse_sim_dev(const cJSON *o, struct sim_dev *d, long long *ttl, stru
   memset(d, 0, sizeof *d);
   *ttl = SIM_TTL_DEFAULT_MS;
   if ((phone = parse_sim_irk(o, d, err)) < 0 ||
-      (!phone && json_get_string(o, "addr", JSON_REQUIRED, 17, &addr, err) < 0))
+      (!phone && json_get_string(o, "addr", JSON_REQUIRED, WIRE_BLE_LEN, &addr, err) < 0))
     return -1;
   if (phone) {
     type = "random";

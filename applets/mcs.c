@@ -798,7 +798,7 @@ static void grant(struct track *t, const cJSON *g)
       wire_get(g, "name", WIRE_NAME, JSON_OPTIONAL, &name, &err) < 0 ||
       wire_get(g, "meeting", WIRE_ID, JSON_REQUIRED, &meeting, &err) < 0 ||
       wire_get(g, "room", WIRE_ROOM, JSON_REQUIRED, &room, &err) < 0 ||
-      json_get_string(g, "end", JSON_OPTIONAL, 40, &end, &err) < 0)
+      json_get_string(g, "end", JSON_OPTIONAL, WIRE_TIME_MAX, &end, &err) < 0)
     goto malformed;
   if (end && rfc3339_parse(end, &end_ms) < 0) {
     jerr_set(&err, "field 'end' is not an RFC 3339 time");
@@ -996,9 +996,9 @@ static int device_parse(const cJSON *d, struct device *out)
   out->age_ms = 0;
   out->beacon[0] = '\0';
   if (!cJSON_IsObject(d) ||
-      json_get_string(d, "addr", JSON_REQUIRED, 32, &addr, &err) < 0 ||
+      json_get_string(d, "addr", JSON_REQUIRED, WIRE_BLE_LEN, &addr, &err) < 0 ||
       wire_ble_normalize(addr, out->ble) < 0 ||
-      json_get_string(d, "name", JSON_OPTIONAL, 256, &out->name, &err) < 0 ||
+      json_get_string(d, "name", JSON_OPTIONAL, WIRE_NAME_MAX, &out->name, &err) < 0 ||
       json_get_int(d, "rssi", JSON_OPTIONAL, -200, 50, &rssi, &err) < 0 ||
       json_get_int(d, "last_seen_ms", JSON_OPTIONAL, 0, 1LL << 40, &out->age_ms, &err) < 0) {
     log_debug("a device entry skipped: %s", addr ? addr : "no addr");

@@ -70,6 +70,8 @@
 #define WIRE_DEVICE_NAME_MAX 64   /* a BLE device's name as bs reports it,
                                      cut on a UTF-8 boundary */
 #define WIRE_AUTH_MAX      64     /* BLE addresses in one POST /auth */
+#define WIRE_IRK_TEXT_MAX  47     /* an IRK as text (irk.h): 32 hex digits and
+                                     15 separators, or 24 of base64 */
 
 enum wire_kind { WIRE_ID, WIRE_NAME, WIRE_ROOM, WIRE_LOCATION };
 
