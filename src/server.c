@@ -262,6 +262,28 @@ int req_query(struct nano_req *r, const char *name, char *buf, size_t size)
   return 0;
 }
 
+int req_query_int(struct nano_req *r, const char *name, long long def, long long min,
+                  long long max, long long *out)
+{
+  char buf[24], *end;
+  int rc = req_query(r, name, buf, sizeof buf);
+
+  *out = def;
+  if (rc == 0)
+    return 0;
+  if (rc > 0 && buf[0] >= '0' && buf[0] <= '9') {
+    long long v;
+    errno = 0;
+    v = strtoll(buf, &end, 10);
+    if (!errno && !*end && v >= min && v <= max) {
+      *out = v;
+      return 0;
+    }
+  }
+  req_reply_error(r, 400, "query '%s' must be an integer in [%lld, %lld]", name, min, max);
+  return -1;
+}
+
 /* ---- bounds ------------------------------------------------------------ */
 
 static unsigned secs_of(uint64_t ms)

@@ -27,10 +27,8 @@ logged_addresses() {
 	sqlite3 db/ae.db "SELECT ble FROM events WHERE kind = 'auth'" | sort -u
 }
 
-if test -z "$COAPLOAD" || ! test -x "$COAPLOAD"; then
-	test_skip 'group commit under load' 'no bench/coapload (run through make test)'
-	test_done
-fi
+test_lazy_prereq COAPLOAD 'test -x "$COAPLOAD"' 'bench/coapload: run through make test'
+skip_all_unless COAPLOAD
 
 test_expect_success 'a request alone is answered at once, in no group' '
 	start_ae normal &&

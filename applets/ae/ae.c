@@ -90,27 +90,6 @@ static int uri_id_ok(struct nano_req *r, const char *what, const char *id)
   return !why;
 }
 
-/* "aa:bb:cc:dd:ee:ff" in any case -> "AA:BB:CC:DD:EE:FF"; -1 if not one. */
-int ble_normalize(const char *in, char out[18])
-{
-  if (strlen(in) != 17)
-    return -1;
-  for (int i = 0; i < 17; i++) {
-    unsigned char c = (unsigned char)in[i];
-    if (i % 3 == 2) {
-      if (c != ':')
-        return -1;
-      out[i] = ':';
-    } else {
-      if (!isxdigit(c))
-        return -1;
-      out[i] = (char)toupper(c);
-    }
-  }
-  out[17] = '\0';
-  return 0;
-}
-
 static int get_id(const cJSON *o, const char *key, int required, const char **out,
                   struct jerr *err)
 {
@@ -266,7 +245,7 @@ static int identity_parse(const cJSON *el, struct identity *id, struct jerr *err
   }
   if (!strcmp(v->string, "ble")) {
     id->kind = "ble";
-    if (cJSON_IsString(v) && ble_normalize(v->valuestring, id->text) == 0)
+    if (cJSON_IsString(v) && wire_ble_normalize(v->valuestring, id->text) == 0)
       return 0;
     jerr_set(err, "an identity's 'ble' must be a BLE address like AA:BB:CC:DD:EE:FF");
   } else if (!strcmp(v->string, "irk")) {
@@ -319,12 +298,12 @@ static int participant_parse(const cJSON *o, const char *uri_id, struct particip
   }
   if (uri_id)
     p->id = uri_id;
-  if (ble_normalize(ble, p->ble) < 0) {
+  if (wire_ble_normalize(ble, p->ble) < 0) {
     jerr_set(err, "field 'ble' must be a BLE address like AA:BB:CC:DD:EE:FF");
     return 400;
   }
   irk = NULL;
-  if (json_get_string(o, "irk", JSON_OPTIONAL, 47, &irk, err) < 0)
+  if (json_get_string(o, "irk", JSON_OPTIONAL, WIRE_IRK_TEXT_MAX, &irk, err) < 0)
     return 400;
   if (irk) {
     char why[96];
@@ -887,7 +866,7 @@ static int auth_addresses(const cJSON *list, char addrs[][18], int *n, struct je
   *n = 0;
   cJSON_ArrayForEach(el, list) {
     int dup = 0;
-    if (ble_normalize(el->valuestring, one) < 0) {
+    if (wire_ble_normalize(el->valuestring, one) < 0) {
       jerr_set(err, "'%.17s' in 'ble' is not a BLE address like AA:BB:CC:DD:EE:FF",
                el->valuestring);
       return -1;
@@ -916,7 +895,7 @@ static int auth_beacons(const cJSON *o, struct auth_req *a, struct jerr *err)
     return -1;
   }
   cJSON_ArrayForEach(el, a->ibeacons) {
-    if (ble_normalize(el->string, norm) < 0) {
+    if (wire_ble_normalize(el->string, norm) < 0) {
       jerr_set(err, "a key of 'ibeacons' is not a BLE address like AA:BB:CC:DD:EE:FF");
       return -1;
     }
@@ -1156,26 +1135,6 @@ static void post_auth(struct nano_req *r)
 
 /* ---- events ----------------------------------------------------------- */
 
-/* A query number: digits only, within [min, max]. */
-static int query_number(struct nano_req *r, const char *name, long long def, long long min,
-                        long long max, long long *out)
-{
-  char buf[24], *end;
-  int rc = req_query(r, name, buf, sizeof buf);
-
-  *out = def;
-  if (rc == 0)
-    return 0;
-  if (rc > 0 && buf[0] >= '0' && buf[0] <= '9') {
-    errno = 0;
-    *out = strtoll(buf, &end, 10);
-    if (!errno && !*end && *out >= min && *out <= max)
-      return 0;
-  }
-  req_reply_error(r, 400, "query '%s' must be an integer in [%lld, %lld]", name, min, max);
-  return -1;
-}
-
 static cJSON *event_json(struct jout *j, sqlite3_stmt *row)
 {
   static const char *const cols[] = { NULL, NULL, "kind", "location", "ble",
@@ -1202,8 +1161,8 @@ static void get_events(struct nano_req *r)
   sqlite3_stmt *s;
   int rc, rows = 0;
 
-  if (query_number(r, "since", 0, 0, INT64_MAX / 2, &since) < 0 ||
-      query_number(r, "limit", EVENTS_DEFAULT_LIMIT, 1, EVENTS_MAX_LIMIT, &limit) < 0)
+  if (req_query_int(r, "since", 0, 0, INT64_MAX / 2, &since) < 0 ||
+      req_query_int(r, "limit", EVENTS_DEFAULT_LIMIT, 1, EVENTS_MAX_LIMIT, &limit) < 0)
     return;
   o = cJSON_CreateObject();
   arr = cJSON_AddArrayToObject(o, "events");

@@ -147,11 +147,6 @@ int auth_building(struct ae *ae, struct auth_req *a, struct jerr *err);
  * code with err saying why.  Inside a transaction. */
 int auth_decide(struct ae *ae, struct auth_req *a, const char *ble, struct jerr *err);
 
-/* ---- ae.c ------------------------------------------------------------- */
-
-/* "aa:bb:cc:dd:ee:ff" in any case -> "AA:BB:CC:DD:EE:FF"; -1 if not one. */
-int ble_normalize(const char *in, char out[18]);
-
 /* ---- SQLite helpers (every file's) ------------------------------------ */
 
 /* A statement ready for new bindings. */

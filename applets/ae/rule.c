@@ -139,7 +139,7 @@ static int rpa_resolve(struct ae *ae, const char *ble, char participant[WIRE_ID_
   sqlite3_stmt *s;
   int rc, found = 0;
 
-  if (bt_addr_parse(ble, addr) < 0 || !irk_is_rpa(addr))
+  if (wire_ble_parse(ble, addr) < 0 || !irk_is_rpa(addr))
     return 0;
   for (int i = 0; i < AE_RPA_CACHE; i++) {
     struct rpa_seen *c = &ae->rpa[i];
@@ -188,7 +188,7 @@ static int beacon_resolve(struct ae *ae, struct auth_req *a, const char *ble,
 
   cJSON_ArrayForEach(el, a->ibeacons) {
     char norm[18];
-    if (el->string && ble_normalize(el->string, norm) == 0 && !strcmp(norm, ble))
+    if (el->string && wire_ble_normalize(el->string, norm) == 0 && !strcmp(norm, ble))
       v = el;
   }
   if (!v || ibeacon_key_parse(v, key, NULL, 0) < 0)

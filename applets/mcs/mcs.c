@@ -58,14 +58,13 @@
 #include "wire.h"
 #include "track.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Ids, names, rooms, locations: the limits of src/wire.h, the same as
  * ae's, so every participant ae grants fits. */
-#define DEVICE_NAME_MAX 64          /* bs cuts advertised names to this */
+#define DEVICE_NAME_MAX WIRE_DEVICE_NAME_MAX  /* bs cuts advertised names to this */
 #define AUTH_BATCH WIRE_AUTH_MAX    /* addresses in one POST ae/auth */
 #define HASH_MIN 1024              /* buckets; doubled as tracks grow */
 #define TRACK_ADDRS_MAX 8           /* addresses one person's track keeps */
@@ -239,20 +238,6 @@ static unsigned hash(const char *s)
   for (; *s; s++)
     h = (h ^ (unsigned char)*s) * 16777619u;
   return h & (M.hash_size - 1);
-}
-
-/* "aa:bb:cc:dd:ee:01" -> "AA:BB:CC:DD:EE:01"; 0 if it is not an address. */
-static int ble_normalize(const char *in, char out[18])
-{
-  if (strlen(in) != 17)
-    return 0;
-  for (int i = 0; i < 17; i++) {
-    if (i % 3 == 2 ? in[i] != ':' : !isxdigit((unsigned char)in[i]))
-      return 0;
-    out[i] = (char)toupper((unsigned char)in[i]);
-  }
-  out[17] = '\0';
-  return 1;
 }
 
 /* Double both hash tables (rehashing every address and participant) once
@@ -775,9 +760,9 @@ static int device_parse(const cJSON *d, struct device *out)
   out->age_ms = 0;
   out->beacon[0] = '\0';
   if (!cJSON_IsObject(d) ||
-      json_get_string(d, "addr", JSON_REQUIRED, 32, &addr, &err) < 0 ||
-      !ble_normalize(addr, out->ble) ||
-      json_get_string(d, "name", JSON_OPTIONAL, 256, &out->name, &err) < 0 ||
+      json_get_string(d, "addr", JSON_REQUIRED, WIRE_BLE_LEN, &addr, &err) < 0 ||
+      wire_ble_normalize(addr, out->ble) < 0 ||
+      json_get_string(d, "name", JSON_OPTIONAL, WIRE_NAME_MAX, &out->name, &err) < 0 ||
       json_get_int(d, "rssi", JSON_OPTIONAL, -200, 50, &rssi, &err) < 0 ||
       json_get_int(d, "last_seen_ms", JSON_OPTIONAL, 0, 1LL << 40, &out->age_ms, &err) < 0) {
     log_debug("a device entry skipped: %s", addr ? addr : "no addr");
@@ -948,7 +933,7 @@ static void grant(struct track *t, const cJSON *g)
       wire_get(g, "name", WIRE_NAME, JSON_OPTIONAL, &name, &err) < 0 ||
       wire_get(g, "meeting", WIRE_ID, JSON_REQUIRED, &meeting, &err) < 0 ||
       wire_get(g, "room", WIRE_ROOM, JSON_REQUIRED, &room, &err) < 0 ||
-      json_get_string(g, "end", JSON_OPTIONAL, 40, &end, &err) < 0)
+      json_get_string(g, "end", JSON_OPTIONAL, WIRE_TIME_MAX, &end, &err) < 0)
     goto malformed;
   if (end && rfc3339_parse(end, &end_ms) < 0) {
     jerr_set(&err, "field 'end' is not an RFC 3339 time");
@@ -1003,7 +988,7 @@ static const cJSON *granted_for(const cJSON *granted, const struct batch *b,
 
   cJSON_ArrayForEach(g, granted) {
     const cJSON *gb = cJSON_GetObjectItemCaseSensitive(g, "ble");
-    if (cJSON_IsString(gb) && ble_normalize(gb->valuestring, norm) && !strcmp(norm, ble))
+    if (cJSON_IsString(gb) && wire_ble_normalize(gb->valuestring, norm) == 0 && !strcmp(norm, ble))
       return g;
   }
   /* An answer without "ble" can only be matched when one was asked. */
@@ -1020,7 +1005,7 @@ static int in_denied(const cJSON *denied, const char *ble)
   const cJSON *d;
   char norm[18];
   cJSON_ArrayForEach(d, denied)
-    if (cJSON_IsString(d) && ble_normalize(d->valuestring, norm) && !strcmp(norm, ble))
+    if (cJSON_IsString(d) && wire_ble_normalize(d->valuestring, norm) == 0 && !strcmp(norm, ble))
       return 1;
   return 0;
 }
@@ -1566,22 +1551,6 @@ static cJSON *track_json(const struct track *t)
   return o;
 }
 
-static int query_number(struct nano_req *r, const char *name, long long max,
-                        long long *out)
-{
-  char buf[24], *end;
-  int rc = req_query(r, name, buf, sizeof buf);
-  long long v;
-
-  if (rc <= 0)
-    return rc;
-  v = strtoll(buf, &end, 10);
-  if (!*buf || *end || v < 0 || v > max)
-    return -1;
-  *out = v;
-  return 1;
-}
-
 static void get_participants(struct nano_req *r)
 {
   char want[32];
@@ -1596,10 +1565,12 @@ static void get_participants(struct nano_req *r)
       known |= !strcmp(want, state_names[i]);
     filter = known ? 1 : -1;        /* an unknown state is an error, not [] */
   }
-  if (filter < 0 || query_number(r, "limit", 1000000, &limit) < 0) {
-    req_reply_error(r, 400, "state must be a state's name, limit a number");
+  if (filter < 0) {
+    req_reply_error(r, 400, "state must be a state's name");
     return;
   }
+  if (req_query_int(r, "limit", M.max_tracks, 0, 1000000, &limit) < 0)
+    return;
   /* limit=0: only the counts (kept as states change), for pollers. */
   o = cJSON_CreateObject();
   list = cJSON_AddArrayToObject(o, "participants");
@@ -1621,11 +1592,9 @@ static void get_timeline(struct nano_req *r)
   cJSON *o, *list;
   char ts[40];
 
-  if (query_number(r, "limit", 1000, &limit) < 0 ||
-      query_number(r, "since", 1LL << 50, &since) < 0) {
-    req_reply_error(r, 400, "limit must be 0..1000, since a sequence number");
+  if (req_query_int(r, "limit", 100, 0, 1000, &limit) < 0 ||
+      req_query_int(r, "since", 0, 0, 1LL << 50, &since) < 0)
     return;
-  }
   first = TL.next_seq > (uint64_t)TL.size ? TL.next_seq - (uint64_t)TL.size : 1;
   /* The last `limit` entries, or the first `limit` after `since`. */
   from = since ? (uint64_t)since + 1 :

@@ -156,7 +156,7 @@ int main(void)
     sqlite3_finalize(s);
   }
   irk_make_rpa(irk, rnd, addr);
-  bt_addr_format(addr, rpa);
+  wire_ble_format(addr, rpa);
   v = cJSON_CreateString("e2c56db5-dffb-48d2-b060-d0f5a71096e0/1/2");
   ibeacon_key_parse(v, beacon_key, why, sizeof why);
   cJSON_Delete(v);
@@ -223,7 +223,7 @@ int main(void)
   is_int(ae.rpa_hits, 1, "the second was a cache hit");
   rnd[2] ^= 0xff;
   irk_make_rpa((const uint8_t[16]){ 1, 2, 3 }, rnd, addr);
-  bt_addr_format(addr, rpa);
+  wire_ble_format(addr, rpa);
   g = decide("r1", rpa, 0, NULL);
   is_denied(g, "unknown address", "a private address of an IRK nobody has");
 
