@@ -110,7 +110,7 @@ static struct got decide(const char *location, const char *ble, long long now,
 static void is_granted(struct got g, const char *meeting, const char *what)
 {
   is_int(g.code, 0, "%s: decided", what);
-  is_str(g.meeting, meeting, "%s: granted meeting %s", what, meeting);
+  is_str(g.meeting, meeting, "%s: granted the meeting", what);
   is_str(g.decision, "granted", "%s: the event says granted", what);
 }
 
