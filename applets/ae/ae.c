@@ -122,6 +122,8 @@ static int get_time(const cJSON *o, const char *key, int64_t *ms, struct jerr *e
   return 0;
 }
 
+/* ---- JSON answers (the helpers, put_* and struct jout: ae.h) ---------- */
+
 /* A participant's identities beyond the address (only when there are
  * any), IRKs counted but never shown: an IRK lets whoever holds it follow
  * the phone. */
