@@ -157,6 +157,7 @@ struct sweep {                      /* the scans of one location */
   uint64_t sent;
   int rescanning;                   /* the scan in flight is a rescan */
   int pushed;                       /* (a copy for) sightings bs pushed */
+  int entrance;                     /* named by --bs: people come in here */
   struct loop_timer *rescan;
   struct sweep *next;
 };
@@ -1208,8 +1209,13 @@ static void rescan_due(void *arg)
     scan_start(sw);
 }
 
+/* "entrance", or a location given with --bs LOCATION=URI: a building
+ * with several doors has one entrance bs (and pd) at each. */
 static int is_entrance(const char *location)
 {
+  for (const struct sweep *sw = M.sweeps; sw; sw = sw->next)
+    if (sw->entrance && !strcmp(sw->location, location))
+      return 1;
   return !strcmp(location, "entrance");
 }
 
@@ -1366,9 +1372,10 @@ static void post_presence(struct nano_req *r)
  * motion start to scan on, and waiting for the next rescan cost up to
  * --rescan.  The rescan stays, for a push that was lost.  Without motion
  * a push starts nothing (the paper's flow begins with presence). */
-static void entrance_push(struct nano_req *r, cJSON *o, const cJSON *devices)
+static void entrance_push(struct nano_req *r, cJSON *o, const cJSON *devices,
+                          const char *location)
 {
-  struct sweep *sw = sweep_find("entrance");
+  struct sweep *sw = sweep_find(location);
   cJSON *a = cJSON_CreateObject();
   int n = cJSON_GetArraySize(devices);
 
@@ -1415,7 +1422,7 @@ static void post_ble(struct nano_req *r)
     return;
   }
   if (is_entrance(location)) {
-    entrance_push(r, o, devices);
+    entrance_push(r, o, devices, location);
     return;
   }
   a = cJSON_CreateObject();
@@ -1807,6 +1814,7 @@ static int entrance_sweeps(struct opt *opts)
     if (!sw)
       return -1;
     snprintf(sw->location, sizeof sw->location, "%s", location);
+    sw->entrance = 1;
     snprintf(name, sizeof name, "bs %s", location);
     if (!(sw->bs = make_peer(name, uri))) {
       free(sw);
