@@ -769,6 +769,9 @@ static void print_mcs(FILE *out, const struct building *b)
 
 static void print_mrs(FILE *out, const struct place *p, int first)
 {
+  /* a number as a number (compose wants an integer); ${VAR:-N} is quoted */
+  const char *q = p->kiosk[0] == '$' ? "\"" : "";
+
   if (first)
     fprintf(out,
       "  # A room's screen is a browser in kiosk mode on its node (README,\n"
@@ -782,8 +785,8 @@ static void print_mrs(FILE *out, const struct place *p, int first)
   fprintf(out,
     "    command: [\"mrs\", \"--room\", \"%s\", \"--http\", \"0.0.0.0:8080\"]\n"
     "    ports:\n"
-    "      - {target: 8080, published: \"%s\", protocol: tcp, mode: host}\n",
-    p->id, p->kiosk);
+    "      - {target: 8080, published: %s%s%s, protocol: tcp, mode: host}\n",
+    p->id, q, p->kiosk, q);
   print_placement(out, &p->node);
   fprintf(out, "\n");
 }
