@@ -22,8 +22,8 @@ more, so a wrong path, line, flag or name in the stack fails:
     DNS would answer them; peers stay the URIs the stack names;
   - its mounts: a path in argv or the environment under a volume's target
     becomes the path under that volume's source: a host path (/sys,
-    /run/dbus) under its node's fake root DIR/nodes/KEY/VALUE/ (the node
-    label of its placement constraint, KEY == VALUE), a named volume under
+    /run/dbus) under its node's fake root DIR/n/K/ (one per node label, KEY ==
+    VALUE of its placement constraint, written in DIR/n/K/label), a named volume under
     DIR/volumes/NAME, a secret at DIR/secrets/SOURCE.  Any other absolute
     path is under DIR/containers/SERVICE, where nothing is;
   - the paths the roles know without being told: the keys file
@@ -32,7 +32,7 @@ more, so a wrong path, line, flag or name in the stack fails:
     way.
 
 It also writes the fake hardware of each node from BUILDING.json (the
-building's description, not the stack): DIR/nodes/KEY/VALUE/sys/class/gpio
+building's description, not the stack): DIR/n/K/sys/class/gpio
 with every line the building puts on that label already exported (a line
 the stack names that the building does not have is missing, and the role
 fails as on a Pi), and prints for every node with a bs one line
@@ -153,8 +153,13 @@ def main():
     services = top["services"]
     nodes = building_nodes(building)
 
+    # a node's root is DIR/n/K (a socket path must fit in 108 bytes), its
+    # label in DIR/n/K/label
+    roots = {label: os.path.join(out, "n", str(k + 1)) for k, label in enumerate(nodes)}
     for label, (lines, _) in nodes.items():
-        fake_gpio(os.path.join(out, "nodes", label), sorted(lines))
+        fake_gpio(roots[label], sorted(lines))
+        with open(os.path.join(roots[label], "label"), "w") as fh:
+            fh.write(label.replace("/", " == ") + "\n")
     addrs = {name: "%s.%d" % (net, k + 1) for k, name in enumerate(services)}
     hosts = os.path.join(out, "hosts")
     with open(hosts, "w") as fh:
@@ -164,10 +169,10 @@ def main():
 
     for label, (_, adapters) in nodes.items():
         for a in sorted(adapters):
-            print("bus %s %s" % (shlex.quote(os.path.join(out, "nodes", label)), a))
+            print("bus %s %s" % (shlex.quote(roots[label]), a))
     for name, svc in services.items():
-        node_root = os.path.join(out, "nodes", node_label(svc))
-        if not os.path.isdir(node_root):
+        node_root = roots.get(node_label(svc))
+        if not node_root:
             sys.exit("stack-plan: %s is placed on %s, a label the building does not have" %
                      (name, node_label(svc)))
         var = name.replace("-", "_")
