@@ -96,7 +96,7 @@ def fake_gpio(root, lines):
 def mounts(name, svc, node_root, top, out):
     """[(container path, host path)], the longest target first."""
     m = []
-    for v in svc.get("volumes", []):
+    for v in svc.get("volumes") or []:
         if isinstance(v, dict):
             src, target = v.get("source", ""), v["target"]
         else:
@@ -111,7 +111,7 @@ def mounts(name, svc, node_root, top, out):
             host = os.path.join(out, "volumes", src)
             os.makedirs(host, exist_ok=True)
         m.append((target.rstrip("/"), host))
-    for s in svc.get("secrets", []):
+    for s in svc.get("secrets") or []:
         source = s["source"] if isinstance(s, dict) else s
         target = s.get("target", source) if isinstance(s, dict) else s
         if source not in (top.get("secrets") or {}):

@@ -7,7 +7,8 @@
 # entrance PIR's value file and Alice's phone on the entrance's radio
 # light ug's LED value files; her phone in the room puts the meeting on
 # mrs's display, and the LEDs go dark.  A stack with the wrong LED route
-# or PIR line does not start.
+# or PIR line, or a sysfs root the mount does not fill, does not start; a
+# bs without the D-Bus mount never reaches BlueZ.
 . "$(dirname "$0")/lib.sh"
 . "$TEST_DIR/stack-run.sh"
 
@@ -110,6 +111,26 @@ test_expect_success 'a PIR line the node does not have: pd refuses' '
 	wait_until "! running \$pd_room_pid" 100 &&
 	stop_bg pd_room; test "$pd_room_status" = 1 &&
 	grep "gpio18 did not appear after export" pd_room.log
+'
+
+test_expect_success 'a sysfs root where the mount does not put class/gpio: ug refuses' '
+	sed "/^  ug:/,/^$/ s|/host/sys/class/gpio|/host/sys/gpio|" "$STACK" >bad.yml &&
+	grep -c "/host/sys/gpio" bad.yml >count && test "$(cat count)" = 1 &&
+	stack_plan bad.yml "$BUILDING" ug &&
+	stack_start &&
+	wait_until "! running \$ug_pid" 100 &&
+	stop_bg ug; test "$ug_status" = 1
+'
+
+test_expect_success 'bs without the mount of /run/dbus: it never reaches BlueZ' '
+	sed "/^  bs-room:/,/^$/ { /run\/dbus:/d }" "$STACK" >bad.yml &&
+	! sed -n "/^  bs-room:/,/^$/p" bad.yml | grep dbus &&
+	stack_plan bad.yml "$BUILDING" bs-room &&
+	stack_start &&
+	wait_for_health "coap://$ADDR_bs_room" &&
+	sleep 1.5 &&
+	"$NANO" coap get "coap://$ADDR_bs_room/health" | grep "\"scanner\":\"connecting\"" &&
+	stop_cleanly bs_room
 '
 
 test_done
