@@ -737,9 +737,8 @@ static void print_ae(FILE *out, const struct building *b)
     "        limits: {memory: 48M}\n\n");
 }
 
-/* mcs names every location's bs and every room's mrs; the room pd is a
- * peer it only watches (/health), and it takes one: with several rooms it
- * is left out ("" is "not deployed"). */
+/* mcs names every location's bs and every room's mrs and pd (a peer it
+ * only watches, in /health); one room's pd unnamed, as the paper's. */
 static void print_mcs(FILE *out, const struct building *b)
 {
   static struct argv a;
@@ -751,11 +750,13 @@ static void print_mcs(FILE *out, const struct building *b)
     arg(&a, p->is_room ? "--bs-room" : "--bs");
     arg(&a, "%s=coaps://%s", p->id, p->bs);
   }
-  arg(&a, "--pd-room");
-  if (nrooms == 1)
-    arg(&a, "coaps://%s", b->places[b->nentrances].pd);
-  else
-    arg(&a, "%s", "");
+  for ROOMS(b, p) {
+    arg(&a, "--pd-room");
+    if (nrooms == 1)
+      arg(&a, "coaps://%s", p->pd);
+    else
+      arg(&a, "%s=coaps://%s", p->id, p->pd);
+  }
   for ROOMS(b, p) {
     arg(&a, "--mrs");
     arg(&a, "%s=coaps://%s", p->id, p->mrs);

@@ -49,7 +49,7 @@ test_expect_success 'three rooms, two entrances: a pd and bs per location, an mr
 	grep "^bs-r2 \[\"bs\", \"--location\", \"R2\"\] {\"NANO_ADAPTER\": \"hci0\"} \[\"node.labels.nano.room.R2 == true\"\]" svc &&
 	grep "^mrs-r3 \[\"mrs\", \"--room\", \"R3\", \"--http\", \"0.0.0.0:8080\"\] null \[\"node.labels.nano.room.R3 == true\"\]" svc &&
 	grep "^ug \[\"ug\", \"--route\", \"R1=5,6,13\", \"--route\", \"R2=5,6,19,26\", \"--route\", \"R3=5,20,21\", \"--sysfs-root\", \"/host/sys/class/gpio\"\] {\"NANO_LEDS\": \"sysfs:5,6,13,19,26,20,21\"} \[\"node.labels.nano.core == true\"\]" svc &&
-	grep "^mcs \[\"mcs\", \"--bs\", \"north=coaps://bs-north\", \"--bs\", \"south=coaps://bs-south\", \"--bs-room\", \"R1=coaps://bs-r1\", \"--bs-room\", \"R2=coaps://bs-r2\", \"--bs-room\", \"R3=coaps://bs-r3\", \"--pd-room\", \"\", \"--mrs\", \"R1=coaps://mrs-r1\", \"--mrs\", \"R2=coaps://mrs-r2\", \"--mrs\", \"R3=coaps://mrs-r3\"\]" svc &&
+	grep "^mcs \[\"mcs\", \"--bs\", \"north=coaps://bs-north\", \"--bs\", \"south=coaps://bs-south\", \"--bs-room\", \"R1=coaps://bs-r1\", \"--bs-room\", \"R2=coaps://bs-r2\", \"--bs-room\", \"R3=coaps://bs-r3\", \"--pd-room\", \"R1=coaps://pd-r1\", \"--pd-room\", \"R2=coaps://pd-r2\", \"--pd-room\", \"R3=coaps://pd-r3\", \"--mrs\", \"R1=coaps://mrs-r1\", \"--mrs\", \"R2=coaps://mrs-r2\", \"--mrs\", \"R3=coaps://mrs-r3\"\]" svc &&
 	grep -c "published: 808[123], protocol: tcp, mode: host" three.yml >ports &&
 	test "$(cat ports)" = 3
 '

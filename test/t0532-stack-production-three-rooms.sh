@@ -41,7 +41,8 @@ test_expect_success 'setup: the stack of the building, keys, six nodes, every se
 
 peers_up() {
 	stack_ctl mcs get "coaps://$ADDR_mcs/health" >health &&
-	for peer in "bs north" "bs south" "bs R1" "bs R2" "bs R3" "mrs R1" "mrs R2" "mrs R3"; do
+	for peer in "bs north" "bs south" "bs R1" "bs R2" "bs R3" "mrs R1" "mrs R2" "mrs R3" \
+			"pd R1" "pd R2" "pd R3"; do
 		grep -q "\"$peer\":{[^}]*\"state\":\"up\"" health || return 1
 	done
 }
