@@ -585,7 +585,9 @@ static void print_command(FILE *out, char **items, int n)
   fprintf(out, "]\n");
 }
 
-struct argv { char *v[4 * STACK_MAX_PLACES + 8]; int n; char buf[4 * STACK_MAX_PLACES + 8][200]; };
+/* an argument is at most ROOM=LINES: 64 + 1 + 32 lines of 6 digits and ',' */
+#define ARG_MAX (WIRE_ROOM_MAX + 2 + GPIO_MAX_LINES * 8)
+struct argv { char *v[4 * STACK_MAX_PLACES + 8]; int n; char buf[4 * STACK_MAX_PLACES + 8][ARG_MAX]; };
 
 static void arg(struct argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -618,48 +620,59 @@ static void print_placement(FILE *out, const struct node_label *n)
           "      placement: {constraints: [node.labels.%s == %s]}\n", n->key, n->value);
 }
 
-/* The node labels, each with the services it places. */
+/* The node labels, each with the services it places: unit -2 is the core
+ * (ae, mcs), -1 the guide (ug), 0.. the places. */
+static const struct node_label *unit_node(const struct building *b, int i)
+{
+  return i == -2 ? &b->core : i == -1 ? &b->guide : &b->places[i].node;
+}
+
+static void print_unit(FILE *out, const struct building *b, int i)
+{
+  const struct place *p = i >= 0 ? &b->places[i] : NULL;
+
+  if (!p)
+    fprintf(out, "%s", i == -2 ? "ae, mcs" : "ug (the LEDs)");
+  else if (p->is_room)
+    fprintf(out, "%s, %s, %s", p->pd, p->bs, p->mrs);
+  else
+    fprintf(out, "%s, %s", p->pd, p->bs);
+}
+
+static int label_width(const struct node_label *l)
+{
+  return (int)(strlen(l->key) + strlen(l->value)) + 1;
+}
+
+/* In the order a reader walks in: the places, then the core and the guide;
+ * each label once, at the first unit it places. */
 static void print_labels(FILE *out, const struct building *b)
 {
-  const struct node_label *labels[STACK_MAX_PLACES + 2];
-  char line[STACK_MAX_PLACES][600];
-  int n = 0, width = 0;
+  int order[STACK_MAX_PLACES + 2], n = 0, width = 0;
 
-  for (int i = -2; i < b->nplaces; i++) {
-    const struct node_label *l = i == -2 ? &b->core : i == -1 ? &b->guide : &b->places[i].node;
-    int k = 0;
-    char svc[200];
-    while (k < n && !same_node(labels[k], l))
-      k++;
-    if (k == n) {
-      labels[n] = l;
-      line[n++][0] = '\0';
-    }
-    if (i == -2)
-      snprintf(svc, sizeof svc, "ae, mcs");
-    else if (i == -1)
-      snprintf(svc, sizeof svc, "ug (the LEDs)");
-    else if (b->places[i].is_room)
-      snprintf(svc, sizeof svc, "%s, %s, %s", b->places[i].pd, b->places[i].bs, b->places[i].mrs);
-    else
-      snprintf(svc, sizeof svc, "%s, %s", b->places[i].pd, b->places[i].bs);
-    size_t used = strlen(line[k]);
-    snprintf(line[k] + used, sizeof line[k] - used, "%s%s", used ? ", " : "", svc);
-  }
+  for (int i = 0; i < b->nplaces; i++)
+    order[n++] = i;
+  order[n++] = -2;
+  order[n++] = -1;
+  for (int k = 0; k < n; k++)
+    if (label_width(unit_node(b, order[k])) > width)
+      width = label_width(unit_node(b, order[k]));
   for (int k = 0; k < n; k++) {
-    int w = (int)(strlen(labels[k]->key) + strlen(labels[k]->value)) + 1;
-    width = w > width ? w : width;
+    const struct node_label *l = unit_node(b, order[k]);
+    int seen = 0;
+    for (int j = 0; j < k && !seen; j++)
+      seen = same_node(unit_node(b, order[j]), l);
+    if (seen)
+      continue;
+    fprintf(out, "#   docker node update --label-add %s=%s NODE%*s   ", l->key, l->value,
+            width - label_width(l), "");
+    for (int j = k; j < n; j++)
+      if (same_node(unit_node(b, order[j]), l)) {
+        fprintf(out, "%s", j == k ? "" : ", ");
+        print_unit(out, b, order[j]);
+      }
+    fprintf(out, "\n");
   }
-  /* the places first, as a reader walks in; core and guide last */
-  for (int pass = 0; pass < 2; pass++)
-    for (int k = 0; k < n; k++) {
-      int core = labels[k] == &b->core || labels[k] == &b->guide;
-      if (core != pass)
-        continue;
-      int w = (int)(strlen(labels[k]->key) + strlen(labels[k]->value)) + 1;
-      fprintf(out, "#   docker node update --label-add %s=%s NODE%*s   %s\n", labels[k]->key,
-              labels[k]->value, width - w, "", line[k]);
-    }
 }
 
 static void print_header(FILE *out, const struct building *b)
@@ -825,7 +838,7 @@ static void print_bs(FILE *out, const struct place *p)
 static void print_ug(FILE *out, const struct building *b)
 {
   static struct argv a;
-  char route[200];
+  char route[ARG_MAX];
 
   a.n = 0;
   arg(&a, "ug");

@@ -160,6 +160,32 @@ test_expect_success 'at most 16 rooms (one ug route each)' '
 	refused "rooms: at most 16" "$(good "s/\"rooms\":.*/\"rooms\":[$rooms]}/")"
 '
 
+# The largest building it takes: 16 entrances and 16 rooms, each on a
+# label of its own of 100 + 100 characters, 32 LEDs of six digits all on
+# every route, the longest ids and service names the identities allow.
+test_expect_success 'the largest building: every service, the longest lines' '
+	/usr/bin/python3 -c "import json
+leds = list(range(99969, 100001))
+print(json.dumps({\"core\": {\"node\": \"c\" * 100 + \"=\" + \"v\" * 100},
+ \"guide\": {\"node\": \"g\" * 100, \"leds\": leds, \"active_low\": True},
+ \"entrances\": [{\"id\": \"e%02d\" % i + \"x\" * 52, \"node\": \"e%02d\" % i + \"k\" * 97,
+   \"pir\": i, \"adapter\": \"a\" * 14 + \"%02d\" % i} for i in range(16)],
+ \"rooms\": [{\"id\": \"r%02d\" % i + \"y\" * 55, \"node\": \"r%02d\" % i + \"k\" * 97,
+   \"pir\": i, \"route\": leds, \"kiosk_port\": \"\${\" + \"K\" * 64 + \":-65535}\",
+   \"services\": {\"pd\": \"p%02d\" % i + \"p\" * 55, \"bs\": \"b%02d\" % i + \"b\" * 55,
+                \"mrs\": \"m%02d\" % i + \"m\" * 55}} for i in range(16)]}))" >big.json &&
+	nano stack big.json >big.yml &&
+	nano stack --keys big.json >big.keys &&
+	test "$(wc -l <big.keys)" = 83 &&
+	grep "\"r15y*=99969,99970,.*,100000\"" big.yml &&
+	grep "NANO_LEDS: \"sysfs:99969,.*,100000:active-low\"" big.yml &&
+	if /usr/bin/python3 -c "import yaml" 2>/dev/null; then
+		/usr/bin/python3 -c "import yaml; print(len(yaml.safe_load(open(\"big.yml\"))[\"services\"]))" >count &&
+		test "$(cat count)" = 83
+	fi &&
+	refused "rooms[0]: identity '\''admin-p00p" "$(sed "s/\"p00p*\"/\"p00pppppppppppppppppppppppppppppppppppppppppppppppppppppppppp\"/" big.json)"
+'
+
 test_expect_success 'usage: no file is exit 2, a missing file exit 1' '
 	test_expect_code 2 "$NANO" stack 2>err &&
 	grep "usage: nano stack" err &&
