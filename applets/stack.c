@@ -20,7 +20,7 @@
  *     "guide": {"node": "nano.guide",                 ug and its LEDs:
  *               "leds": [5, 6, 13, 19],               sysfs GPIO lines, in order
  *               "active_low": false},                 optional
- *     "entrances": [{"id": "entrance",                a location (1-61 of A-Za-z0-9-_.)
+ *     "entrances": [{"id": "entrance",                a location (A-Za-z0-9-_.)
  *                    "node": "nano.entrance",
  *                    "pir": 17,                       the PIR's sysfs GPIO line
  *                    "pir_active_low": false,         optional
@@ -39,10 +39,12 @@
  * '-': a DNS name), unless "services" names them.  The description is
  * checked before anything is printed (exit 1, one line saying where and
  * why): ids by the wire contract (src/wire.h) and as key identities
- * (pd-ID, admin-SERVICE), no id twice, no service name twice, a route
- * only over guide.leds, and on the nodes of one label no GPIO line, BLE
- * adapter or kiosk port used twice (services with one label may share a
- * node).  Usage errors exit 2.
+ * (pd-ID, kiosk-ID, admin-SERVICE: 64 bytes at most, so an entrance's id
+ * has at most 55 and a service name 58), no id twice, no service name
+ * twice, a route only over guide.leds, and on the nodes of one label no
+ * GPIO line, BLE adapter or kiosk port used twice (services with one
+ * label may share a node; the check sees labels, not nodes).  At most 16
+ * entrances and 16 rooms (ug's routes).  Usage errors exit 2.
  */
 #include "gpio.h"
 #include "json.h"
