@@ -319,13 +319,13 @@ static int get_kiosk(struct building *b, const cJSON *obj, struct place *p)
     snprintf(p->kiosk, sizeof p->kiosk, "%u", p->kiosk_port);
     return 0;
   }
-  if (!cJSON_IsString(v) || strncmp(s = v->valuestring, "${", 2))
+  if (!cJSON_IsString(v) || strncmp(s = v->valuestring, "${", 2) ||
+      strlen(s) >= sizeof p->kiosk)
     goto bad;
   var = strspn(s + 2, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
   if (!var || var > 64 || (s[2] >= '0' && s[2] <= '9') || strncmp(s + 2 + var, ":-", 2))
     goto bad;
   dflt = s + 2 + var + 2;
-  errno = 0;
   port = strtol(dflt, &end, 10);
   if (end == dflt || *dflt < '0' || *dflt > '9' || strcmp(end, "}") || port < 1 || port > 65535)
     goto bad;

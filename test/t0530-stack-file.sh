@@ -129,6 +129,8 @@ test_expect_success 'adapters and kiosk ports: twice on one label' '
 	refused "kiosk port 8080 is used twice on the nodes labelled nano.room=true: by rooms[0].kiosk_port and by rooms[1].kiosk_port" \
 		"$(good "s/nano.room2/nano.room/; s/\"R2\",\"node\":\"nano.room\",\"pir\":17/\"R2\",\"node\":\"nano.room\",\"pir\":18,\"adapter\":\"hci1\"/")" &&
 	refused "rooms[0].kiosk_port must be a port (1-65535) or" "$(good "s/\"route\":\[5,6,13,19\]/&,\"kiosk_port\":\"\${P}\"/")" &&
+	zeros=$(printf "%080d" 80) &&
+	refused "rooms[0].kiosk_port must be a port (1-65535) or" "$(good "s/\"route\":\[5,6,13,19\]/&,\"kiosk_port\":\"\${P:-$zeros}\"/")" &&
 	refused "rooms[0].adapter must be a BlueZ adapter name" "$(good "s/\"route\":\[5,6,13,19\]/&,\"adapter\":\"sim\"/")"
 '
 
