@@ -54,7 +54,7 @@ else
 $(error ARCH=$(ARCH) is not a target: use x86_64, armv7 or arm64)
 endif
 
-SRCS    := $(wildcard src/*.c) $(wildcard applets/*.c)
+SRCS    := $(wildcard src/*.c) $(wildcard applets/*.c) $(wildcard applets/*/*.c)
 LIBSRCS := $(filter-out src/main.c,$(SRCS))
 UNITS   := $(wildcard test/unit/*.c)
 WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers -Wformat=2
@@ -155,7 +155,7 @@ $(DEPS_DIR)/prefix/.deps-ok: mk/deps.sh mk/deps.lock mk/mbedtls-config.h
 	$(if $(CROSS),HOST=$(CROSS) TARGET_CFLAGS='$(TARGET_CFLAGS)' CC=) sh mk/deps.sh $(DEPS_DIR)
 endif
 
-$(OBJDIR)/%.o: %.c $(wildcard src/*.h) | $(DEPS_OK)
+$(OBJDIR)/%.o: %.c $(wildcard src/*.h applets/*/*.h) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) -c -o $@ $<
 
@@ -178,7 +178,7 @@ endif
 
 $(BUILD)/unit/%.t: test/unit/%.c test/unit/tap.h $(BUILD)/libnano.a $(DEPS_OK)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Isrc -Itest/unit $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnano.a $(LDLIBS)
+	$(CC) $(CPPFLAGS) -Isrc -Iapplets -Itest/unit $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnano.a $(LDLIBS)
 
 $(TESTSRV): test/testsrv.c $(BUILD)/libnano.a $(DEPS_OK)
 	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnano.a $(LDLIBS)
@@ -196,10 +196,11 @@ CAN_RUN  = $(if $(CROSS),QEMU_CPU=$(QEMU_CPU) $(abspath $(NANO)) --version >/dev
 	     "apt-get install qemu-user-static binfmt-support and run" \
 	     "update-binfmts --enable $(QEMU)" >&2; exit 1; },:)
 SHOTS   := $(abspath $(BUILD))/screenshots
-test: $(NANO) $(UNITBIN) $(TESTSRV)
+test: $(NANO) $(UNITBIN) $(TESTSRV) $(BENCHBIN)
 	@$(CAN_RUN)
 	$(if $(CROSS),QEMU_CPU=$(QEMU_CPU)) DOCKER_PLATFORM=$(PLATFORM) \
 	  NANO=$(abspath $(NANO)) TESTSRV=$(abspath $(TESTSRV)) SHOTS_DIR=$(SHOTS) \
+	  COAPLOAD=$(abspath $(BUILD)/bench/coapload) \
 	  prove -e '' $(PROVE_FLAGS) $(UNITBIN) $(TESTS)
 
 # The kiosk page as a person sees it: t0481 drives mrs through every state

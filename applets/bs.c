@@ -30,9 +30,16 @@
  * "entrance", a device that comes into range (new, back after being
  * forgotten, or closer than --rssi-min again) is reported with
  * POST <mcs>/ble {"location","devices":[...]}, at most once per
- * --report-every per device, retried with backoff while MCS is down.
+ * --report-every per device.  Arrivals wait in an outbox (OUTBOX_MAX, the
+ * oldest dropped past it) and go REPORT_BATCH at a time in one call
+ * (src/call.c, like every call between roles): while MCS is down the
+ * call waits and GET <mcs>/health is tried with backoff from 500 ms to
+ * 30 s; after a 5.xx the report itself is.  The report is made anew at
+ * each attempt, so it says what is true then: devices forgotten since are
+ * left out, new arrivals join, last_seen_ms is the age at sending.
  */
 #include "bluez.h"
+#include "call.h"
 #include "irk.h"
 #include "role.h"
 #include "sightings.h"
@@ -57,8 +64,8 @@
 #define OUTBOX_MAX 256
 #define REPORT_BATCH 32
 #define REPORT_TIMEOUT_MS 3000
-#define BACKOFF_MIN_MS 500
-#define BACKOFF_MAX_MS 30000
+#define BACKOFF_MIN_MS 500        /* the first retry of a report ... */
+#define BACKOFF_MAX_MS 30000      /* ... doubling up to this */
 
 static const char bs_usage[] =
   "usage: nano bs [--location NAME] [--adapter hci0|sim] [--scan continuous|on-demand]\n"
@@ -73,7 +80,7 @@ struct scan {
 struct sim_dev {
   char addr[18];
   int type, rssi;
-  char name[SIGHT_NAME_MAX + 1];
+  char name[WIRE_DEVICE_NAME_MAX + 1];
   int has_ibeacon;
   struct ibeacon ibeacon;
   uint64_t expires;
@@ -105,21 +112,14 @@ struct bs {
 
   char outbox[OUTBOX_MAX][18];
   size_t nout;
-  int report_inflight;
-  size_t inflight_n;
-  uint64_t report_backoff;
+  struct peer *mcs;
+  struct call *report;        /* the report of the outbox's first devices */
+  size_t inflight_n;          /* how many its last attempt sent */
 
   uint64_t scans_answered, reports_sent, reported_devices, report_failures, report_dropped;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
-
-static uint64_t next_backoff(uint64_t *backoff)
-{
-  uint64_t now = *backoff ? *backoff : BACKOFF_MIN_MS;
-  *backoff = now * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : now * 2;
-  return now;
-}
 
 /* A name from the air, fit for one log line. */
 static const char *log_safe(const char *s, char *buf, size_t size)
@@ -203,21 +203,22 @@ static void expire_arm(struct bs *st)
 
 /* ---- reports to MCS ----------------------------------------------------- */
 
-static void report_send(struct bs *st);
+static void report_start(struct bs *st);
 
 static void on_report_timer(void *arg)
 {
   struct bs *st = arg;
   st->report_timer = NULL;
-  report_send(st);
+  report_start(st);
 }
 
-/* While a backoff timer waits, new arrivals wait with it. */
-static void report_soon(struct bs *st, uint64_t ms)
+/* The arrivals of one loop turn go in one report; while a report's call
+ * waits (MCS down, a 5.xx), new arrivals join it at its next attempt. */
+static void report_soon(struct bs *st)
 {
-  if (st->report_inflight || st->report_timer || !st->nout)
+  if (st->report || st->report_timer || !st->nout)
     return;
-  st->report_timer = loop_after(ms, on_report_timer, st);
+  st->report_timer = loop_after(0, on_report_timer, st);
 }
 
 static void outbox_drop_first(struct bs *st, size_t n)
@@ -234,8 +235,9 @@ static void outbox_add(struct bs *st, const char *addr)
     if (!strcmp(st->outbox[i], addr))
       return;
   if (st->nout == OUTBOX_MAX) {
-    /* the oldest arrival is the least useful one; never the ones in flight */
-    size_t victim = st->report_inflight ? st->inflight_n : 0;
+    /* the oldest arrival is the least useful one; never the ones on the
+     * wire (a report that waits is made anew without it) */
+    size_t victim = call_in_flight(st->report) ? st->inflight_n : 0;
     if (victim >= st->nout)
       return;
     log_warn("report outbox full, dropping addr=%s", st->outbox[victim]);
@@ -245,7 +247,17 @@ static void outbox_add(struct bs *st, const char *addr)
     st->report_dropped++;
   }
   memcpy(st->outbox[st->nout++], addr, 18);
-  report_soon(st, 0);
+  report_soon(st);
+}
+
+/* call.c tries MCS again: each retry is a failed report, as before. */
+static void on_report_retry(struct peer *p, const char *why, unsigned retry_ms, void *arg)
+{
+  struct bs *st = arg;
+  size_t n = st->inflight_n ? st->inflight_n : st->nout < REPORT_BATCH ? st->nout : REPORT_BATCH;
+
+  st->report_failures++;
+  log_warn("report failed devices=%zu code=%s retry_in_ms=%u", n, why, retry_ms);
 }
 
 static void on_report_answer(void *arg, int code, const uint8_t *body, size_t len)
@@ -253,16 +265,15 @@ static void on_report_answer(void *arg, int code, const uint8_t *body, size_t le
   struct bs *st = arg;
   char buf[16];
 
-  st->report_inflight = 0;
+  st->report = NULL;
   if (code / 100 == 2) {
     log_info("report devices=%zu code=%s", st->inflight_n, client_code_text(code, buf, sizeof buf));
     st->reports_sent++;
     st->reported_devices += st->inflight_n;
     outbox_drop_first(st, st->inflight_n);
-    st->report_backoff = 0;
-    report_soon(st, 0);
-  } else if (code / 100 == 4) {
-    /* MCS understood and refused: sending the same again cannot help */
+  } else if (code != CALL_NOTHING) {
+    /* MCS understood and refused (4.xx, 5.01, 5.05): sending the same
+     * again cannot help */
     char text[201], safe[201];
     size_t n = len < sizeof text - 1 ? len : sizeof text - 1;
     if (n)
@@ -273,14 +284,9 @@ static void on_report_answer(void *arg, int code, const uint8_t *body, size_t le
     st->report_failures++;
     st->report_dropped += st->inflight_n;
     outbox_drop_first(st, st->inflight_n);
-    report_soon(st, 0);
-  } else {
-    uint64_t ms = next_backoff(&st->report_backoff);
-    st->report_failures++;
-    log_warn("report failed devices=%zu code=%s retry_in_ms=%llu", st->inflight_n,
-             client_code_text(code, buf, sizeof buf), (unsigned long long)ms);
-    report_soon(st, ms);
   }
+  st->inflight_n = 0;
+  report_soon(st);
 }
 
 /* {"location","devices":devices}; takes devices, NULL if out of memory. */
@@ -301,17 +307,19 @@ static cJSON *devices_body(struct bs *st, cJSON *devices)
   return o;
 }
 
-static void report_send(struct bs *st)
+/* The report as its call sends it, made at each attempt from the first
+ * REPORT_BATCH devices of the outbox that are still heard: 0, 1 when none
+ * is left, -1 when out of memory (call.c tries again later). */
+static int report_body(void *arg, char **text, size_t *len)
 {
+  struct bs *st = arg;
   uint64_t now = now_ms();
   cJSON *devices = cJSON_CreateArray(), *body;
-  const char *err = NULL;
   size_t n = 0;
-  char *text;
-  unsigned id;
 
+  st->inflight_n = 0;
   if (!devices)
-    goto retry;
+    goto oom;
   /* devices forgotten while they waited have left: not news any more */
   for (size_t i = 0; i < st->nout && n < REPORT_BATCH;) {
     struct sighting *s = sightings_find(&st->cache, st->outbox[i]);
@@ -324,38 +332,35 @@ static void report_send(struct bs *st)
     if (!d || !cJSON_AddItemToArray(devices, d)) {
       cJSON_Delete(d);
       cJSON_Delete(devices);
-      goto retry;
+      goto oom;
     }
     n++;
     i++;
   }
   if (!n) {
     cJSON_Delete(devices);
-    return;
+    return 1;
   }
   body = devices_body(st, devices);
-  text = body ? json_print(body) : NULL;
+  *text = body ? json_print(body) : NULL;
   cJSON_Delete(body);
-  if (!text)
-    goto retry;
-  id = client_request(st->ctx, COAP_REQUEST_POST, st->ble_uri, text, strlen(text),
-                      &(struct client_opts){ .timeout_ms = REPORT_TIMEOUT_MS, .accept = -1 },
-                      on_report_answer, st, &err);
-  free(text);
-  if (!id) {
-    uint64_t ms = next_backoff(&st->report_backoff);
-    st->report_failures++;
-    log_warn("report cannot send to %s (%s) retry_in_ms=%llu", st->ble_uri,
-             err ? err : "?", (unsigned long long)ms);
-    report_soon(st, ms);
-    return;
-  }
-  st->report_inflight = 1;
+  if (!*text)
+    goto oom;
+  *len = strlen(*text);
   st->inflight_n = n;
-  return;
-retry:
-  log_error("report out of memory");
-  report_soon(st, next_backoff(&st->report_backoff));
+  return 0;
+oom:
+  return -1;
+}
+
+static void report_start(struct bs *st)
+{
+  if (st->report || !st->nout)
+    return;
+  st->report = call_build(st->mcs, COAP_REQUEST_POST, "ble", report_body, NULL,
+                          on_report_answer, st);
+  if (!st->report)
+    log_error("report out of memory");      /* the next arrival tries again */
 }
 
 /* ---- sightings in ------------------------------------------------------- */
@@ -365,7 +370,7 @@ static void observe(struct bs *st, const struct sight_obs *o)
   uint64_t now = now_ms();
   int ev;
   struct sighting *s = sightings_update(&st->cache, o, now, &ev);
-  char name[SIGHT_NAME_MAX + 1];
+  char name[WIRE_DEVICE_NAME_MAX + 1];
 
   if (!s)
     return;
@@ -398,7 +403,7 @@ static int sim_rotate(struct sim_dev *d)
 
   if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd || irk_make_rpa(d->irk, rnd, a) < 0)
     return -1;
-  bt_addr_format(a, d->addr);
+  wire_ble_format(a, d->addr);
   return 0;
 }
 
@@ -510,7 +515,7 @@ static int parse_sim_irk(const cJSON *o, struct sim_dev *d, struct jerr *err)
   long long rotate = 0;
   char why[128];
 
-  if (json_get_string(o, "irk", JSON_OPTIONAL, 47, &irk, err) < 0 ||
+  if (json_get_string(o, "irk", JSON_OPTIONAL, WIRE_IRK_TEXT_MAX, &irk, err) < 0 ||
       json_get_int(o, "rotate_ms", JSON_OPTIONAL, 0, SIM_TTL_MAX_MS, &rotate, err) < 0)
     return -1;
   if (!irk) {
@@ -547,18 +552,18 @@ static int parse_sim_dev(const cJSON *o, struct sim_dev *d, long long *ttl, stru
   memset(d, 0, sizeof *d);
   *ttl = SIM_TTL_DEFAULT_MS;
   if ((phone = parse_sim_irk(o, d, err)) < 0 ||
-      (!phone && json_get_string(o, "addr", JSON_REQUIRED, 17, &addr, err) < 0))
+      (!phone && json_get_string(o, "addr", JSON_REQUIRED, WIRE_BLE_LEN, &addr, err) < 0))
     return -1;
   if (phone) {
     type = "random";
     memset(a, 0, sizeof a);
-  } else if (bt_addr_parse(addr, a) < 0) {
+  } else if (wire_ble_parse(addr, a) < 0) {
     jerr_set(err, "field 'addr' must be a Bluetooth address like AA:BB:CC:DD:EE:FF");
     return -1;
   }
   if (json_get_int(o, "rssi", JSON_OPTIONAL, SIGHT_RSSI_MIN_VALUE, SIGHT_RSSI_MAX_VALUE,
                    &rssi, err) < 0 ||
-      json_get_string(o, "name", JSON_OPTIONAL, SIGHT_NAME_MAX, &name, err) < 0 ||
+      json_get_string(o, "name", JSON_OPTIONAL, WIRE_DEVICE_NAME_MAX, &name, err) < 0 ||
       json_get_int(o, "ttl_ms", JSON_OPTIONAL, 1, SIM_TTL_MAX_MS, ttl, err) < 0 ||
       json_get_string(o, "type", JSON_OPTIONAL, 16, &type, err) < 0)
     return -1;
@@ -573,7 +578,7 @@ static int parse_sim_dev(const cJSON *o, struct sim_dev *d, long long *ttl, stru
   if (parse_sim_ibeacon(o, d, err) < 0)
     return -1;
   if (!phone)
-    bt_addr_format(a, d->addr);
+    wire_ble_format(a, d->addr);
   d->type = !strcmp(type, "random") ? SIGHT_RANDOM : SIGHT_PUBLIC;
   d->rssi = (int)rssi;
   snprintf(d->name, sizeof d->name, "%s", name);
@@ -774,6 +779,10 @@ static void stats_hook(cJSON *obj, void *arg)
   cJSON_AddNumberToObject(obj, "report_failures", (double)st->report_failures);
   cJSON_AddNumberToObject(obj, "reports_dropped", (double)st->report_dropped);
   cJSON_AddNumberToObject(obj, "reports_pending", (double)st->nout);
+  if (st->mcs) {
+    cJSON *peers = cJSON_AddObjectToObject(obj, "peers");
+    cJSON_AddItemToObject(peers, "mcs", peer_json(st->mcs));
+  }
   if (st->bluez)
     bluez_add_stats(st->bluez, obj);
 }
@@ -926,6 +935,15 @@ int cmd_bs(int argc, char **argv)
     return rc;
   }
   st.ctx = server_ctx(s);
+  st.mcs = peer_new(st.ctx, "mcs", opt_str(opts, "mcs"));
+  if (!st.mcs) {
+    bs_free(&st);
+    role_finish(s, opts);
+    return 1;
+  }
+  peer_set_timeout(st.mcs, REPORT_TIMEOUT_MS);
+  peer_set_backoff(st.mcs, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
+  peer_on_retry(st.mcs, on_report_retry, &st);
   server_set_max_body(s, 4096);
   server_route(s, "scan", 0, NULL, post_scan, NULL, NULL, &st);
   st.devices_res = server_route(s, "devices", 1, get_devices, NULL, NULL, NULL, &st);
@@ -937,6 +955,7 @@ int cmd_bs(int argc, char **argv)
     st.bluez = bluez_new(opt_str(opts, "adapter"), on_bluez_seen, &st);
     if (!st.bluez) {
       log_error("out of memory");
+      peer_free(st.mcs);
       bs_free(&st);
       role_finish(s, opts);
       return 1;
@@ -954,6 +973,8 @@ int cmd_bs(int argc, char **argv)
     loop_drain(300);
   }
   log_info("stopped devices=%zu", sightings_count(&st.cache));
+  loop_cancel(st.report_timer);
+  peer_free(st.mcs);            /* cancels the report's call */
   /* the CoAP context goes first: it may still hold deferred scans */
   role_finish(s, opts);
   bs_free(&st);

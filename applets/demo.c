@@ -403,7 +403,7 @@ static int people_carry(struct person *p, int i)
     return -1;
   }
   snprintf(p->irk, sizeof p->irk, "%s", irk_hex(irk, hex));
-  bt_addr_format(addr, p->sends);
+  wire_ble_format(addr, p->sends);
   return 0;
 }
 

@@ -42,7 +42,7 @@ static int prand_parse(const char *s, uint8_t out[3])
     snprintf(addr, sizeof addr, "%.2s:%.2s:%.2s:00:00:00", s, s + 2, s + 4);
   else
     return -1;
-  if (bt_addr_parse(addr, a) < 0)
+  if (wire_ble_parse(addr, a) < 0)
     return -1;
   memcpy(out, a, 3);
   return 0;
@@ -67,7 +67,7 @@ static int print_rpa(const char *irk_text, const char *prand_text)
     fprintf(stderr, "irk: AES failed\n");
     return 1;
   }
-  bt_addr_format(addr, text);
+  wire_ble_format(addr, text);
   printf("%s\n", text);
   return 0;
 }

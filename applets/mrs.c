@@ -973,7 +973,7 @@ int cmd_mrs(int argc, char **argv)
   }
   peer_set_timeout(R.ae, (unsigned)timeout);
   peer_set_serial(R.ae, 1);       /* contents are block-wise */
-  call_set_backoff(retry_max < 250 ? (unsigned)retry_max : 250, (unsigned)retry_max);
+  peer_set_backoff(R.ae, retry_max < 250 ? (unsigned)retry_max : 250, (unsigned)retry_max);
   server_route(s, "present", 0, NULL, post_present, NULL, NULL, NULL);
   R.display_res = server_route(s, "display", 1, get_display, NULL, NULL, NULL, NULL);
   server_set_stats_hook(s, stats_hook, NULL);

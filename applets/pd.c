@@ -9,22 +9,27 @@
  * Each motion start is queued for POST <mcs>/presence
  * {"location","node","ts_ms"} (ts_ms: epoch ms of the edge itself).  The
  * queue is sent one request at a time, in order, without ever blocking
- * the loop; while MCS is down (timeout, unreachable, 5.xx, its name does
- * not resolve) the head is retried with exponential backoff from 500 ms
- * up to --retry-max.  The queue holds PD_QUEUE_MAX events; when full, the
- * oldest waiting one is dropped and logged.  An event MCS refuses (4.xx)
- * is logged and dropped: sending it again would not change the answer.
+ * the loop, through src/call.c like every call between roles: while MCS
+ * is down (timeout, unreachable, its name does not resolve) the head
+ * waits and GET <mcs>/health is tried with exponential backoff from
+ * 500 ms up to --retry-max, after a 5.xx the head itself is; each retry
+ * is logged and counted.  The queue holds PD_QUEUE_MAX events; when full,
+ * the oldest one not on the wire is dropped and logged.  An event MCS
+ * refuses (4.xx) is logged and dropped: sending it again would not change
+ * the answer.
  *
  * Resources:
  *   GET  /presence     observable: {"location","motion","events","last"}
  *   POST /sim/motion   {"motion": true|false}, with --sensor sim only
  */
+#include "call.h"
 #include "debounce.h"
 #include "gpio.h"
 #include "nano.h"
 #include "role.h"
 #include "wire.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,12 +60,13 @@ struct pd {
   uint64_t last_start_wall;       /* epoch ms of the last motion start, 0: none */
   uint64_t edges;
 
-  /* delivery to MCS: a ring of motion-start times (epoch ms) */
+  /* delivery to MCS: a ring of motion-start times (epoch ms), its head
+   * sent by one call (call.c: retries, backoff, waiting out MCS down) */
   uint64_t queue[PD_QUEUE_MAX];
   int qhead, qlen;
-  int in_flight;                  /* the head is being sent */
-  struct loop_timer *retry_timer;
-  uint64_t backoff_ms, retry_max_ms;
+  struct peer *mcs;
+  unsigned retry_max_ms;          /* the cap of its backoff */
+  struct call *sending;           /* the head's call; NULL: none */
   int attempts;                   /* of the head */
   uint64_t delivered, dropped, refused, retries;
 };
@@ -76,22 +82,37 @@ static void pop_head(struct pd *pd)
   pd->attempts = 0;
 }
 
-static void retry_tick(void *arg)
+/* The head as its call sends it, made at each attempt: the head is the
+ * oldest event kept, even after a full queue dropped the one before. */
+static int head_body(void *arg, char **body, size_t *len)
 {
   struct pd *pd = arg;
-  pd->retry_timer = NULL;
-  send_head(pd);
+  cJSON *obj;
+
+  if (!pd->qlen)
+    return 1;
+  obj = cJSON_CreateObject();
+  if (!obj || !cJSON_AddStringToObject(obj, "location", pd->location) ||
+      !cJSON_AddStringToObject(obj, "node", pd->node) ||
+      !cJSON_AddNumberToObject(obj, "ts_ms", (double)pd->queue[pd->qhead]) ||
+      !(*body = json_print(obj))) {
+    cJSON_Delete(obj);
+    return -1;
+  }
+  cJSON_Delete(obj);
+  *len = strlen(*body);
+  pd->attempts++;
+  return 0;
 }
 
-static void schedule_retry(struct pd *pd, const char *why)
+/* call.c tries MCS again: say so, as each retry of the head. */
+static void on_retry(struct peer *p, const char *why, unsigned retry_ms, void *arg)
 {
+  struct pd *pd = arg;
+
   pd->retries++;
-  log_warn("mcs=%s presence not delivered (%s); retry in %llu ms, queued=%d",
-           pd->presence_uri, why, (unsigned long long)pd->backoff_ms, pd->qlen);
-  pd->retry_timer = loop_after(pd->backoff_ms, retry_tick, pd);
-  pd->backoff_ms *= 2;
-  if (pd->backoff_ms > pd->retry_max_ms)
-    pd->backoff_ms = pd->retry_max_ms;
+  log_warn("mcs=%s presence not delivered (%s); retry in %u ms, queued=%d",
+           pd->presence_uri, why, retry_ms, pd->qlen);
 }
 
 static void on_posted(void *arg, int code, const uint8_t *body, size_t len)
@@ -100,65 +121,45 @@ static void on_posted(void *arg, int code, const uint8_t *body, size_t len)
   char buf[16];
   uint64_t ts = pd->queue[pd->qhead];
 
-  pd->in_flight = 0;
+  pd->sending = NULL;
+  if (code == CALL_NOTHING) {   /* the queue was empty at the attempt */
+    send_head(pd);
+    return;
+  }
   if (code >= 200 && code < 300) {
     pd->delivered++;
     log_info("presence delivered ts_ms=%llu attempts=%d code=%s",
              (unsigned long long)ts, pd->attempts, client_code_text(code, buf, sizeof buf));
-    pop_head(pd);
-    pd->backoff_ms = PD_RETRY_FIRST_MS;
-  } else if (code >= 400 && code < 500) {
+  } else {
+    /* 4.xx, or a 5.01/5.05 that will never work either */
     pd->refused++;
     log_error("mcs=%s refused presence ts_ms=%llu code=%s body=%.*s; dropped",
               pd->presence_uri, (unsigned long long)ts,
               client_code_text(code, buf, sizeof buf), (int)(len > 200 ? 200 : len),
               body ? (const char *)body : "");
-    pop_head(pd);
-  } else {
-    schedule_retry(pd, client_code_text(code, buf, sizeof buf));
-    return;
   }
-  if (pd->qlen)
-    send_head(pd);
+  pop_head(pd);
+  send_head(pd);
 }
 
 static void send_head(struct pd *pd)
 {
-  struct client_opts o = { PD_POST_TIMEOUT_MS, 0, 0, -1 };
-  const char *err = NULL;
-  unsigned id;
-  cJSON *obj;
-  char *body;
-
-  if (!pd->qlen || pd->in_flight || pd->retry_timer)
+  if (!pd->qlen || pd->sending)
     return;
-  obj = cJSON_CreateObject();
-  cJSON_AddStringToObject(obj, "location", pd->location);
-  cJSON_AddStringToObject(obj, "node", pd->node);
-  cJSON_AddNumberToObject(obj, "ts_ms", (double)pd->queue[pd->qhead]);
-  body = json_print(obj);
-  cJSON_Delete(obj);
-  if (!body) {
-    schedule_retry(pd, "out of memory");
-    return;
-  }
-  pd->attempts++;
-  id = client_request(pd->ctx, COAP_REQUEST_POST, pd->presence_uri, body, strlen(body),
-                      &o, on_posted, pd, &err);
-  free(body);                   /* client_request keeps its own copy */
-  if (!id) {
-    /* Mostly a name that does not resolve yet: MCS's service is not up. */
-    schedule_retry(pd, err ? err : "cannot send");
-    return;
-  }
-  pd->in_flight = 1;
+  pd->sending = call_build(pd->mcs, COAP_REQUEST_POST, "presence", head_body, NULL,
+                           on_posted, pd);
+  if (!pd->sending)
+    log_error("presence not sent: out of memory; queued=%d", pd->qlen);
 }
 
 static void enqueue(struct pd *pd, uint64_t ts_wall)
 {
   if (pd->qlen == PD_QUEUE_MAX) {
-    /* Drop the oldest event that is not on the wire right now. */
-    int victim = pd->in_flight ? (pd->qhead + 1) % PD_QUEUE_MAX : pd->qhead;
+    /* Drop the oldest event that is not on the wire right now (a head
+     * whose call waits is made anew from the next one). */
+    int victim = call_in_flight(pd->sending) ? (pd->qhead + 1) % PD_QUEUE_MAX : pd->qhead;
+    if (victim == pd->qhead)
+      pd->attempts = 0;         /* the next one is a new head */
     pd->dropped++;
     log_warn("presence dropped ts_ms=%llu: queue full (%d) while mcs is down",
              (unsigned long long)pd->queue[victim], PD_QUEUE_MAX);
@@ -278,6 +279,10 @@ static void stats_hook(cJSON *o, void *arg)
   cJSON_AddNumberToObject(o, "retries", (double)pd->retries);
   cJSON_AddNumberToObject(o, "dropped", (double)pd->dropped);
   cJSON_AddNumberToObject(o, "refused", (double)pd->refused);
+  if (pd->mcs) {
+    cJSON *peers = cJSON_AddObjectToObject(o, "peers");
+    cJSON_AddItemToObject(peers, "mcs", peer_json(pd->mcs));
+  }
 }
 
 /* ---- setup ---------------------------------------------------------------- */
@@ -340,8 +345,8 @@ static int configure(struct pd *pd, struct opt *opts)
     return 2;
   }
   debounce_init(&pd->motion, (uint64_t)debounce_ms, (uint64_t)hold_ms);
-  pd->retry_max_ms = (uint64_t)retry_max;
-  pd->backoff_ms = PD_RETRY_FIRST_MS;
+  /* a wait of more than 49 days is no different from one of 49 days */
+  pd->retry_max_ms = retry_max > UINT_MAX ? UINT_MAX : (unsigned)retry_max;
   return 0;
 }
 
@@ -387,10 +392,19 @@ int cmd_pd(int argc, char **argv)
   if (rc >= 0)
     return rc;
   pd.ctx = server_ctx(s);
+  pd.mcs = peer_new(pd.ctx, "mcs", opt_str(opts, "mcs"));
+  if (!pd.mcs) {
+    role_finish(s, opts);
+    return 1;
+  }
+  peer_set_timeout(pd.mcs, PD_POST_TIMEOUT_MS);
+  peer_set_backoff(pd.mcs, PD_RETRY_FIRST_MS, pd.retry_max_ms);
+  peer_on_retry(pd.mcs, on_retry, &pd);
   pd.sensor = gpio_in_open(&pd.spec, opt_str(opts, "sysfs-root"), on_edge, &pd, err,
                            sizeof err);
   if (!pd.sensor) {
     log_error("sensor=%s %s", opt_str(opts, "sensor"), err);
+    peer_free(pd.mcs);
     role_finish(s, opts);
     return 1;
   }
@@ -411,7 +425,7 @@ int cmd_pd(int argc, char **argv)
   if (pd.qlen)
     log_warn("stopping with %d presence events not delivered", pd.qlen);
   loop_cancel(pd.motion_timer);
-  loop_cancel(pd.retry_timer);
+  peer_free(pd.mcs);            /* cancels the head's call */
   gpio_in_close(pd.sensor);
   log_info("stopped");
   role_finish(s, opts);

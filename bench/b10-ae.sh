@@ -9,6 +9,10 @@
 #
 #   NANO=./nano BENCHBIN=build/x86_64/bench sh bench/b10-ae.sh
 #   BENCH_DURATION=10s for longer rows.  Prints numbers, never fails on one.
+#   NANO_BEFORE=/tmp/nano-old: each row also for that binary, measured
+#   right before the same row of NANO (an A/B in one run: this machine's
+#   load changes from minute to minute, so only rows run side by side
+#   compare).  BENCH_MODES="normal full" picks the modes.
 set -u
 : "${NANO:?set NANO to the nano binary}" "${BENCHBIN:?set BENCHBIN to the bench tools}"
 LOAD=$BENCHBIN/coapload
@@ -92,7 +96,7 @@ start_ae() {
 		AE=coap://$HOST LOADKEY=
 	fi
 	# every decision stays in the log: the table below counts them
-	"$NANO" ae --db "$DIR/db/ae.db" --backup-dir "$DIR/db/bk" --seed "$DIR/seed.json" \
+	"$AE_BIN" ae --db "$DIR/db/ae.db" --backup-dir "$DIR/db/bk" --seed "$DIR/seed.json" \
 		--sync "$1" --events-keep 1000000000 $sec --log-level warn 2>>"$DIR/ae.log" &
 	AE_PID=$!
 	n=100
@@ -116,15 +120,27 @@ stop_ae() {
 	[ $status = 0 ] || echo "b10-ae: ae exited $status after SIGTERM" >&2
 }
 
+# cpu_ticks: ae's user+system CPU time so far, in clock ticks.  CPU time
+# per decision is what this machine's other load does not change much,
+# unlike decisions per second.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$AE_PID/stat" 2>/dev/null || echo 0; }
+# decisions_made: every decision is one event row (ids only grow)
+decisions_made() { sqlite3 "$DIR/db/ae.db" "SELECT coalesce(max(id), 0) FROM events" 2>/dev/null || echo 0; }
+HZ=$(getconf CLK_TCK)
+
 kv() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 row() { # row LABEL CLIENTS ADDRS
+	c0=$(cpu_ticks) d0=$(decisions_made)
 	out=$("$LOAD" -c "$2" -d "$DUR" -w 500ms -P "$DIR/auth-$3.txt" $LOADKEY $AE/auth) || true
+	c1=$(cpu_ticks) d1=$(decisions_made)
 	rps=$(kv rps "$out")
+	cpu_us=$(awk -v t=$((c1 - c0)) -v hz="$HZ" -v d=$((d1 - d0)) \
+		'BEGIN { if (d > 0) printf "%.1f", t * 1e6 / hz / d; else print "?" }')
 	errors=$(($(kv errors "$out") + $(kv timeouts "$out")))
-	printf '%-7s %7s %9s %12.0f %9.0f %8s %8s %8s %7s\n' "$1" "$2" "$3" \
+	printf '%-13s %7s %9s %12.0f %9.0f %8s %8s %8s %7s %11s\n' "$1" "$2" "$3" \
 		"$(awk -v r="$rps" -v n="$3" 'BEGIN { print r * n }')" "$rps" "$(kv p50_ms "$out")" "$(kv p99_ms "$out")" \
-		"$(kv max_ms "$out")" "$errors"
+		"$(kv max_ms "$out")" "$errors" "$cpu_us"
 }
 
 make_seed
@@ -134,20 +150,26 @@ payloads 8
 fs=$(df -T "$DIR" 2>/dev/null | awk 'NR == 2 { print $2 }')
 
 echo "b10-ae: POST /auth, 1000 participants, 100 meetings (50 on now), $DUR per row, database on $fs"
-printf '%-7s %7s %9s %12s %9s %8s %8s %8s %7s\n' sync clients addrs/req decisions/s req/s p50_ms p99_ms max_ms errors
-for mode in normal full normal-dtls; do
+printf '%-13s %7s %9s %12s %9s %8s %8s %8s %7s %11s\n' sync clients addrs/req decisions/s req/s p50_ms p99_ms max_ms errors cpu_us/dec
+AE_BIN=$NANO
+for mode in ${BENCH_MODES:-normal full normal-dtls}; do
 	sync=${mode%-dtls}
-	case $mode in *-dtls) start_ae $sync dtls ;; *) start_ae $sync ;; esac
-	for c in 1 16; do
-		for a in 1 8; do
-			row $mode $c $a
+	for bin in ${NANO_BEFORE:+before} after; do
+		AE_BIN=$NANO label=$mode
+		[ $bin = before ] && AE_BIN=$NANO_BEFORE label=$mode-before
+		case $mode in *-dtls) start_ae $sync dtls ;; *) start_ae $sync ;; esac
+		for c in 1 16; do
+			for a in 1 8; do
+				row $label $c $a
+			done
 		done
+		events=$(sqlite3 "$DIR/db/ae.db" "SELECT count(*) FROM events" 2>/dev/null || echo "?")
+		# A sanity check on what was measured: 500 of the 1,100 addresses
+		# are invited to a meeting on now.
+		granted=$(sqlite3 "$DIR/db/ae.db" "SELECT round(100.0 * sum(decision = 'granted') / count(*)) FROM events WHERE kind = 'auth'" 2>/dev/null || echo "?")
+		size_kb=$(($(cat "$DIR/db/ae.db" "$DIR/db/ae.db-wal" 2>/dev/null | wc -c) / 1024))
+		groups=$("$NANO" coap get $AE/stats 2>/dev/null | sed -n 's/.*"grouped_requests":\([0-9]*\).*"group_commits":\([0-9]*\).*/\1 requests in \2 group commits/p')
+		stop_ae
+		echo "        $label: ${granted}% of decisions granted (500/1100 expected); ${groups:-group commits not read}; SIGTERM to exit (backup of ${size_kb} KB, $events events, verified) in ${STOP_MS} ms"
 	done
-	events=$(sqlite3 "$DIR/db/ae.db" "SELECT count(*) FROM events" 2>/dev/null || echo "?")
-	# A sanity check on what was measured: 500 of the 1,100 addresses
-	# are invited to a meeting on now.
-	granted=$(sqlite3 "$DIR/db/ae.db" "SELECT round(100.0 * sum(decision = 'granted') / count(*)) FROM events WHERE kind = 'auth'" 2>/dev/null || echo "?")
-	size_kb=$(($(cat "$DIR/db/ae.db" "$DIR/db/ae.db-wal" 2>/dev/null | wc -c) / 1024))
-	stop_ae
-	echo "        $mode: ${granted}% of decisions granted (500/1100 expected); SIGTERM to exit (backup of ${size_kb} KB, $events events, verified) in ${STOP_MS} ms"
 done

@@ -179,9 +179,9 @@ int bluez_path_addr(const char *path, const char *prefix, char out[18])
       return -1;
     text[i] = ':';
   }
-  if (bt_addr_parse(text, a) < 0)
+  if (wire_ble_parse(text, a) < 0)
     return -1;
-  bt_addr_format(a, out);
+  wire_ble_format(a, out);
   return 0;
 }
 
@@ -279,8 +279,8 @@ static void parse_prop(const char *key, DBusMessageIter *var, struct bluez_props
   if (!strcmp(key, "Address") && t == DBUS_TYPE_STRING) {
     uint8_t a[6];
     dbus_message_iter_get_basic(var, &s);
-    if (bt_addr_parse(s, a) == 0) {
-      bt_addr_format(a, out->addr);
+    if (wire_ble_parse(s, a) == 0) {
+      wire_ble_format(a, out->addr);
       out->has_addr = 1;
     }
   } else if (!strcmp(key, "AddressType") && t == DBUS_TYPE_STRING) {

@@ -53,7 +53,7 @@ struct bluez_props {
   int has_rssi;
   int rssi;
   int has_name;
-  char name[SIGHT_NAME_MAX + 1];
+  char name[WIRE_DEVICE_NAME_MAX + 1];
   int has_mfg, has_svc;       /* advertising data was present */
   int has_ibeacon;
   struct ibeacon ibeacon;

@@ -20,6 +20,7 @@ struct call {
   char *path;
   uint8_t *body;
   size_t len;
+  call_body_fn make;              /* the body anew for each attempt, or NULL */
   unsigned timeout_ms;
   int attempts;
   int parked;
@@ -37,6 +38,7 @@ struct peer {
   char name[64];
   char base[256];
   unsigned timeout_ms;
+  unsigned backoff_base, backoff_max;
   int state;
   uint64_t since;                 /* wall ms of the last state change */
   unsigned long requests, failures;
@@ -54,22 +56,39 @@ struct peer {
   void *on_up_arg;
   void (*on_restart)(struct peer *, void *);
   void *on_restart_arg;
+  void (*on_retry)(struct peer *, const char *, unsigned, void *);
+  void *on_retry_arg;
 };
 
-static unsigned backoff_base = 250, backoff_max = 2000;
+/* of the peers made from now on */
+static unsigned default_base = 250, default_max = 2000;
 
 void call_set_backoff(unsigned base_ms, unsigned max_ms)
 {
-  backoff_base = base_ms ? base_ms : 1;
-  backoff_max = max_ms < backoff_base ? backoff_base : max_ms;
+  default_base = base_ms ? base_ms : 1;
+  default_max = max_ms < default_base ? default_base : max_ms;
 }
 
-static unsigned backoff(int attempts)
+void peer_set_backoff(struct peer *p, unsigned base_ms, unsigned max_ms)
 {
-  uint64_t ms = backoff_base;
-  for (int i = 1; i < attempts && ms < backoff_max; i++)
+  p->backoff_base = base_ms ? base_ms : 1;
+  p->backoff_max = max_ms < p->backoff_base ? p->backoff_base : max_ms;
+}
+
+/* The wait before try number attempts + 1: base, doubling up to the cap. */
+static unsigned backoff(const struct peer *p, int attempts)
+{
+  uint64_t ms = p->backoff_base;
+  for (int i = 1; i < attempts && ms < p->backoff_max; i++)
     ms *= 2;
-  return ms > backoff_max ? backoff_max : (unsigned)ms;
+  return ms > p->backoff_max ? p->backoff_max : (unsigned)ms;
+}
+
+/* The peer is to be tried again in ms: tell the role (its log, counters). */
+static void note_retry(struct peer *p, const char *why, unsigned ms)
+{
+  if (p->on_retry)
+    p->on_retry(p, why, ms, p->on_retry_arg);
 }
 
 int call_code_is_final(int code)
@@ -101,6 +120,8 @@ struct peer *peer_new(coap_context_t *ctx, const char *name, const char *base)
     return NULL;
   p->ctx = ctx;
   p->timeout_ms = 3000;
+  p->backoff_base = default_base;
+  p->backoff_max = default_max;
   p->state = PEER_UNKNOWN;
   p->since = wall_ms();
   snprintf(p->name, sizeof p->name, "%s", name);
@@ -116,9 +137,7 @@ void peer_set_timeout(struct peer *p, unsigned timeout_ms)
   p->timeout_ms = timeout_ms ? timeout_ms : 3000;
 }
 
-const char *peer_name(const struct peer *p) { return p->name; }
 const char *peer_base(const struct peer *p) { return p->base; }
-int peer_is_down(const struct peer *p) { return p->state == PEER_DOWN; }
 
 void peer_set_serial(struct peer *p, int serial)
 {
@@ -135,6 +154,13 @@ void peer_on_restart(struct peer *p, void (*fn)(struct peer *, void *), void *ar
 {
   p->on_restart = fn;
   p->on_restart_arg = arg;
+}
+
+void peer_on_retry(struct peer *p, void (*fn)(struct peer *, const char *, unsigned, void *),
+                   void *arg)
+{
+  p->on_retry = fn;
+  p->on_retry_arg = arg;
 }
 
 cJSON *peer_json(const struct peer *p)
@@ -184,6 +210,7 @@ static void peer_mark_up(struct peer *p)
 
 static void probe_send(void *arg);
 static void peer_mark_down(struct peer *p, const char *why);
+static void probe_failed(struct peer *p, const char *why);
 
 static void probe_schedule(struct peer *p, unsigned ms)
 {
@@ -220,6 +247,7 @@ static void note_uptime(struct peer *p, const uint8_t *body, size_t len)
 static void probe_answer(void *arg, int code, const uint8_t *body, size_t len)
 {
   struct peer *p = arg;
+  char buf[16];
 
   p->probe_req = 0;
   if (code > 0) {
@@ -231,12 +259,24 @@ static void probe_answer(void *arg, int code, const uint8_t *body, size_t len)
     note_uptime(p, body, len);
     return;
   }
+  probe_failed(p, p->state != PEER_DOWN ? "health check failed" :
+                 client_code_text(code, buf, sizeof buf));
+}
+
+/* A probe got no answer or could not be sent: a peer that was up is down
+ * now; one that was down already is asked again after a longer wait. */
+static void probe_failed(struct peer *p, const char *why)
+{
+  unsigned ms;
+
   if (p->state != PEER_DOWN) {
     p->failures++;
-    peer_mark_down(p, "health check failed");
+    peer_mark_down(p, why);
     return;
   }
-  probe_schedule(p, backoff(++p->probe_attempts));
+  ms = backoff(p, ++p->probe_attempts);
+  probe_schedule(p, ms);
+  note_retry(p, why, ms);
 }
 
 static void probe_send(void *arg)
@@ -254,11 +294,7 @@ static void probe_send(void *arg)
                                 probe_answer, p, &err);
   if (!p->probe_req) {
     log_debug("peer=%s probe not sent: %s", p->name, err ? err : "?");
-    if (p->state != PEER_DOWN) {
-      peer_mark_down(p, err ? err : "cannot send");
-      return;
-    }
-    probe_schedule(p, backoff(++p->probe_attempts));
+    probe_failed(p, err ? err : "cannot send");
   }
 }
 
@@ -276,10 +312,13 @@ static void peer_mark_down(struct peer *p, const char *why)
     return;
   p->state = PEER_DOWN;
   p->since = wall_ms();
-  p->probe_attempts = 0;
+  /* the first probe after backoff(1), the next after backoff(2)... */
+  p->probe_attempts = 1;
   log_warn("peer=%s uri=%s down (%s); calls wait for it", p->name, p->base, why);
-  if (!p->probe_req)
-    probe_schedule(p, backoff(1));
+  if (!p->probe_req) {
+    probe_schedule(p, backoff(p, 1));
+    note_retry(p, why, backoff(p, 1));
+  }
 }
 
 void peer_free(struct peer *p)
@@ -352,6 +391,11 @@ int call_attempts(const struct call *c)
   return c->attempts;
 }
 
+int call_in_flight(const struct call *c)
+{
+  return c && c->req;
+}
+
 static void call_finish(struct call *c, int code, const uint8_t *body, size_t len)
 {
   client_fn fn = c->fn;
@@ -367,6 +411,18 @@ static void call_retry(void *arg)
   struct call *c = arg;
   c->retry = NULL;
   call_send(c);
+}
+
+/* A call_build call whose maker found nothing to send: over, from the
+ * loop (never from inside call_build or a peer's walk of its calls). */
+static void call_nothing(void *arg)
+{
+  struct call *c = arg;
+  struct peer *p = c->peer;
+
+  c->retry = NULL;
+  call_finish(c, CALL_NOTHING, NULL, 0);
+  peer_next(p);
 }
 
 static void call_gave_up(void *arg)
@@ -403,10 +459,13 @@ static void call_answer(void *arg, int code, const uint8_t *body, size_t len)
   c->peer->failures++;
   log_debug("peer=%s path=%s attempt=%d %s", c->peer->name, c->path, c->attempts,
             client_code_text(code, buf, sizeof buf));
-  if (code < 0)
+  if (code < 0) {
     call_park(c, client_code_text(code, buf, sizeof buf));
-  else
-    c->retry = loop_after(backoff(c->attempts), call_retry, c);
+  } else {
+    unsigned ms = backoff(p, c->attempts);
+    c->retry = loop_after(ms, call_retry, c);
+    note_retry(p, client_code_text(code, buf, sizeof buf), ms);
+  }
   peer_next(p);
 }
 
@@ -425,8 +484,26 @@ static void call_send(struct call *c)
     c->queued = 1;
     return;
   }
+  if (c->make) {
+    char *body = NULL;
+    size_t len = 0;
+    int rc = c->make(c->arg, &body, &len);
+    if (rc > 0) {
+      c->retry = loop_after(0, call_nothing, c);
+      return;
+    }
+    if (rc < 0) {
+      unsigned ms = backoff(p, ++c->attempts);
+      c->retry = loop_after(ms, call_retry, c);
+      note_retry(p, "out of memory", ms);
+      return;
+    }
+    free(c->body);
+    c->body = (uint8_t *)body;
+    c->len = len;
+  }
   if (asprintf(&uri, "%s/%s", p->base, c->path) < 0) {
-    c->retry = loop_after(backoff(++c->attempts), call_retry, c);
+    c->retry = loop_after(backoff(p, ++c->attempts), call_retry, c);
     return;
   }
   c->attempts++;
@@ -445,9 +522,10 @@ static void call_send(struct call *c)
     p->busy = c;
 }
 
-struct call *call_start(struct peer *p, int method, const char *path,
-                        const void *body, size_t len, const struct call_opts *o,
-                        client_fn fn, void *arg)
+/* A call in p's list, not yet sent; NULL when out of memory. */
+static struct call *call_new(struct peer *p, int method, const char *path,
+                             const void *body, size_t len, const struct call_opts *o,
+                             client_fn fn, void *arg)
 {
   struct call *c = calloc(1, sizeof *c);
 
@@ -479,7 +557,29 @@ struct call *call_start(struct peer *p, int method, const char *path,
   p->last = c;
   if (o && o->give_up_ms)
     c->give_up = loop_after(o->give_up_ms, call_gave_up, c);
-  call_send(c);
+  return c;
+}
+
+struct call *call_start(struct peer *p, int method, const char *path,
+                        const void *body, size_t len, const struct call_opts *o,
+                        client_fn fn, void *arg)
+{
+  struct call *c = call_new(p, method, path, body, len, o, fn, arg);
+
+  if (c)
+    call_send(c);
+  return c;
+}
+
+struct call *call_build(struct peer *p, int method, const char *path, call_body_fn make,
+                        const struct call_opts *o, client_fn fn, void *arg)
+{
+  struct call *c = call_new(p, method, path, NULL, 0, o, fn, arg);
+
+  if (c) {
+    c->make = make;
+    call_send(c);
+  }
   return c;
 }
 

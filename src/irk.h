@@ -2,7 +2,7 @@
  *
  *   uint8_t irk[16], addr[6];
  *   irk_parse("ec0234a357c8ad05341010a60a397d9b", irk, err, sizeof err);
- *   bt_addr_parse("70:81:94:0D:FB:AA", addr);
+ *   wire_ble_parse("70:81:94:0D:FB:AA", addr);
  *   if (irk_is_rpa(addr) && irk_resolves(irk, addr)) ... the phone is irk's
  *
  * A phone advertises a random address whose two top bits are 01: 24 bits

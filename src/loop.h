@@ -24,6 +24,14 @@ void loop_del_fd(int fd);
  * forget its handle.  loop_cancel() before that. */
 struct loop_timer *loop_after(uint64_t ms, loop_timer_fn fn, void *arg);
 void loop_cancel(struct loop_timer *t);
+/* Is CoAP input waiting to be read (a datagram libcoap has not taken in
+ * yet)?  A handler asks it to know whether its request is alone. */
+int loop_coap_pending(void);
+/* fn(arg) runs at the end of every turn, after the CoAP input of the turn
+ * (up to 64 datagrams already queued) was handled: a role that gathers
+ * work over a turn (ae's group commit) finishes it there.  One hook;
+ * NULL removes it. */
+void loop_set_turn_end(loop_timer_fn fn, void *arg);
 /* Run until loop_stop() or a SIGTERM/SIGINT; returns the stop code. */
 int loop_run(void);
 void loop_stop(int code);

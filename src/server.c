@@ -106,6 +106,8 @@ struct nano_server {
   void (*stats_hook)(cJSON *, void *);
   void *stats_arg;
   int (*health_hook)(cJSON *, void *);
+  void (*request_hook)(const struct nano_req *, void *);
+  void *request_arg;
   void *health_arg;
   struct defer *defers;       /* deferred, not answered yet */
 };
@@ -258,6 +260,28 @@ int req_query(struct nano_req *r, const char *name, char *buf, size_t size)
     q = stop + 1;
   }
   return 0;
+}
+
+int req_query_int(struct nano_req *r, const char *name, long long def, long long min,
+                  long long max, long long *out)
+{
+  char buf[24], *end;
+  int rc = req_query(r, name, buf, sizeof buf);
+
+  *out = def;
+  if (rc == 0)
+    return 0;
+  if (rc > 0 && buf[0] >= '0' && buf[0] <= '9') {
+    long long v;
+    errno = 0;
+    v = strtoll(buf, &end, 10);
+    if (!errno && !*end && v >= min && v <= max) {
+      *out = v;
+      return 0;
+    }
+  }
+  req_reply_error(r, 400, "query '%s' must be an integer in [%lld, %lld]", name, min, max);
+  return -1;
 }
 
 /* ---- bounds ------------------------------------------------------------ */
@@ -962,6 +986,8 @@ static void dispatch(coap_resource_t *resource, coap_session_t *session,
   }
   if (!observe_admit(&req, rt))
     goto done;
+  if (s->request_hook)
+    s->request_hook(&req, s->request_arg);
   rt->fn[mi](&req);
   if (req.deferring && !req.code) {
     log_debug("method=%d path=%s deferred", req.method, path);
@@ -1397,6 +1423,13 @@ int server_set_limits(struct nano_server *s, const struct server_limits *l)
   if (obs && l->observe_refresh_ms)
     s->refresh_timer = loop_after(l->observe_refresh_ms, refresh_timer_fn, s);
   return 0;
+}
+
+void server_set_request_hook(struct nano_server *s,
+                             void (*hook)(const struct nano_req *, void *), void *arg)
+{
+  s->request_hook = hook;
+  s->request_arg = arg;
 }
 
 void server_set_stats_hook(struct nano_server *s, void (*hook)(cJSON *, void *),

@@ -4,6 +4,15 @@
  *   server_route(s, "presence", 1, get_presence, NULL, NULL, NULL, st);
  *   loop_run();  ...  server_free(s);
  *
+ *   static void get_events(struct nano_req *r)       (a handler)
+ *   {
+ *     long long limit;
+ *     if (req_query_int(r, "limit", 100, 1, 1000, &limit) < 0)
+ *       return;                                      (4.00 answered)
+ *     ...
+ *     req_reply_json(r, 205, obj);
+ *   }
+ *
  * Every server answers GET /.well-known/core (libcoap's, with rt="nano.ROLE"
  * on each resource), GET /health and GET /stats.  A path ending in a slash
  * and a star is a prefix route: "participants/" plus star gets
@@ -91,6 +100,11 @@ coap_context_t *server_ctx(struct nano_server *s);
 /* The role's default largest body; a --max-body given by the user wins. */
 void server_set_max_body(struct nano_server *s, size_t max);
 int server_set_limits(struct nano_server *s, const struct server_limits *l);
+/* hook(req, arg) runs before each handler (/health and /stats too; not
+ * for a request refused before its handler): ae finishes its group
+ * commit there before anything else reads or writes the database. */
+void server_set_request_hook(struct nano_server *s,
+                             void (*hook)(const struct nano_req *, void *), void *arg);
 /* Extra fields for GET /stats and GET /health; hook adds to obj. */
 void server_set_stats_hook(struct nano_server *s, void (*hook)(cJSON *obj, void *arg),
                            void *arg);
@@ -146,5 +160,11 @@ cJSON *req_json(struct nano_req *r);
 /* Value of query parameter name ("since" in ?since=4&limit=10) into buf;
  * 1 if present, 0 if absent, -1 if too long. */
 int req_query(struct nano_req *r, const char *name, char *buf, size_t size);
+/* Query parameter name as a decimal integer in [min, max] into *out
+ * (def when the parameter is absent): 0, or -1 after answering 4.00
+ * "query 'NAME' must be an integer in [MIN, MAX]".  Only digits: no sign,
+ * no blanks, no exponent ("limit=1e3", "since=-1" are errors). */
+int req_query_int(struct nano_req *r, const char *name, long long def, long long min,
+                  long long max, long long *out);
 
 #endif

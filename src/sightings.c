@@ -10,45 +10,11 @@
  */
 #include "sightings.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- addresses, names, iBeacon ------------------------------------- */
-
-static int hexval(int c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  c = tolower(c);
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  return -1;
-}
-
-int bt_addr_parse(const char *s, uint8_t out[6])
-{
-  if (!s || strlen(s) != 17)
-    return -1;
-  for (int i = 0; i < 6; i++) {
-    int hi = hexval((unsigned char)s[3 * i]), lo = hexval((unsigned char)s[3 * i + 1]);
-    if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
-      return -1;
-    out[i] = (uint8_t)(hi << 4 | lo);
-  }
-  return 0;
-}
-
-void bt_addr_format(const uint8_t a[6], char out[18])
-{
-  static const char hex[] = "0123456789ABCDEF";
-  for (int i = 0; i < 6; i++) {
-    out[3 * i] = hex[a[i] >> 4];
-    out[3 * i + 1] = hex[a[i] & 15];
-    out[3 * i + 2] = i < 5 ? ':' : '\0';
-  }
-}
+/* ---- names, iBeacon ------------------------------------- */
 
 int ibeacon_parse(uint16_t company, const uint8_t *data, size_t len, struct ibeacon *out)
 {
@@ -86,7 +52,7 @@ int ibeacon_uuid_parse(const char *s, uint8_t out[16])
         return -1;
       continue;
     }
-    int hi = hexval((unsigned char)s[i]), lo = hexval((unsigned char)s[i + 1]);
+    int hi = wire_hexval((unsigned char)s[i]), lo = wire_hexval((unsigned char)s[i + 1]);
     if (hi < 0 || lo < 0)
       return -1;
     out[n++] = (uint8_t)(hi << 4 | lo);
@@ -213,7 +179,7 @@ struct sighting *sightings_find(struct sightings *c, const char *addr)
 {
   uint8_t a[6];
   struct sighting *s;
-  if (bt_addr_parse(addr, a) < 0)
+  if (wire_ble_parse(addr, a) < 0)
     return NULL;
   s = lookup(c, a);
   return s && !s->gone ? s : NULL;
@@ -283,7 +249,7 @@ static void start_entry(struct sighting *s, const uint8_t a[6], int rssi, uint64
 
   memset(s, 0, sizeof *s);
   memcpy(s->addr, a, 6);
-  bt_addr_format(a, s->text);
+  wire_ble_format(a, s->text);
   s->type = SIGHT_PUBLIC;
   s->rssi_avg = rssi;
   s->rssi = rssi;
@@ -310,7 +276,7 @@ static int apply_properties(struct sighting *s, const struct sight_obs *o)
     changed = 1;
   }
   if (o->name) {
-    char name[SIGHT_NAME_MAX + 1];
+    char name[WIRE_DEVICE_NAME_MAX + 1];
     utf8_copy(name, sizeof name, o->name);
     if (strcmp(name, s->name)) {
       strcpy(s->name, name);
@@ -334,7 +300,7 @@ struct sighting *sightings_update(struct sightings *c, const struct sight_obs *o
 
   if (events)
     *events = 0;
-  if (!o->addr || bt_addr_parse(o->addr, a) < 0)
+  if (!o->addr || wire_ble_parse(o->addr, a) < 0)
     return NULL;
   s = lookup(c, a);
   if (!o->heard && (!s || s->gone))

@@ -27,7 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SIGHT_NAME_MAX 64           /* bytes of a name kept, cut on a UTF-8 boundary */
+#include "wire.h"
+
 #define SIGHT_RSSI_TAU_MS 2000
 #define SIGHT_RSSI_MIN_VALUE (-127) /* the range of an RSSI in dBm */
 #define SIGHT_RSSI_MAX_VALUE 20
@@ -66,7 +67,7 @@ struct sighting {
   int type;               /* SIGHT_PUBLIC or SIGHT_RANDOM */
   double rssi_avg;        /* smoothed */
   int rssi;               /* rssi_avg rounded, what is shown */
-  char name[SIGHT_NAME_MAX + 1];
+  char name[WIRE_DEVICE_NAME_MAX + 1];
   int has_ibeacon;
   struct ibeacon ibeacon;
   uint64_t first_seen, last_seen;
@@ -121,9 +122,6 @@ cJSON *sighting_json(const struct sighting *s, uint64_t now);
  * (strongest smoothed RSSI) first, as a JSON array; NULL if out of memory. */
 cJSON *sightings_json(const struct sightings *c, uint64_t now, uint64_t since);
 
-/* "aa:BB:cc:DD:ee:FF" -> 6 bytes; -1 unless exactly that format. */
-int bt_addr_parse(const char *s, uint8_t out[6]);
-void bt_addr_format(const uint8_t a[6], char out[18]);
 /* Manufacturer data as BlueZ gives it (company id apart, the rest as
  * bytes) -> iBeacon; -1 if it is not one. */
 int ibeacon_parse(uint16_t company, const uint8_t *data, size_t len, struct ibeacon *out);

@@ -155,6 +155,40 @@ int wire_hexval(int c)
   return -1;
 }
 
+int wire_ble_parse(const char *s, uint8_t out[6])
+{
+  if (!s || strlen(s) != WIRE_BLE_LEN)
+    return -1;
+  for (int i = 0; i < 6; i++) {
+    int hi = wire_hexval((unsigned char)s[3 * i]), lo = wire_hexval((unsigned char)s[3 * i + 1]);
+    if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+      return -1;
+    out[i] = (uint8_t)(hi << 4 | lo);
+  }
+  return 0;
+}
+
+void wire_ble_format(const uint8_t a[6], char out[WIRE_BLE_LEN + 1])
+{
+  static const char hex[] = "0123456789ABCDEF";
+
+  for (int i = 0; i < 6; i++) {
+    out[3 * i] = hex[a[i] >> 4];
+    out[3 * i + 1] = hex[a[i] & 15];
+    out[3 * i + 2] = i < 5 ? ':' : '\0';
+  }
+}
+
+int wire_ble_normalize(const char *in, char out[WIRE_BLE_LEN + 1])
+{
+  uint8_t a[6];
+
+  if (wire_ble_parse(in, a) < 0)
+    return -1;
+  wire_ble_format(a, out);
+  return 0;
+}
+
 const char *wire_check_path_id(const char *tail)
 {
   char buf[256];

@@ -7,6 +7,7 @@
  *       -> "field 'participant' contains a control character"
  *   why = wire_check_path_id(r->tail);     (participants/<id>, guide/<id>)
  *   why = wire_check_location(opt_str(opts, "location"));
+ *   if (wire_ble_normalize("aa:bb:cc:dd:ee:01", ble) < 0) ...   -> "AA:BB:CC:DD:EE:01"
  *
  * A check returns NULL when the string is fine, else a short reason that
  * reads after the field's name: "is not valid UTF-8", "contains a control
@@ -57,6 +58,7 @@
 #define NANO_WIRE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "json.h"
 
 #define WIRE_ID_MAX        64     /* participant and meeting ids, nodes */
@@ -65,7 +67,11 @@
 #define WIRE_LOCATION_MAX  WIRE_ROOM_MAX   /* a location may be a room */
 #define WIRE_TIME_MAX      40     /* an RFC 3339 time */
 #define WIRE_BLE_LEN       17     /* AA:BB:CC:DD:EE:FF */
+#define WIRE_DEVICE_NAME_MAX 64   /* a BLE device's name as bs reports it,
+                                     cut on a UTF-8 boundary */
 #define WIRE_AUTH_MAX      64     /* BLE addresses in one POST /auth */
+#define WIRE_IRK_TEXT_MAX  47     /* an IRK as text (irk.h): 32 hex digits and
+                                     15 separators, or 24 of base64 */
 
 enum wire_kind { WIRE_ID, WIRE_NAME, WIRE_ROOM, WIRE_LOCATION };
 
@@ -92,6 +98,15 @@ const char *wire_check_text(const char *s);
  * every byte that is not an id character, so "ev%00il" is the id "ev\0il"
  * and is refused as one).  NULL if the tail is an id: then it is the id. */
 const char *wire_check_path_id(const char *tail);
+
+/* BLE addresses travel as six hex pairs with colons, in either case
+ * ("aa:BB:0c:dD:ee:0F"); the roles store and compare them in upper case.
+ * The one parser of every role: 0, or -1 unless exactly that form. */
+int wire_ble_parse(const char *s, uint8_t out[6]);
+/* 6 bytes -> "AA:BB:CC:DD:EE:FF" (WIRE_BLE_LEN + 1 bytes with the NUL). */
+void wire_ble_format(const uint8_t a[6], char out[WIRE_BLE_LEN + 1]);
+/* Parse and format: any case in, upper case out; 0, or -1 (out untouched). */
+int wire_ble_normalize(const char *in, char out[WIRE_BLE_LEN + 1]);
 
 /* A string field of kind: like json_get_string (an optional field that is
  * missing or null leaves *out alone), then wire_check; -1 with "field

@@ -14,11 +14,7 @@
 # changes properties with real PropertiesChanged signals; bluez-ctl.py only
 # adds what a radio would do (RSSI, advertising data, an iBeacon).
 
-if ! command -v dbus-daemon >/dev/null 2>&1 ||
-   ! /usr/bin/python3 -c 'import dbus, dbusmock' 2>/dev/null; then
-	echo "1..0 # SKIP needs dbus-daemon and python3-dbusmock (Debian: dbus-daemon python3-dbusmock)"
-	exit 0
-fi
+skip_all_unless DBUSMOCK
 
 DBUS_SYSTEM_BUS_ADDRESS=unix:path=$TMP/system_bus_socket
 export DBUS_SYSTEM_BUS_ADDRESS

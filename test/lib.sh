@@ -10,6 +10,24 @@
 # Each test file gets a fresh temp dir (cwd, removed at exit) and its own
 # loopback net $NET (127.X.<file number>.y), so files may run in parallel.
 # Every process started with start_bg is killed by its pid at exit.
+#
+# A test that needs a tool this machine may lack names it as a
+# prerequisite (git's test_set_prereq/test_have_prereq), and where it is
+# missing the test is reported skipped, never a silent ok:
+#
+#   test_expect_success COAP_CLIENT 'libcoap reads a page' '
+#           coap-client-notls -m get coap://$NET.1/events >out && ...
+#   '
+#   -> ok 7 - libcoap reads a page # skip missing COAP_CLIENT (coap-client-notls: Debian libcoap3-bin)
+#
+#   skip_all_unless CURL            the whole file: "1..0 # SKIP missing CURL ..."
+#   test_have_prereq COAP_CLIENT    true or false, e.g. to start an extra client
+#   test_lazy_prereq NAME 'SCRIPT' ['HINT']   NAME holds if SCRIPT succeeds
+#                                   (run once, when first asked)
+#   test_set_prereq NAME            NAME holds (the file found out itself)
+#
+# Several are "A,B" (both needed); "!A" needs A missing.  The ones every
+# file may ask for are defined below (COAP_CLIENT, CURL, DOCKER, ...).
 
 set -u
 : "${NANO:=$(cd "$(dirname "$0")/.." && pwd)/nano}"
@@ -179,18 +197,92 @@ wait_until() {
 	return 1
 }
 
+# ---- prerequisites ----------------------------------------------------
+
+prereq_ok_=" "          # names that hold
+prereq_no_=" "          # names that were tested and do not hold
+prereq_missing_=        # what the last test_have_prereq found missing
+
+# test_set_prereq NAME: NAME holds from now on.
+test_set_prereq() {
+	prereq_ok_="$prereq_ok_$1 "
+}
+
+# test_lazy_prereq NAME 'SCRIPT' ['HINT']: NAME holds if SCRIPT succeeds
+# (run in a subshell, its output dropped, the first time NAME is asked
+# for); HINT is said with a skip (what to install).
+test_lazy_prereq() {
+	eval "prereq_script_$1=\$2; prereq_hint_$1=\${3:-}"
+}
+
+# prereq_holds_ NAME: 0 if NAME holds (its lazy script run if need be)
+prereq_holds_() {
+	case $prereq_ok_ in *" $1 "*) return 0 ;; esac
+	case $prereq_no_ in *" $1 "*) return 1 ;; esac
+	eval "prereq_script_=\${prereq_script_$1:-}"
+	if [ -n "$prereq_script_" ] && ( eval "$prereq_script_" ) >/dev/null 2>&1; then
+		test_set_prereq "$1"
+		return 0
+	fi
+	prereq_no_="$prereq_no_$1 "
+	return 1
+}
+
+# test_have_prereq NAME[,NAME...]: 0 if each holds (a !NAME: is missing);
+# else 1, with what is missing in $prereq_missing_.
+test_have_prereq() {
+	prereq_missing_=
+	prereq_list_=$1
+	while [ -n "$prereq_list_" ]; do
+		prereq_=${prereq_list_%%,*}
+		case $prereq_list_ in *,*) prereq_list_=${prereq_list_#*,} ;; *) prereq_list_= ;; esac
+		case $prereq_ in
+		!*)
+			prereq_holds_ "${prereq_#!}" || continue
+			prereq_why_="$prereq_ (this machine has ${prereq_#!})" ;;
+		*)
+			prereq_holds_ "$prereq_" && continue
+			eval "prereq_why_=\${prereq_hint_$prereq_:-}"
+			prereq_why_="$prereq_${prereq_why_:+ ($prereq_why_)}" ;;
+		esac
+		prereq_missing_="${prereq_missing_:+$prereq_missing_, }$prereq_why_"
+	done
+	[ -z "$prereq_missing_" ]
+}
+
+# skip_all_unless NAME[,NAME...]: end this file with a TAP skip of the
+# whole plan unless every NAME holds.
+skip_all_unless() {
+	test_have_prereq "$1" && return 0
+	echo "1..0 # SKIP missing $prereq_missing_"
+	exit 0
+}
+
+# What the tests may need besides nano, python3 and a POSIX shell.
+test_lazy_prereq COAP_CLIENT 'command -v coap-client-notls' \
+	'coap-client-notls: Debian libcoap3-bin'
+test_lazy_prereq COAP_SERVER 'command -v coap-server-notls' \
+	'coap-server-notls: Debian libcoap3-bin'
+test_lazy_prereq COAP_CLIENT_OPENSSL 'command -v coap-client-openssl' \
+	'coap-client-openssl: Debian libcoap3-bin'
+test_lazy_prereq COAP_CLIENT_GNUTLS 'command -v coap-client-gnutls' \
+	'coap-client-gnutls: Debian libcoap3-bin'
+test_lazy_prereq COAP_SERVER_OPENSSL 'command -v coap-server-openssl' \
+	'coap-server-openssl: Debian libcoap3-bin'
+test_lazy_prereq CURL 'command -v curl' 'Debian curl'
+test_lazy_prereq PYTHON3 'test -x /usr/bin/python3' '/usr/bin/python3: Debian python3'
+test_lazy_prereq DBUSMOCK 'command -v dbus-daemon && /usr/bin/python3 -c "import dbus, dbusmock"' \
+	'dbus-daemon and python3-dbusmock: Debian dbus-daemon python3-dbusmock'
+test_lazy_prereq DOCKER 'docker info' 'a Docker engine that answers'
+# make check's sanitizer build is dynamic (glibc); an image needs a static one
+test_lazy_prereq STATIC 'file -L "$NANO" | grep -q "statically linked"' \
+	"$NANO static (make check builds against glibc)"
+test_lazy_prereq GPIOCHIP 'ls /dev/gpiochip*' 'a GPIO chip, /dev/gpiochip*'
+
 # skip_unless_docker_image: end this file with a TAP skip unless a Docker
-# engine answers and $NANO is static (an image needs no libc of its own;
-# make check's sanitizer build is dynamic).
+# engine answers and $NANO is static (an image needs no libc of its own).
 skip_unless_docker_image() {
-	if ! docker info >/dev/null 2>&1; then
-		echo "1..0 # SKIP no Docker engine answers"
-		exit 0
-	fi
-	if ! file -L "$NANO" | grep -q "statically linked"; then
-		echo "1..0 # SKIP $NANO is not static (make check builds against glibc)"
-		exit 0
-	fi
+	skip_all_unless DOCKER,STATIC
 }
 
 # rss_max KB: KB for the static build run natively.  make check's
@@ -199,7 +291,7 @@ skip_unless_docker_image() {
 # emulator's own memory, so there the RSS bounds are 64 MB looser: they
 # catch only growth without bound.
 rss_max() {
-	if file -L "$NANO" | grep -q "statically linked" && [ -z "${QEMU_CPU:-}" ]; then
+	if test_have_prereq STATIC && [ -z "${QEMU_CPU:-}" ]; then
 		echo "$1"
 	else
 		echo $(( $1 + 65536 ))
@@ -228,8 +320,18 @@ test_run_() {
 	eval "$1"
 }
 
+# test_expect_success [PREREQ] TITLE BODY: run BODY; ok if it succeeds.
+# With PREREQ (NAME or NAME,NAME; see above) missing, BODY does not run
+# and the test says why: "ok N - TITLE # skip missing PREREQ".
 test_expect_success() {
 	test_count=$((test_count + 1))
+	if [ $# = 3 ]; then
+		if ! test_have_prereq "$1"; then
+			echo "ok $test_count - $2 # skip missing $prereq_missing_"
+			return 0
+		fi
+		shift
+	fi
 	if { test_run_ "$2"; } >"$TMP/.out" 2>&1; then
 		echo "ok $test_count - $1"
 	else
@@ -242,13 +344,6 @@ test_expect_success() {
 			tail -n 15 "$log" | sed 's/^/#   /'
 		done
 	fi
-}
-
-# test_skip DESCRIPTION REASON: a test that cannot run here (a tool is
-# missing), as TAP has it: "ok N # skip REASON".
-test_skip() {
-	test_count=$((test_count + 1))
-	echo "ok $test_count - $1 # skip $2"
 }
 
 test_done() {

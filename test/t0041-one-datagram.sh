@@ -92,10 +92,7 @@ test_expect_success 'a short Proxy-Uri: 5.05 (nano proxies nothing), every role 
 	alive
 '
 
-test_expect_success 'libcoap'"'"'s own client: -b 4000,16 on /health of every role' '
-	if ! command -v coap-client-notls >/dev/null; then
-		say "skip: libcoap3-bin not installed"; return 0
-	fi
+test_expect_success COAP_CLIENT 'libcoap'"'"'s own client: -b 4000,16 on /health of every role' '
 	for h in 1 2 3 4 5 10; do
 		coap-client-notls -B 3 -m get -b 4000,16 coap://$NET.$h/health >/dev/null 2>&1
 	done

@@ -9,10 +9,7 @@
 # AES-GCM PSK suite; a wrong key and an unknown identity get nothing.
 . "$(dirname "$0")/lib.sh"
 
-if ! command -v coap-client-openssl >/dev/null || ! command -v coap-client-gnutls >/dev/null; then
-	echo "1..0 # SKIP libcoap3-bin (coap-client-openssl, coap-client-gnutls) not installed"
-	exit 0
-fi
+skip_all_unless COAP_CLIENT_OPENSSL,COAP_CLIENT_GNUTLS
 
 ID=nano-t0060
 # coap-client 4.3.1 takes the key's bytes as written (-k); --psk takes hex

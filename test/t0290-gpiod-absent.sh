@@ -4,10 +4,7 @@
 # with a clear error (exit 1), not run without hardware.
 . "$(dirname "$0")/lib.sh"
 
-if ls /dev/gpiochip* >/dev/null 2>&1; then
-	echo "1..0 # SKIP this machine has /dev/gpiochip*"
-	exit 0
-fi
+skip_all_unless !GPIOCHIP
 
 test_expect_success 'pd --sensor gpio:CHIP:LINE without a chip: exit 1, says why' '
 	test_expect_code 1 nano pd --listen $NET.1:5683 --location entrance \

@@ -102,11 +102,29 @@ test_expect_success 'a report MCS refuses (4.00) is dropped, not retried' '
 	grep "\"reports_pending\":0" out
 '
 
+test_expect_success 'a report that waited for MCS says what is true when sent: a device gone meanwhile is left out, one come meanwhile joins' '
+	start_bg r3 "$NANO" bs --listen $NET.4:5683 --adapter sim --location R3 --mcs coap://$NET.12 &&
+	wait_for_health coap://$NET.4 &&
+	nano coap post coap://$NET.4/sim/adv "{\"addr\":\"AA:BB:CC:DD:EE:31\",\"rssi\":-50,\"ttl_ms\":300}" &&
+	wait_for_lines r3.log "report failed devices=1" 1 &&
+	nano coap post coap://$NET.4/sim/adv "{\"addr\":\"AA:BB:CC:DD:EE:32\",\"rssi\":-50}" &&
+	wait_for_lines r3.log "sim addr=AA:BB:CC:DD:EE:31 ttl over" 1 &&
+	nano coap get coap://$NET.4/stats >out &&
+	grep "\"peers\":{\"mcs\":{\"uri\":\"coap://$NET.12\",\"state\":\"down\"" out &&
+	start_bg late /usr/bin/python3 "$TEST_DIR/coap-sink.py" $NET.12 5683 $TMP/late.txt &&
+	wait_for_lines late.txt "POST /ble" 1 &&
+	grep "POST /ble" late.txt | head -n 1 >first &&
+	grep "EE:32" first && ! grep "EE:31" first &&
+	wait_for_lines r3.log "report devices=1 code=2.04" 1 &&
+	! grep "EE:31" late.txt
+'
+
 test_expect_success 'all stop cleanly, no sanitizer report' '
 	stop_bg bs && test "$bs_status" = 0 &&
 	stop_bg ent && test "$ent_status" = 0 &&
 	stop_bg r2 && test "$r2_status" = 0 &&
-	! grep -E "AddressSanitizer|LeakSanitizer|runtime error" bs.log ent.log r2.log
+	stop_bg r3 && test "$r3_status" = 0 &&
+	! grep -E "AddressSanitizer|LeakSanitizer|runtime error" bs.log ent.log r2.log r3.log
 '
 
 test_done

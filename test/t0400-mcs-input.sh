@@ -86,11 +86,14 @@ test_expect_success 'entrance sightings pushed without motion start nothing' '
 	stop_bg mcs3
 '
 
-test_expect_success 'query errors on /participants and /timeline are 4.00, an unknown state too' '
+test_expect_success 'query errors on /participants and /timeline are 4.00 that say the range (as ae'"'"'s), an unknown state too' '
 	test_expect_code 1 nano coap get "$MCS/timeline?limit=x" &&
-	test_expect_code 1 nano coap get "$MCS/timeline?limit=1001" &&
+	test_expect_code 1 nano coap -v get "$MCS/timeline?limit=1001" >out 2>&1 &&
+	grep "4.00" out && grep "query .limit. must be an integer in \[0, 1000\]" out &&
 	test_expect_code 1 nano coap get "$MCS/timeline?since=-1" &&
-	test_expect_code 1 nano coap get "$MCS/participants?limit=y" &&
+	test_expect_code 1 nano coap get "$MCS/timeline?limit=+5" &&
+	test_expect_code 1 nano coap -v get "$MCS/participants?limit=y" >out 2>&1 &&
+	grep "query .limit. must be an integer in \[0, 1000000\]" out &&
 	test_expect_code 1 nano coap -v get "$MCS/participants?state=bogus" >out 2>&1 &&
 	grep 4.00 out && grep "state must be a state" out &&
 	nano coap get "$MCS/participants?state=refused" >out &&

@@ -7,10 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$TEST_DIR/flow.sh"
 
-if ! command -v curl >/dev/null 2>&1; then
-	echo "1..0 # SKIP curl is not installed (Debian: curl)"
-	exit 0
-fi
+skip_all_unless CURL
 
 PAGE=http://$NET.10:8080
 TOKEN=room-R1-display-0123456789

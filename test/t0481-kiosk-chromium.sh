@@ -13,17 +13,8 @@ SHOTS_DIR=${SHOTS_DIR:-$TEST_DIR/../build/screenshots}
 PAGE=http://$NET.10:8080/
 CHROMIUM=${CHROMIUM:-chromium}
 
-# browser_test DESCRIPTION BODY: a test that needs the browser
-if ! "$CHROMIUM" --version >/dev/null 2>&1; then
-	NO_BROWSER="$CHROMIUM is not installed (Debian: chromium)"
-fi
-browser_test() {
-	if [ -n "${NO_BROWSER:-}" ]; then
-		test_skip "$1" "$NO_BROWSER"
-	else
-		test_expect_success "$@"
-	fi
-}
+# the tests that need the browser name it
+test_lazy_prereq CHROMIUM '"$CHROMIUM" --version' "$CHROMIUM: Debian chromium"
 
 # cdp COMMAND...: one command to the browser (test/cdp.py); its answer in
 # $CDP (without "ok ")
@@ -67,7 +58,7 @@ MD='# Agenda
 nano mrs --http 127.0.0.1:8080
 ```'
 
-browser_test 'setup: ae with the meetings, mrs with its page, the browser' '
+test_expect_success CHROMIUM 'setup: ae with the meetings, mrs with its page, the browser' '
 	/usr/bin/python3 - "$(when -5)" "$(when 60)" "$MD" >"$TMP/seed.json" <<-\EOF &&
 	import json, sys
 	start, end, md = sys.argv[1:4]
@@ -93,7 +84,7 @@ browser_test 'setup: ae with the meetings, mrs with its page, the browser' '
 	read -r CDP <&4 && test "$CDP" = "ok started"
 '
 
-browser_test 'idle: the room and a clock, nothing of any meeting' '
+test_expect_success CHROMIUM 'idle: the room and a clock, nothing of any meeting' '
 	cdp size 1920 1080 &&
 	cdp open $PAGE &&
 	state_is idle &&
@@ -105,7 +96,7 @@ browser_test 'idle: the room and a clock, nothing of any meeting' '
 	shots idle
 '
 
-browser_test 'Alice arrives: the title, her name and the markdown rendered, live' '
+test_expect_success CHROMIUM 'Alice arrives: the title, her name and the markdown rendered, live' '
 	t0=$(now_ms) &&
 	present alice m1 "Alice Martin" &&
 	state_is presenting &&
@@ -129,10 +120,10 @@ browser_test 'Alice arrives: the title, her name and the markdown rendered, live
 	cdp dom "$SHOTS_DIR/kiosk-presenting.html"
 '
 
-[ -s "$SHOTS_DIR/latency-ms" ] && [ -z "${NO_BROWSER:-}" ] &&
+[ -s "$SHOTS_DIR/latency-ms" ] && test_have_prereq CHROMIUM &&
 	say "arrival (POST /present) -> the browser shows it: $(cat "$SHOTS_DIR/latency-ms") ms"
 
-browser_test 'another meeting: JSON content as a table, the first one gone' '
+test_expect_success CHROMIUM 'another meeting: JSON content as a table, the first one gone' '
 	present carl m2 "Carl Diaz" &&
 	cdp wait 5000 "document.getElementById(\"title\").textContent === \"Vendor review\"" &&
 	test "$(js "[...document.querySelectorAll(\"#content thead th\")].map(e => e.textContent).join()")" = "\"vendor,offer,ok\"" &&
@@ -142,7 +133,7 @@ browser_test 'another meeting: JSON content as a table, the first one gone' '
 	shots json
 '
 
-browser_test 'the meeting ends: the content is gone, the room is idle again' '
+test_expect_success CHROMIUM 'the meeting ends: the content is gone, the room is idle again' '
 	nano coap post $AE/meetings "{\"id\":\"m3\",\"title\":\"Stand-up\",\"room\":\"R1\",\"organizer\":\"alice\",\"start\":\"$(when -1)\",\"end\":\"$(date -u -d "+3 sec" +%Y-%m-%dT%H:%M:%SZ)\",\"content\":\"Secret **numbers**\"}" >/dev/null &&
 	present alice m3 "Alice Martin" &&
 	cdp wait 3000 "document.getElementById(\"title\").textContent === \"Stand-up\"" &&
@@ -155,7 +146,7 @@ browser_test 'the meeting ends: the content is gone, the room is idle again' '
 	shots ended
 '
 
-browser_test 'mrs restarts: the page reconnects by itself, without a reload' '
+test_expect_success CHROMIUM 'mrs restarts: the page reconnects by itself, without a reload' '
 	stop_bg mrsR1 &&
 	cdp wait 5000 "document.body.dataset.net === \"down\"" &&
 	start_bg mrsR1b "$NANO" mrs --listen $NET.10:5683 --room R1 --ae $AE --http $NET.10:8080 &&
@@ -166,7 +157,7 @@ browser_test 'mrs restarts: the page reconnects by itself, without a reload' '
 	test "$(js "typeof window.loadedOnce")" = "\"number\""
 '
 
-browser_test 'the screenshots: PNGs of 1920x1080 and 800x480' '
+test_expect_success CHROMIUM 'the screenshots: PNGs of 1920x1080 and 800x480' '
 	for s in idle presenting json ended; do
 		for size in 1920x1080 800x480; do
 			f="$SHOTS_DIR/kiosk-$s-$size.png" &&

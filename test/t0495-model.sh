@@ -9,16 +9,12 @@
 # with the seed and the fewest operations that still fail.
 . "$(dirname "$0")/lib.sh"
 
-if ! test -x /usr/bin/python3; then
-	echo "ok 1 # skip no /usr/bin/python3"
-	echo "1..1"
-	exit 0
-fi
+skip_all_unless PYTHON3
 
 # An emulated (qemu-user) or sanitized build is slower: every time of
 # the run is stretched.
 SCALE=1
-if test -n "${QEMU_CPU:-}" || ! file -L "$NANO" | grep -q "statically linked"; then
+if test -n "${QEMU_CPU:-}" || ! test_have_prereq STATIC; then
 	SCALE=3
 fi
 MODEL="/usr/bin/python3 $TEST_DIR/model.py --nano $NANO --net $NET --dir $TMP --scale $SCALE"

@@ -1,5 +1,5 @@
 /* adv.c - fuzz target: the advertisement parsers of src/sightings.c
- * (bt_addr_parse, ibeacon_uuid_parse, ibeacon_parse, utf8_copy) and
+ * (wire_ble_parse, ibeacon_uuid_parse, ibeacon_parse, utf8_copy) and
  * bluez_path_addr (src/bluez.c), which read what BlueZ and POST /sim/adv
  * hand bs.
  *
@@ -37,8 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   memcpy(s, data, size);
   s[size] = '\0';
 
-  if (bt_addr_parse(s, addr) == 0) {
-    bt_addr_format(addr, text);
+  if (wire_ble_parse(s, addr) == 0) {
+    wire_ble_format(addr, text);
     CHECK(strlen(s) == 17 && same_upper(text, s));
   }
   if (ibeacon_uuid_parse(s, uuid) == 0) {
@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   }
   if (bluez_path_addr(s, "/org/bluez/hci0/", out) == 0) {
     CHECK(!strncmp(s, "/org/bluez/hci0/dev_", 20) && strlen(out) == 17);
-    CHECK(bt_addr_parse(out, addr) == 0);
+    CHECK(wire_ble_parse(out, addr) == 0);
   }
   free(s);
   return 0;

@@ -12,7 +12,7 @@
  *   (path /org/bluez/hci0/dev_AA_BB_CC_DD_EE_FF), so mutations spend
  *   themselves on the body rather than on header fields.
  * Invariants: a result has a valid upper-case address, a known type, a
- * name within SIGHT_NAME_MAX, an iBeacon only from manufacturer data, and
+ * name within WIRE_DEVICE_NAME_MAX, an iBeacon only from manufacturer data, and
  * a refused iterator leaves nothing set.
  */
 #include "bluez.h"
@@ -35,14 +35,14 @@ static void check_props(int rc, const struct bluez_props *p)
   CHECK(p->type == SIGHT_TYPE_KEEP || p->type == SIGHT_PUBLIC || p->type == SIGHT_RANDOM);
   if (p->has_addr) {
     char text[18];
-    CHECK(strlen(p->addr) == 17 && bt_addr_parse(p->addr, a) == 0);
-    bt_addr_format(a, text);
+    CHECK(strlen(p->addr) == 17 && wire_ble_parse(p->addr, a) == 0);
+    wire_ble_format(a, text);
     CHECK(!strcmp(text, p->addr));
   }
   if (p->has_rssi)
     CHECK(p->rssi >= -32768 && p->rssi <= 32767);
   if (p->has_name)
-    CHECK(strlen(p->name) <= SIGHT_NAME_MAX);
+    CHECK(strlen(p->name) <= WIRE_DEVICE_NAME_MAX);
   if (p->has_ibeacon)
     CHECK(p->has_mfg);
 }

@@ -56,11 +56,11 @@ static void check_table(const struct sightings *c, uint64_t now)
 
     for (size_t j = i + 1; j < c->n; j++)
       CHECK(memcmp(s->addr, c->v[j].addr, 6));
-    bt_addr_format(s->addr, text);
+    wire_ble_format(s->addr, text);
     CHECK(!strcmp(text, s->text));
     CHECK(s->rssi >= SIGHT_RSSI_MIN_VALUE && s->rssi <= SIGHT_RSSI_MAX_VALUE);
     CHECK(s->rssi_avg >= SIGHT_RSSI_MIN_VALUE - 0.5 && s->rssi_avg <= SIGHT_RSSI_MAX_VALUE + 0.5);
-    CHECK(strlen(s->name) <= SIGHT_NAME_MAX);
+    CHECK(strlen(s->name) <= WIRE_DEVICE_NAME_MAX);
     CHECK(s->type == SIGHT_PUBLIC || s->type == SIGHT_RANDOM);
     CHECK(s->first_seen <= s->last_seen && s->last_seen <= now);
     if (s->gone) {
@@ -93,7 +93,7 @@ static void check_list(const struct sightings *c, uint64_t now, uint64_t since)
     uint8_t a[6];
     CHECK(cJSON_IsNumber(rssi) && rssi->valueint <= last);
     last = rssi->valueint;
-    CHECK(cJSON_IsString(addr) && bt_addr_parse(addr->valuestring, a) == 0);
+    CHECK(cJSON_IsString(addr) && wire_ble_parse(addr->valuestring, a) == 0);
     got++;
   }
   CHECK(got == want);
@@ -130,7 +130,7 @@ static void update(struct sightings *c, struct in *in, uint64_t *now)
   }
   *now += byte(in) * 37;
 
-  valid = bt_addr_parse(addr, raw) == 0;
+  valid = wire_ble_parse(addr, raw) == 0;
   before = valid ? sightings_find(c, addr) : NULL;
   was_live = before != NULL;
   s = sightings_update(c, &o, *now, &ev);

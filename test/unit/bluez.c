@@ -151,7 +151,7 @@ int main(void)
 
   ok(parse(props_message(fill_other_company), &p) == 0 && p.has_mfg && !p.has_ibeacon,
      "another company's data is data, not a beacon");
-  ok(parse(props_message(fill_long_name), &p) == 0 && strlen(p.name) == SIGHT_NAME_MAX,
+  ok(parse(props_message(fill_long_name), &p) == 0 && strlen(p.name) == WIRE_DEVICE_NAME_MAX,
      "a long name is cut");
 
   {

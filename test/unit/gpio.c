@@ -164,9 +164,13 @@ int main(void)
     int chips = glob("/dev/gpiochip*", 0, NULL, &g) == 0;
     globfree(&g);
     gpio_spec_parse("gpio:gpiochip0:17", 1, &s, err, sizeof err);
-    in = chips ? NULL : gpio_in_open(&s, NULL, edge_seen, &level, err, sizeof err);
-    ok(chips || (!in && strstr(err, "no GPIO chip 'gpiochip0'")),
-       "without /dev/gpiochip*, gpio: fails clearly%s", chips ? " (skipped: chips here)" : "");
+    if (chips) {
+      skip("this machine has /dev/gpiochip*", "without /dev/gpiochip*, gpio: fails clearly");
+    } else {
+      in = gpio_in_open(&s, NULL, edge_seen, &level, err, sizeof err);
+      ok(!in && strstr(err, "no GPIO chip 'gpiochip0'"),
+         "without /dev/gpiochip*, gpio: fails clearly");
+    }
   }
 
   {

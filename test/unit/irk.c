@@ -20,7 +20,7 @@ int main(void)
      "the specification's IRK parses");
   ok(irk_ah(irk, prand, hash) == 0 && !memcmp(hash, want, 3),
      "ah(IRK, 708194) = 0dfbaa (D.7)");
-  ok(bt_addr_parse("70:81:94:0D:FB:AA", addr) == 0 && irk_is_rpa(addr),
+  ok(wire_ble_parse("70:81:94:0D:FB:AA", addr) == 0 && irk_is_rpa(addr),
      "70:81:94:0D:FB:AA is a resolvable private address");
   ok(irk_resolves(irk, addr), "... and resolves with the IRK");
   addr[5] ^= 1;
@@ -29,7 +29,7 @@ int main(void)
      !memcmp(irk, other, 16), "colons and upper case are the same IRK");
   memcpy(other, irk, 16);
   other[15] ^= 1;
-  bt_addr_parse("70:81:94:0D:FB:AA", addr);
+  wire_ble_parse("70:81:94:0D:FB:AA", addr);
   ok(!irk_resolves(other, addr), "a wrong IRK never matches");
   /* the same low 46 bits with the type bits of a static (11) or a
    * non-resolvable (00) random address, and a public-looking 10 */

@@ -19,7 +19,7 @@ int main(void)
   const char *s;
   cJSON *o;
 
-  plan(78);
+  plan(88);
 
   /* UTF-8 (RFC 3629) */
   ok(U("") && U("plain ascii"), "ASCII is UTF-8");
@@ -130,6 +130,30 @@ int main(void)
   ok(wire_check_path_id("a%2Fb") && wire_check_path_id("M%C3%BCller") &&
      wire_check_path_id("a%") && wire_check_path_id("a/b"),
      "an encoded '/', UTF-8, a bare '%%', two segments");
+
+  /* BLE addresses: the one parser every role uses */
+  {
+    uint8_t a[6];
+    char text[WIRE_BLE_LEN + 1] = "untouched";
+
+    ok(wire_ble_parse("aa:BB:0c:dD:ee:0F", a) == 0, "a mixed-case address parses");
+    wire_ble_format(a, text);
+    is_str(text, "AA:BB:0C:DD:EE:0F", "formatted in upper case");
+    ok(wire_ble_parse("AA:BB:CC:DD:EE", a) < 0, "five bytes refused");
+    ok(wire_ble_parse("AA:BB:CC:DD:EE:FF:", a) < 0, "a trailing colon refused");
+    ok(wire_ble_parse("AA-BB-CC-DD-EE-FF", a) < 0 && wire_ble_parse("AABBCCDDEEFF", a) < 0,
+       "dashes and no separators refused");
+    ok(wire_ble_parse("AA:BB:CC:DD:EE:FG", a) < 0 && wire_ble_parse("AA:BB:CC:DD:E :FF", a) < 0,
+       "a non-hex digit refused");
+    ok(wire_ble_parse("", a) < 0 && wire_ble_parse(NULL, a) < 0, "empty and NULL refused");
+    ok(wire_ble_normalize("aa:bb:cc:dd:ee:01", text) == 0 &&
+       !strcmp(text, "AA:BB:CC:DD:EE:01"), "normalize: lower case in, upper case out");
+    strcpy(text, "untouched");
+    ok(wire_ble_normalize("aa:bb:cc:dd:ee:0", text) < 0 && !strcmp(text, "untouched"),
+       "normalize: -1 for a malformed address, the output untouched");
+    ok(wire_ble_normalize("AA:BB:CC:DD:EE:01\0", text) == 0 &&
+       wire_ble_normalize("AA:BB:CC:DD:EE:01 ", text) < 0, "normalize: exactly 17 bytes");
+  }
 
   /* wire_get on JSON fields */
   o = parse("{\"participant\":\"bob\",\"name\":\"Bob \\u00e9\",\"room\":\"R 1\","

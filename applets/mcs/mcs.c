@@ -8,7 +8,9 @@
  *   GET  /participants[?state=S][&limit=N]       observable: every track
  *   GET  /timeline[?limit=N][&since=SEQ]         the steps, oldest first
  *
- * One track per person (per address until ae names one), a state machine:
+ * One track per person (per address until ae names one), a state machine
+ * (track.c: one table, state x event -> state + actions; track_on here
+ * applies it):
  *
  *   detected -> scanning -> authenticating -> guiding -> arrived -> presenting
  *                                 denied <-/          \-> expired -/
@@ -42,6 +44,11 @@
  * restarted ug (its uptime starts over) or one whose GET /guide no longer
  * lists a guided participant gets the guidance again; a restarted mrs gets
  * its room's presented participants again.
+ *
+ * This file follows the flow: presence (POST /presence), scans (bs),
+ * authentication (ae), guidance (ug), arrival (a room's sighting) and
+ * presentation (mrs); then the observers' resources, the tick that keeps
+ * the flow going, and the setup.
  */
 #include "call.h"
 #include "nano.h"
@@ -49,46 +56,22 @@
 #include "sightings.h"
 #include "uri.h"
 #include "wire.h"
+#include "track.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Ids, names, rooms, locations: the limits of src/wire.h, the same as
  * ae's, so every participant ae grants fits. */
-#define DEVICE_NAME_MAX 64          /* bs cuts advertised names to this */
+#define DEVICE_NAME_MAX WIRE_DEVICE_NAME_MAX  /* bs cuts advertised names to this */
 #define AUTH_BATCH WIRE_AUTH_MAX    /* addresses in one POST ae/auth */
 #define HASH_MIN 1024              /* buckets; doubled as tracks grow */
 #define TRACK_ADDRS_MAX 8           /* addresses one person's track keeps */
 
-/* ---- states and steps ------------------------------------------------ */
+/* ---- tracks' state, guidance, addresses --------------------------------- */
 
-/* The states a visit rests in (state_is_at_rest): presenting, or one
- * that says how it ended: denied by ae, expired (not arrived, or a peer
- * never answered), refused by mrs (the meeting gone or changed, the
- * participant no longer invited), ended (the meeting is over). */
-enum state {
-  S_DETECTED, S_SCANNING, S_AUTHENTICATING, S_GUIDING, S_ARRIVED, S_PRESENTING,
-  S_DENIED, S_EXPIRED, S_REFUSED, S_ENDED, S_COUNT
-};
-
-static const char *const state_names[S_COUNT] = {
-  "detected", "scanning", "authenticating", "guiding", "arrived", "presenting",
-  "denied", "expired", "refused", "ended"
-};
-
-/* Every state is a step; three steps are not states. */
-enum step {
-  T_DETECTED, T_SCANNING, T_AUTHENTICATING, T_GUIDING, T_ARRIVED, T_PRESENTING,
-  T_DENIED, T_EXPIRED, T_REFUSED, T_ENDED, T_GRANTED, T_GUIDANCE_ON, T_GUIDANCE_OFF,
-  T_COUNT
-};
-
-static const char *const step_names[T_COUNT] = {
-  "detected", "scanning", "authenticating", "guiding", "arrived", "presenting",
-  "denied", "expired", "refused", "ended", "granted", "guidance_on", "guidance_off"
-};
+/* The states and steps of a track, and what moves it, are mcs/track.h's. */
 
 #define PRESENT_RECHECK_MIN_MS 250  /* mrs said "pending": ask again, doubling */
 #define PRESENT_RECHECK_MAX_MS 2000 /* (mrs remembers a refusal for 10 s) */
@@ -193,7 +176,8 @@ static struct {
   struct track **by_participant;
   unsigned hash_size;
   long naddrs;
-  long counts[S_COUNT];             /* tracks per state, for /participants */
+  long counts[S_COUNT + 1];         /* tracks per state, for /participants
+                                       (and S_NONE: one being made) */
   struct track *oldest, *newest;
   long ntracks;
 
@@ -257,20 +241,6 @@ static unsigned hash(const char *s)
   for (; *s; s++)
     h = (h ^ (unsigned char)*s) * 16777619u;
   return h & (M.hash_size - 1);
-}
-
-/* "aa:bb:cc:dd:ee:01" -> "AA:BB:CC:DD:EE:01"; 0 if it is not an address. */
-static int ble_normalize(const char *in, char out[18])
-{
-  if (strlen(in) != 17)
-    return 0;
-  for (int i = 0; i < 17; i++) {
-    if (i % 3 == 2 ? in[i] != ':' : !isxdigit((unsigned char)in[i]))
-      return 0;
-    out[i] = (char)toupper((unsigned char)in[i]);
-  }
-  out[17] = '\0';
-  return 1;
 }
 
 /* Double both hash tables (rehashing every address and participant) once
@@ -431,12 +401,6 @@ static void participant_index(struct track *t, const char *id)
   *head = t;
 }
 
-static int state_is_at_rest(enum state s)
-{
-  return s == S_DENIED || s == S_EXPIRED || s == S_PRESENTING || s == S_REFUSED ||
-         s == S_ENDED;
-}
-
 static void track_free(struct track *t)
 {
   while (t->addrs) {
@@ -492,6 +456,7 @@ static struct track *track_new(const char *ble)
     return NULL;
   }
   snprintf(t->ble, sizeof t->ble, "%s", ble);
+  t->state = S_NONE;                /* until the event that made it */
   t->prev = M.newest;
   if (M.newest)
     M.newest->next = t;
@@ -525,6 +490,64 @@ static void track_step(struct track *t, enum step st, const char *detail)
   server_notify(M.participants_res);
 }
 
+/* ---- events: what happens to a track ------------------------------------ */
+
+/* The flow's steps, defined below in the order they happen. */
+static struct sweep *sweep_find(const char *location);
+static void scan_start(struct sweep *sw);
+struct device;
+static int device_parse(const cJSON *d, struct device *out);
+static int entrance_devices(const cJSON *devices, const struct sweep *sw);
+static void batch_add(struct batch **b, const char *location, struct track *t);
+static void auth_send(struct batch *b);
+static void guide_send(struct track *t);
+static void unguide_send(struct track *t);
+static void guidance_stop(struct track *t);
+static int room_sighting(const struct device *d, const char *at, struct batch **b);
+static void present_send(struct track *t);
+
+/* Event e happened to t: the state mcs/track.c's table says is entered
+ * at ms (0: now; detail for the timeline), then the peers' part of its
+ * actions.  Returns the transition, for the caller's own part. */
+static struct transition track_on(struct track *t, enum event e, uint64_t ms,
+                                  const char *detail)
+{
+  struct transition tr = track_next(t->state, e);
+  enum state from = t->state;
+
+  if (tr.action & A_NEW_VISIT) {
+    /* a clean slate but for what it was presented to */
+    memset(t->step, 0, sizeof t->step);
+    t->room_seen = 0;
+    t->guidance = G_NONE;
+    t->resends = 0;
+    t->visit++;
+  }
+  if (tr.action & A_REASK)
+    t->reask_from = from;
+  if (tr.to == S_BACK) {            /* quietly, as if never re-asked */
+    track_set_state(t, t->reask_from);
+    t->reask_from = 0;
+  } else if (tr.to != S_SAME) {
+    track_enter(t, tr.to, ms, detail);
+  }
+  if (tr.action & A_STOP_GUIDANCE)
+    guidance_stop(t);
+  if (tr.action & A_CANCEL_PRESENT) {
+    call_cancel(t->present);
+    t->present = NULL;
+    loop_cancel(t->present_again);
+    t->present_again = NULL;
+  }
+  if (tr.action & A_GUIDE)
+    guide_send(t);
+  if (tr.action & A_UNGUIDE)
+    unguide_send(t);
+  if (tr.action & A_PRESENT)
+    present_send(t);
+  return tr;
+}
+
 /* ---- peers by room -------------------------------------------------- */
 
 static struct peer *room_peer_find(struct room_peer *list, int n, const char *room)
@@ -547,453 +570,72 @@ static int room_matches(const struct track *t, const char *at)
   return !strcmp(at, t->room) || !strcmp(at, "room");
 }
 
-/* ---- guidance, arrival, presentation -------------------------------------- */
+/* ---- presence: motion at a location starts a scan ------------------------- */
 
-static void guide_send(struct track *t);
-static void unguide_send(struct track *t);
-static void present_send(struct track *t);
-
-static struct call_opts until_expiry(const struct track *t)
+/* A pd or bs reports for its own location only: pd-entrance may not
+ * say there is motion in R1, nor a stolen bs-R1 key put sightings at the
+ * entrance.  Without keys (--insecure) there is no identity to hold to. */
+static int location_is_callers(struct nano_req *r, const char *location)
 {
-  struct call_opts o = { 0, (uint64_t)M.expire_ms };
-  (void)t;
-  return o;
-}
+  const char *id = r->identity;
 
-static void on_guide(void *arg, int code, const uint8_t *body, size_t len)
-{
-  struct track *t = arg;
-  char buf[16];
-
-  t->guide = NULL;
-  if (code / 100 == 2) {
-    struct jerr err;
-    cJSON *o = body ? json_parse_object(body, len, 4096, &err) : NULL;
-    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(o, "expires");
-    int64_t expires = 0;
-    t->guidance_expires = cJSON_IsString(ex) && rfc3339_parse(ex->valuestring, &expires) == 0 &&
-                          expires > 0 ? (uint64_t)expires : 0;
-    cJSON_Delete(o);
-    t->guidance = G_ON;
-    t->guidance_acked = wall_ms();
-    if (!t->step[T_GUIDANCE_ON])
-      track_step(t, T_GUIDANCE_ON, t->room);
-    else
-      timeline("guidance_on", t->participant, t->ble, "%s again", t->room);
-    if (t->state != S_GUIDING)       /* arrived or expired meanwhile */
-      unguide_send(t);
-    return;
-  }
-  t->guidance = G_FAILED;
-  log_warn("participant=%s room=%s ug refused guidance: %s %.*s", t->participant,
-           t->room, client_code_text(code, buf, sizeof buf), (int)(len > 120 ? 120 : len),
-           body ? (const char *)body : "");
-  timeline("guidance_failed", t->participant, t->ble, "ug: %s",
-           client_code_text(code, buf, sizeof buf));
-  server_notify(M.participants_res);
-}
-
-static void guide_send(struct track *t)
-{
-  cJSON *o = cJSON_CreateObject();
-  struct call_opts co = until_expiry(t);
-
-  cJSON_AddStringToObject(o, "participant", t->participant);
-  cJSON_AddStringToObject(o, "room", t->room);
-  t->guidance = G_PENDING;
-  call_cancel(t->guide);
-  t->guide = call_json(M.ug, COAP_REQUEST_POST, "guide", o, &co, on_guide, t);
-  cJSON_Delete(o);
-  M.guides++;
-}
-
-static void on_unguide(void *arg, int code, const uint8_t *body, size_t len)
-{
-  struct track *t = arg;
-  char buf[16];
-
-  (void)body;
-  (void)len;
-  t->unguide = NULL;
-  if (code / 100 == 2 || code == 404) {
-    t->guidance = G_OFF;
-    track_step(t, T_GUIDANCE_OFF, code == 404 ? "was not on" : "");
-    return;
-  }
-  log_warn("participant=%s stopping guidance failed: %s", t->participant,
-           client_code_text(code, buf, sizeof buf));
-}
-
-static void unguide_send(struct track *t)
-{
-  char path[WIRE_ID_MAX + 16];
-  struct call_opts co = until_expiry(t);
-
-  if (t->unguide)
-    return;
-  snprintf(path, sizeof path, "guide/%s", t->participant);
-  t->unguide = call_start(M.ug, COAP_REQUEST_DELETE, path, NULL, 0, &co, on_unguide, t);
-}
-
-/* Stop the guidance: a guide call still waiting is dropped (if it never
- * went out there is nothing to stop); one that may have reached ug is
- * followed by a DELETE, which ug sees after it (one session, NSTART 1). */
-static void guidance_stop(struct track *t)
-{
-  int maybe_on = t->guidance == G_ON;
-
-  if (t->guide) {
-    maybe_on = maybe_on || call_attempts(t->guide) > 0;
-    call_cancel(t->guide);
-    t->guide = NULL;
-  }
-  if (maybe_on)
-    unguide_send(t);
-  else if (t->guidance == G_PENDING)
-    t->guidance = G_NONE;
-}
-
-static void present_recheck(void *arg)
-{
-  struct track *t = arg;
-
-  t->present_again = NULL;
-  if (t->state == S_ARRIVED)
-    present_send(t);
-}
-
-/* "shown", or "pending" while mrs asks ae (then mcs asks mrs again until
- * it says shown or no: presenting is only said once it is true). */
-static int present_pending(const uint8_t *body, size_t len)
-{
-  struct jerr err;
-  cJSON *o = body ? json_parse_object(body, len, 4096, &err) : NULL;
-  const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "status");
-  int pending = cJSON_IsString(st) && !strcmp(st->valuestring, "pending");
-
-  cJSON_Delete(o);
-  return pending;
-}
-
-static void on_present(void *arg, int code, const uint8_t *body, size_t len)
-{
-  struct track *t = arg;
-  char buf[16], why[160];
-
-  t->present = NULL;
-  if (code / 100 == 2 && present_pending(body, len)) {
-    if (t->state != S_ARRIVED)
-      return;
-    if (wall_ms() >= t->step[T_ARRIVED] + (uint64_t)M.expire_ms) {
-      track_enter(t, S_EXPIRED, 0, "mrs never confirmed the presentation");
-      return;
-    }
-    t->present_backoff = t->present_backoff ? t->present_backoff * 2 : PRESENT_RECHECK_MIN_MS;
-    if (t->present_backoff > PRESENT_RECHECK_MAX_MS)
-      t->present_backoff = PRESENT_RECHECK_MAX_MS;
-    loop_cancel(t->present_again);
-    t->present_again = loop_after(t->present_backoff, present_recheck, t);
-    return;
-  }
-  t->present_backoff = 0;
-  if (code / 100 == 2) {
-    snprintf(t->presented, sizeof t->presented, "%s", t->meeting);
-    if (t->state == S_ARRIVED)
-      track_enter(t, S_PRESENTING, 0, t->meeting);
-    return;
-  }
-  log_warn("participant=%s meeting=%s mrs refused: %s %.*s", t->participant, t->meeting,
-           client_code_text(code, buf, sizeof buf), (int)(len > 120 ? 120 : len),
-           body ? (const char *)body : "");
-  timeline("present_refused", t->participant, t->ble, "mrs: %s",
-           client_code_text(code, buf, sizeof buf));
-  if (t->state != S_ARRIVED && !(t->state == S_PRESENTING && code / 100 == 4)) {
-    server_notify(M.participants_res);
-    return;
-  }
-  /* a visit that ends here rests, so the next one is asked about again;
-   * a restarted mrs that will not show them again ends presenting too */
-  snprintf(why, sizeof why, "mrs: %s %.*s", client_code_text(code, buf, sizeof buf),
-           (int)(len > 100 ? 100 : len), body ? (const char *)body : "");
-  track_enter(t, code == CLIENT_TIMEOUT || code / 100 == 5 ? S_EXPIRED : S_REFUSED, 0, why);
-}
-
-static void present_send(struct track *t)
-{
-  struct peer *mrs = room_peer_find(M.mrs, M.nmrs, t->room);
-  struct call_opts co = until_expiry(t);
-  cJSON *o;
-
-  if (!mrs) {
-    log_warn("participant=%s room=%s no mrs for this room", t->participant, t->room);
-    timeline("present_refused", t->participant, t->ble, "no mrs for room %s", t->room);
-    return;
-  }
-  o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "participant", t->participant);
-  cJSON_AddStringToObject(o, "meeting", t->meeting);
-  if (*t->name)                     /* ae's, for the room's screen */
-    cJSON_AddStringToObject(o, "name", t->name);
-  call_cancel(t->present);
-  t->present = call_json(mrs, COAP_REQUEST_POST, "present", o, &co, on_present, t);
-  cJSON_Delete(o);
-  M.presents++;
-}
-
-static void arrive(struct track *t, const char *at)
-{
-  track_enter(t, S_ARRIVED, 0, at);
-  guidance_stop(t);
-  present_send(t);
-}
-
-/* ---- authentication ------------------------------------------------------ */
-
-/* ae named t's address as the participant that track o already follows
- * (a phone that rotated its address, a second device, a badge): one
- * person, one track.  t's addresses and sightings become o's and t goes.
- * Returns the track the grant is for: o, beginning the visit t began;
- * NULL when o's own visit goes on (and it has been told of a room t was
- * seen in).  The visit goes on as it would for one address: o is not at
- * rest, or t was heard at the entrance within --visit-gap of o, or heard
- * in a room while o is presenting. */
-static struct track *track_merge(struct track *o, struct track *t, const char *meeting,
-                                 const char *room, int64_t end_ms)
-{
-  int busy = !state_is_at_rest(o->state) || o->guide || o->unguide || o->present ||
-             (t->entrance_seen ? t->entrance_seen < o->entrance_seen + (uint64_t)M.visit_gap_ms
-                               : o->state == S_PRESENTING);
-  uint64_t room_seen = t->room_seen;
-  char at[WIRE_LOCATION_MAX + 1];
-
-  M.merged++;
-  timeline("same_person", o->participant, t->ble, "as %s", o->ble);
-  log_info("participant=%s ble=%s is the same person as ble=%s", o->participant, t->ble,
-           o->ble);
-  snprintf(at, sizeof at, "%s", t->room_seen_at);
-  addrs_move(o, t);
-  memcpy(o->ble, t->ble, sizeof o->ble);
-  if (t->entrance_seen > o->entrance_seen)
-    o->entrance_seen = t->entrance_seen;
-  if (t->device[0])
-    memcpy(o->device, t->device, sizeof o->device);
-  if (t->beacon[0])
-    memcpy(o->beacon, t->beacon, sizeof o->beacon);
-  o->rssi = t->rssi;
-  if (busy) {
-    track_free(t);
-    if (room_seen && o->state == S_GUIDING && !room_matches(o, at) && !strcmp(room, at)) {
-      /* heard in another room than theirs, where ae names a meeting on
-       * now of theirs: that is where they are going */
-      snprintf(o->meeting, sizeof o->meeting, "%s", meeting);
-      snprintf(o->room, sizeof o->room, "%s", room);
-      o->meeting_end = end_ms > 0 ? (uint64_t)end_ms : 0;
-    }
-    if (room_seen && o->state == S_GUIDING && room_matches(o, at))
-      arrive(o, at);
-    return NULL;
-  }
-  /* the visit t began (detected, scanning, authenticating) is o's now */
-  memcpy(o->step, t->step, sizeof o->step);
-  track_set_state(o, t->state);
-  o->visit++;
-  o->room_seen = room_seen;
-  memcpy(o->room_seen_at, at, sizeof o->room_seen_at);
-  o->room_asked = t->room_asked;
-  o->guidance = G_NONE;
-  o->resends = 0;
-  track_free(t);
-  return o;
-}
-
-static void grant(struct track *t, const cJSON *g)
-{
-  const char *id = NULL, *name = "", *meeting = "", *room = "", *end = NULL;
-  int64_t end_ms = 0;
-  struct jerr err;
-
-  if (wire_get(g, "participant", WIRE_ID, JSON_REQUIRED, &id, &err) < 0 ||
-      wire_get(g, "name", WIRE_NAME, JSON_OPTIONAL, &name, &err) < 0 ||
-      wire_get(g, "meeting", WIRE_ID, JSON_REQUIRED, &meeting, &err) < 0 ||
-      wire_get(g, "room", WIRE_ROOM, JSON_REQUIRED, &room, &err) < 0 ||
-      json_get_string(g, "end", JSON_OPTIONAL, 40, &end, &err) < 0)
-    goto malformed;
-  if (end && rfc3339_parse(end, &end_ms) < 0) {
-    jerr_set(&err, "field 'end' is not an RFC 3339 time");
-    goto malformed;
-  }
-  if (t->participant[0] && strcmp(t->participant, id)) {
-    /* the address was given to someone else (ae's participant changed):
-     * what the track knew of the previous holder is not theirs */
-    log_info("ble=%s is participant=%s now, not %s", t->ble, id, t->participant);
-    timeline("new_holder", id, t->ble, "was %s's", t->participant);
-    t->presented[0] = '\0';
-  }
-  if (track_by_participant(id) && track_by_participant(id) != t &&
-      !(t = track_merge(track_by_participant(id), t, meeting, room, end_ms)))
-    return;
-  participant_index(t, id);
-  snprintf(t->name, sizeof t->name, "%s", name ? name : "");
-  snprintf(t->meeting, sizeof t->meeting, "%s", meeting);
-  snprintf(t->room, sizeof t->room, "%s", room);
-  t->meeting_end = end_ms > 0 ? (uint64_t)end_ms : 0;
-  track_step(t, T_GRANTED, meeting);
-  if (!strcmp(t->presented, t->meeting)) {
-    /* Back through the entrance during a meeting they are already in. */
-    track_enter(t, S_PRESENTING, 0, "already presented; not guided again");
-    return;
-  }
-  if (t->room_seen && room_matches(t, t->room_seen_at)) {
-    /* Walked faster than the authentication: already in the room. */
-    arrive(t, t->room_seen_at);
-    return;
-  }
-  track_enter(t, S_GUIDING, 0, t->room);
-  guide_send(t);
-  return;
-
-malformed:
-  log_error("ble=%s ae's grant is malformed: %s", t->ble, err.msg);
-  track_enter(t, S_DENIED, 0, "malformed answer from ae");
-}
-
-static void deny(struct track *t, const char *why)
-{
-  track_enter(t, S_DENIED, 0, why);
-  log_info("ble=%s device=\"%s\" denied (%s); not asked again this visit", t->ble,
-           t->device, why);
-}
-
-static const cJSON *granted_for(const cJSON *granted, const struct batch *b,
-                                const char *ble)
-{
-  const cJSON *g;
-  char norm[18];
-
-  cJSON_ArrayForEach(g, granted) {
-    const cJSON *gb = cJSON_GetObjectItemCaseSensitive(g, "ble");
-    if (cJSON_IsString(gb) && ble_normalize(gb->valuestring, norm) && !strcmp(norm, ble))
-      return g;
-  }
-  /* An answer without "ble" can only be matched when one was asked. */
-  if (b->n == 1 && cJSON_GetArraySize(granted) == 1) {
-    g = cJSON_GetArrayItem(granted, 0);
-    if (!cJSON_GetObjectItemCaseSensitive(g, "ble"))
-      return g;
-  }
-  return NULL;
-}
-
-static int in_denied(const cJSON *denied, const char *ble)
-{
-  const cJSON *d;
-  char norm[18];
-  cJSON_ArrayForEach(d, denied)
-    if (cJSON_IsString(d) && ble_normalize(d->valuestring, norm) && !strcmp(norm, ble))
-      return 1;
+  if (!id || !(strncmp(id, "pd-", 3) == 0 || strncmp(id, "bs-", 3) == 0) ||
+      !strcmp(id + 3, location))
+    return 1;
+  req_reply_error(r, 403, "%s may not report for location '%s'", id, location);
   return 0;
 }
 
-static void batch_free(struct batch *b)
+static void post_presence(struct nano_req *r)
 {
-  if (b->prev)
-    b->prev->next = b->next;
-  else if (M.batches == b)
-    M.batches = b->next;
-  if (b->next)
-    b->next->prev = b->prev;
-  free(b);
-}
+  const char *location, *node = "";
+  long long ts = 0;
+  struct jerr err;
+  struct sweep *sw;
+  uint64_t now = wall_ms(), motion;
+  cJSON *o = req_json(r), *a;
 
-static void on_auth(void *arg, int code, const uint8_t *body, size_t len)
-{
-  struct batch *b = arg;
-  const cJSON *granted = NULL, *denied = NULL;
-  cJSON *o = NULL;
-  struct jerr err = { "" };
-  char buf[16], why[240];
-
-  if (code / 100 == 2) {
-    o = json_parse_object(body, len, 4 << 20, &err);
-    if (o) {
-      granted = cJSON_GetObjectItemCaseSensitive(o, "granted");
-      denied = cJSON_GetObjectItemCaseSensitive(o, "denied");
-      if (!cJSON_IsArray(granted) || !cJSON_IsArray(denied)) {
-        jerr_set(&err, "no granted/denied arrays");
-        cJSON_Delete(o);
-        o = NULL;
-      }
-    }
-    snprintf(why, sizeof why, "malformed answer from ae: %s", err.msg);
-  } else {
-    snprintf(why, sizeof why, "ae: %s", client_code_text(code, buf, sizeof buf));
-  }
   if (!o)
-    log_error("auth of %d addresses failed: %s", b->n, why);
-  for (int i = 0; i < b->n; i++) {
-    struct track *t = track_by_ble(b->ble[i]);
-    const cJSON *g;
-    if (!t || t->state != S_AUTHENTICATING)
-      continue;                 /* expired or forgotten meanwhile */
-    if (t->reask_from) {
-      /* asked again in another room: only a meeting there changes anything */
-      enum state back = t->reask_from;
-      const cJSON *room;
-      t->reask_from = 0;
-      g = o ? granted_for(granted, b, b->ble[i]) : NULL;
-      room = g ? cJSON_GetObjectItemCaseSensitive(g, "room") : NULL;
-      if (!cJSON_IsString(room) || !strcmp(room->valuestring, t->room)) {
-        track_set_state(t, back);
-        timeline("not_here", t->participant, t->ble, "no meeting for them at %s", b->location);
-        server_notify(M.participants_res);
-        continue;
-      }
-    }
-    if (!o) {
-      if (code == CLIENT_TIMEOUT)
-        track_enter(t, S_EXPIRED, 0, "ae did not answer in time");
-      else
-        track_enter(t, S_DENIED, 0, why);
-      continue;
-    }
-    /* matched by the address asked about: t may have been heard on
-     * another of its addresses since */
-    if ((g = granted_for(granted, b, b->ble[i])))
-      grant(t, g);
-    else
-      deny(t, in_denied(denied, b->ble[i]) ? "unknown or not invited now" :
-           "not in ae's answer");
+    return;
+  if (wire_get(o, "location", WIRE_LOCATION, JSON_REQUIRED, &location, &err) < 0 ||
+      wire_get(o, "node", WIRE_ID, JSON_OPTIONAL, &node, &err) < 0 ||
+      json_get_int(o, "ts_ms", JSON_OPTIONAL, 0, 1LL << 50, &ts, &err) < 0) {
+    req_reply_error(r, 400, "%s", err.msg);
+    cJSON_Delete(o);
+    return;
+  }
+  if (!location_is_callers(r, location)) {
+    cJSON_Delete(o);
+    return;
+  }
+  sw = sweep_find(location);
+  if (!sw) {
+    req_reply_error(r, 404, "no bs for location '%s'", location);
+    cJSON_Delete(o);
+    return;
+  }
+  /* The pd's own time of the motion, unless its clock is clearly off. */
+  motion = ts && (uint64_t)ts <= now + 5000 && (uint64_t)ts + 60000 >= now ?
+           (uint64_t)ts : now;
+  M.presences++;
+  timeline_at(motion, "motion", location, "", "node=%s", node ? node : "");
+  if (!sw->queued || motion < sw->queued)
+    sw->queued = motion;
+  if (motion > sw->last_motion)
+    sw->last_motion = motion;
+  a = cJSON_CreateObject();
+  cJSON_AddStringToObject(a, "location", location);
+  if (sw->call) {
+    cJSON_AddStringToObject(a, "scan", "queued");   /* after the one running */
+  } else {
+    scan_start(sw);
+    cJSON_AddStringToObject(a, "scan", "started");
   }
   cJSON_Delete(o);
-  batch_free(b);
+  req_reply_json(r, 204, a);
 }
 
-static void auth_send(struct batch *b)
-{
-  cJSON *o = cJSON_CreateObject();
-  cJSON *arr = cJSON_AddArrayToObject(o, "ble"), *beacons = NULL;
-  struct call_opts co = { 0, (uint64_t)M.expire_ms };
-
-  for (int i = 0; i < b->n; i++) {
-    cJSON_AddItemToArray(arr, cJSON_CreateString(b->ble[i]));
-    if (b->beacon[i][0] && (beacons || (beacons = cJSON_AddObjectToObject(o, "ibeacons"))))
-      cJSON_AddStringToObject(beacons, b->ble[i], b->beacon[i]);
-  }
-  cJSON_AddStringToObject(o, "location", b->location);
-  b->next = M.batches;
-  if (M.batches)
-    M.batches->prev = b;
-  M.batches = b;
-  b->call = call_json(M.ae, COAP_REQUEST_POST, "auth", o, &co, on_auth, b);
-  if (!b->call) {
-    log_error("out of memory asking ae");
-    batch_free(b);
-  }
-  M.auth_requests++;
-  cJSON_Delete(o);
-}
-
-/* ---- sightings ------------------------------------------------------------ */
+/* ---- scans: who is at the location ---------------------------------------- */
 
 struct device {
   char ble[18];
@@ -1002,193 +644,6 @@ struct device {
   int rssi;
   long long age_ms;
 };
-
-/* One element of "devices"; 0 (skipped, logged) if it is not usable. */
-static int device_parse(const cJSON *d, struct device *out)
-{
-  const char *addr = NULL;
-  long long rssi = 0;
-  struct jerr err;
-
-  out->name = "";
-  out->age_ms = 0;
-  out->beacon[0] = '\0';
-  if (!cJSON_IsObject(d) ||
-      json_get_string(d, "addr", JSON_REQUIRED, 32, &addr, &err) < 0 ||
-      !ble_normalize(addr, out->ble) ||
-      json_get_string(d, "name", JSON_OPTIONAL, 256, &out->name, &err) < 0 ||
-      json_get_int(d, "rssi", JSON_OPTIONAL, -200, 50, &rssi, &err) < 0 ||
-      json_get_int(d, "last_seen_ms", JSON_OPTIONAL, 0, 1LL << 40, &out->age_ms, &err) < 0) {
-    log_debug("a device entry skipped: %s", addr ? addr : "no addr");
-    return 0;
-  }
-  if (!out->name || wire_check_text(out->name))
-    out->name = "";             /* radio data: the key counts, a bad name not */
-  if (cJSON_GetObjectItemCaseSensitive(d, "ibeacon") &&
-      ibeacon_key_parse(cJSON_GetObjectItemCaseSensitive(d, "ibeacon"), out->beacon, NULL, 0) < 0)
-    out->beacon[0] = '\0';      /* a beacon we cannot read is no badge */
-  out->rssi = (int)rssi;
-  return 1;
-}
-
-/* An entrance sighting; returns the track if it begins a visit (and so
- * needs asking AE about). */
-static struct track *entrance_sighting(const struct device *d, const struct sweep *sw)
-{
-  struct track *t = track_by_ble(d->ble);
-  uint64_t now = wall_ms();
-  uint64_t seen = now - (uint64_t)(d->age_ms < (long long)now ? d->age_ms : 0);
-  uint64_t before;
-
-  if (!t) {
-    t = track_new(d->ble);
-    if (!t) {
-      log_warn("ble=%s dropped: %ld tracks all busy", d->ble, M.ntracks);
-      return NULL;
-    }
-  } else {
-    before = t->entrance_seen;
-    if (seen > t->entrance_seen)
-      t->entrance_seen = seen;
-    if (!state_is_at_rest(t->state) || seen < before + (uint64_t)M.visit_gap_ms ||
-        t->guide || t->unguide || t->present)
-      return NULL;                      /* the same visit */
-    /* A new visit: a clean slate but for what it was presented to. */
-    memset(t->step, 0, sizeof t->step);
-    t->room_seen = 0;
-    t->guidance = G_NONE;
-    t->resends = 0;
-  }
-  t->entrance_seen = seen;
-  t->visit++;
-  t->rssi = d->rssi;
-  snprintf(t->device, sizeof t->device, "%s", d->name);
-  memcpy(t->ble, d->ble, sizeof t->ble);
-  memcpy(t->beacon, d->beacon, sizeof t->beacon);
-  track_enter(t, S_DETECTED, sw->motion, sw->pushed ? "entrance, pushed by bs" :
-              sw->rescanning ? "entrance, on a rescan" : sw->location);
-  track_enter(t, S_SCANNING, sw->sent, "");
-  track_enter(t, S_AUTHENTICATING, 0, "");
-  return t;
-}
-
-/* t's address goes into the POST ae/auth being filled for location (one
- * per AUTH_BATCH addresses), sent when full; the caller sends the rest. */
-static void batch_add(struct batch **b, const char *location, struct track *t)
-{
-  if (!*b && !(*b = calloc(1, sizeof **b))) {
-    track_enter(t, S_DENIED, 0, "out of memory");
-    return;
-  }
-  snprintf((*b)->location, sizeof (*b)->location, "%s", location);
-  snprintf((*b)->ble[(*b)->n], sizeof (*b)->ble[0], "%s", t->ble);
-  snprintf((*b)->beacon[(*b)->n++], sizeof (*b)->beacon[0], "%s", t->beacon);
-  if ((*b)->n == AUTH_BATCH) {
-    auth_send(*b);
-    *b = NULL;
-  }
-}
-
-/* A room sighting of an address no track has, or of one that was not
- * placed when last asked (--visit-gap ago): whose is it?  A phone that
- * rotated its address on the way, a fast walker who never met the
- * entrance scan, a stranger: ae decides for this room.  1 if asked. */
-static int room_ask(const struct device *d, const char *at, struct track *t, struct batch **b)
-{
-  uint64_t now = wall_ms();
-
-  if (t) {
-    if (!state_is_at_rest(t->state) || t->participant[0] || t->guide || t->unguide ||
-        t->present || now < t->room_asked + (uint64_t)M.visit_gap_ms)
-      return 0;
-    memset(t->step, 0, sizeof t->step);
-    t->guidance = G_NONE;
-    t->resends = 0;
-  } else if (!(t = track_new(d->ble))) {
-    log_warn("ble=%s at %s dropped: %ld tracks all busy", d->ble, at, M.ntracks);
-    return 0;
-  }
-  t->visit++;
-  t->rssi = d->rssi;
-  snprintf(t->device, sizeof t->device, "%s", d->name);
-  memcpy(t->beacon, d->beacon, sizeof t->beacon);
-  t->room_seen = t->room_asked = now;
-  snprintf(t->room_seen_at, sizeof t->room_seen_at, "%s", at);
-  snprintf(t->room_asked_at, sizeof t->room_asked_at, "%s", at);
-  track_enter(t, S_DETECTED, 0, at);
-  track_enter(t, S_AUTHENTICATING, 0, at);
-  M.room_asks++;
-  batch_add(b, at, t);
-  return 1;
-}
-
-/* A sighting at a room (from its bs, pushed or scanned); 1 if it was the
- * arrival of a guided participant.  Addresses it cannot place go into
- * the batch *b for ae. */
-static int room_sighting(const struct device *d, const char *at, struct batch **b)
-{
-  struct track *t = track_by_ble(d->ble);
-
-  if (!t || (state_is_at_rest(t->state) && !t->participant[0])) {
-    room_ask(d, at, t, b);
-    return 0;
-  }
-  memcpy(t->ble, d->ble, sizeof t->ble);
-  /* Late is still arrived: guidance that expired on the way does not
-   * make the meeting's content any less theirs. */
-  if ((t->state == S_GUIDING || (t->state == S_EXPIRED && t->participant[0])) &&
-      room_matches(t, at)) {
-    arrive(t, at);
-    return 1;
-  }
-  if ((t->state == S_GUIDING || (t->state == S_EXPIRED && t->participant[0])) &&
-      !t->present && (strcmp(t->room_asked_at, at) ||
-                      wall_ms() >= t->room_asked + (uint64_t)M.visit_gap_ms)) {
-    /* In another room than ae chose: they may be invited to a meeting on
-     * now here too.  ae decides for this room (once per room and
-     * --visit-gap); if it says no, the guidance goes on as it was. */
-    t->reask_from = t->state;
-    t->room_seen = t->room_asked = wall_ms();
-    snprintf(t->room_seen_at, sizeof t->room_seen_at, "%s", at);
-    snprintf(t->room_asked_at, sizeof t->room_asked_at, "%s", at);
-    track_enter(t, S_AUTHENTICATING, 0, at);
-    M.room_asks++;
-    batch_add(b, at, t);
-    return 0;
-  }
-  if (t->state < S_GUIDING) {
-    t->room_seen = wall_ms();
-    snprintf(t->room_seen_at, sizeof t->room_seen_at, "%s", at);
-  }
-  return 0;
-}
-
-/* Returns how many visits began. */
-static int entrance_devices(const cJSON *devices, const struct sweep *sw)
-{
-  struct batch *b = NULL;
-  const cJSON *d;
-  struct device dev;
-  int visits = 0;
-
-  cJSON_ArrayForEach(d, devices) {
-    struct track *t;
-    if (!device_parse(d, &dev) || dev.age_ms > M.max_age_ms)
-      continue;
-    t = entrance_sighting(&dev, sw);
-    if (!t)
-      continue;
-    visits++;
-    batch_add(&b, "entrance", t);
-  }
-  if (b)
-    auth_send(b);
-  return visits;
-}
-
-/* ---- scans ---------------------------------------------------------------- */
-
-static void scan_start(struct sweep *sw);
 
 /* pd reports motion starts only: people who come while the motion is
  * still held start nothing.  So a location is busy for --linger after its
@@ -1302,69 +757,91 @@ static struct sweep *sweep_find(const char *location)
   return sw;
 }
 
-/* ---- resources ------------------------------------------------------------ */
-
-/* A pd or bs reports for its own location only: pd-entrance may not
- * say there is motion in R1, nor a stolen bs-R1 key put sightings at the
- * entrance.  Without keys (--insecure) there is no identity to hold to. */
-static int location_is_callers(struct nano_req *r, const char *location)
+/* One element of "devices"; 0 (skipped, logged) if it is not usable. */
+static int device_parse(const cJSON *d, struct device *out)
 {
-  const char *id = r->identity;
+  const char *addr = NULL;
+  long long rssi = 0;
+  struct jerr err;
 
-  if (!id || !(strncmp(id, "pd-", 3) == 0 || strncmp(id, "bs-", 3) == 0) ||
-      !strcmp(id + 3, location))
-    return 1;
-  req_reply_error(r, 403, "%s may not report for location '%s'", id, location);
-  return 0;
+  out->name = "";
+  out->age_ms = 0;
+  out->beacon[0] = '\0';
+  if (!cJSON_IsObject(d) ||
+      json_get_string(d, "addr", JSON_REQUIRED, WIRE_BLE_LEN, &addr, &err) < 0 ||
+      wire_ble_normalize(addr, out->ble) < 0 ||
+      json_get_string(d, "name", JSON_OPTIONAL, WIRE_NAME_MAX, &out->name, &err) < 0 ||
+      json_get_int(d, "rssi", JSON_OPTIONAL, -200, 50, &rssi, &err) < 0 ||
+      json_get_int(d, "last_seen_ms", JSON_OPTIONAL, 0, 1LL << 40, &out->age_ms, &err) < 0) {
+    log_debug("a device entry skipped: %s", addr ? addr : "no addr");
+    return 0;
+  }
+  if (!out->name || wire_check_text(out->name))
+    out->name = "";             /* radio data: the key counts, a bad name not */
+  if (cJSON_GetObjectItemCaseSensitive(d, "ibeacon") &&
+      ibeacon_key_parse(cJSON_GetObjectItemCaseSensitive(d, "ibeacon"), out->beacon, NULL, 0) < 0)
+    out->beacon[0] = '\0';      /* a beacon we cannot read is no badge */
+  out->rssi = (int)rssi;
+  return 1;
 }
 
-static void post_presence(struct nano_req *r)
+/* An entrance sighting; returns the track if it begins a visit (and so
+ * needs asking AE about). */
+static struct track *entrance_sighting(const struct device *d, const struct sweep *sw)
 {
-  const char *location, *node = "";
-  long long ts = 0;
-  struct jerr err;
-  struct sweep *sw;
-  uint64_t now = wall_ms(), motion;
-  cJSON *o = req_json(r), *a;
+  struct track *t = track_by_ble(d->ble);
+  uint64_t now = wall_ms();
+  uint64_t seen = now - (uint64_t)(d->age_ms < (long long)now ? d->age_ms : 0);
+  struct track_seen s = { t != NULL, 0, 0, 0, t && (t->guide || t->unguide || t->present), 0,
+                        seen, t ? t->entrance_seen : 0 };
+  enum event e = entrance_event(&s, (uint64_t)M.visit_gap_ms);
 
-  if (!o)
-    return;
-  if (wire_get(o, "location", WIRE_LOCATION, JSON_REQUIRED, &location, &err) < 0 ||
-      wire_get(o, "node", WIRE_ID, JSON_OPTIONAL, &node, &err) < 0 ||
-      json_get_int(o, "ts_ms", JSON_OPTIONAL, 0, 1LL << 50, &ts, &err) < 0) {
-    req_reply_error(r, 400, "%s", err.msg);
-    cJSON_Delete(o);
-    return;
-  }
-  if (!location_is_callers(r, location)) {
-    cJSON_Delete(o);
-    return;
-  }
-  sw = sweep_find(location);
-  if (!sw) {
-    req_reply_error(r, 404, "no bs for location '%s'", location);
-    cJSON_Delete(o);
-    return;
-  }
-  /* The pd's own time of the motion, unless its clock is clearly off. */
-  motion = ts && (uint64_t)ts <= now + 5000 && (uint64_t)ts + 60000 >= now ?
-           (uint64_t)ts : now;
-  M.presences++;
-  timeline_at(motion, "motion", location, "", "node=%s", node ? node : "");
-  if (!sw->queued || motion < sw->queued)
-    sw->queued = motion;
-  if (motion > sw->last_motion)
-    sw->last_motion = motion;
-  a = cJSON_CreateObject();
-  cJSON_AddStringToObject(a, "location", location);
-  if (sw->call) {
-    cJSON_AddStringToObject(a, "scan", "queued");   /* after the one running */
+  if (!t) {
+    t = track_new(d->ble);
+    if (!t) {
+      log_warn("ble=%s dropped: %ld tracks all busy", d->ble, M.ntracks);
+      return NULL;
+    }
   } else {
-    scan_start(sw);
-    cJSON_AddStringToObject(a, "scan", "started");
+    if (seen > t->entrance_seen)
+      t->entrance_seen = seen;
+    if (track_next(t->state, e).to == S_SAME)
+      return NULL;                      /* the same visit */
   }
-  cJSON_Delete(o);
-  req_reply_json(r, 204, a);
+  /* A new visit (track_on: a clean slate but for what it was presented to) */
+  t->entrance_seen = seen;
+  t->rssi = d->rssi;
+  snprintf(t->device, sizeof t->device, "%s", d->name);
+  memcpy(t->ble, d->ble, sizeof t->ble);
+  memcpy(t->beacon, d->beacon, sizeof t->beacon);
+  track_on(t, e, sw->motion, sw->pushed ? "entrance, pushed by bs" :
+           sw->rescanning ? "entrance, on a rescan" : sw->location);
+  track_on(t, E_SCANNED, sw->sent, "");
+  track_on(t, E_ASKED, 0, "");
+  return t;
+}
+
+/* Returns how many visits began. */
+static int entrance_devices(const cJSON *devices, const struct sweep *sw)
+{
+  struct batch *b = NULL;
+  const cJSON *d;
+  struct device dev;
+  int visits = 0;
+
+  cJSON_ArrayForEach(d, devices) {
+    struct track *t;
+    if (!device_parse(d, &dev) || dev.age_ms > M.max_age_ms)
+      continue;
+    t = entrance_sighting(&dev, sw);
+    if (!t)
+      continue;
+    visits++;
+    batch_add(&b, "entrance", t);
+  }
+  if (b)
+    auth_send(b);
+  return visits;
 }
 
 /* The entrance bs pushes every device that comes into range (POST /ble,
@@ -1394,6 +871,509 @@ static void entrance_push(struct nano_req *r, cJSON *o, const cJSON *devices,
   }
   cJSON_Delete(o);
   req_reply_json(r, 204, a);
+}
+
+/* ---- authentication: ae names the participant, or not --------------------- */
+
+/* ae named t's address as the participant that track o already follows
+ * (a phone that rotated its address, a second device, a badge): one
+ * person, one track.  t's addresses and sightings become o's and t goes.
+ * Returns the track the grant is for: o, beginning the visit t began;
+ * NULL when o's own visit goes on (and it has been told of a room t was
+ * seen in).  The visit goes on as it would for one address: o is not at
+ * rest, or t was heard at the entrance within --visit-gap of o, or heard
+ * in a room while o is presenting. */
+static struct track *track_merge(struct track *o, struct track *t, const char *meeting,
+                                 const char *room, int64_t end_ms)
+{
+  struct transition tr = track_next(o->state,
+      same_person_event(o->guide || o->unguide || o->present, t->entrance_seen,
+                        o->entrance_seen, (uint64_t)M.visit_gap_ms));
+  uint64_t room_seen = t->room_seen;
+  char at[WIRE_LOCATION_MAX + 1];
+
+  M.merged++;
+  timeline("same_person", o->participant, t->ble, "as %s", o->ble);
+  log_info("participant=%s ble=%s is the same person as ble=%s", o->participant, t->ble,
+           o->ble);
+  snprintf(at, sizeof at, "%s", t->room_seen_at);
+  addrs_move(o, t);
+  memcpy(o->ble, t->ble, sizeof o->ble);
+  if (t->entrance_seen > o->entrance_seen)
+    o->entrance_seen = t->entrance_seen;
+  if (t->device[0])
+    memcpy(o->device, t->device, sizeof o->device);
+  if (t->beacon[0])
+    memcpy(o->beacon, t->beacon, sizeof o->beacon);
+  o->rssi = t->rssi;
+  if (tr.to == S_SAME) {
+    track_free(t);
+    if (room_seen && o->state == S_GUIDING && !room_matches(o, at) && !strcmp(room, at)) {
+      /* heard in another room than theirs, where ae names a meeting on
+       * now of theirs: that is where they are going */
+      snprintf(o->meeting, sizeof o->meeting, "%s", meeting);
+      snprintf(o->room, sizeof o->room, "%s", room);
+      o->meeting_end = end_ms > 0 ? (uint64_t)end_ms : 0;
+    }
+    if (room_seen && room_matches(o, at))
+      track_on(o, E_MERGED_IN_ROOM, 0, at);
+    return NULL;
+  }
+  /* the visit t began (authenticating) is o's now (A_TAKE_VISIT) */
+  memcpy(o->step, t->step, sizeof o->step);
+  track_set_state(o, tr.to);
+  o->visit++;
+  o->room_seen = room_seen;
+  memcpy(o->room_seen_at, at, sizeof o->room_seen_at);
+  o->room_asked = t->room_asked;
+  o->guidance = G_NONE;
+  o->resends = 0;
+  track_free(t);
+  return o;
+}
+
+static void grant(struct track *t, const cJSON *g)
+{
+  const char *id = NULL, *name = "", *meeting = "", *room = "", *end = NULL;
+  int64_t end_ms = 0;
+  struct jerr err;
+
+  if (wire_get(g, "participant", WIRE_ID, JSON_REQUIRED, &id, &err) < 0 ||
+      wire_get(g, "name", WIRE_NAME, JSON_OPTIONAL, &name, &err) < 0 ||
+      wire_get(g, "meeting", WIRE_ID, JSON_REQUIRED, &meeting, &err) < 0 ||
+      wire_get(g, "room", WIRE_ROOM, JSON_REQUIRED, &room, &err) < 0 ||
+      json_get_string(g, "end", JSON_OPTIONAL, WIRE_TIME_MAX, &end, &err) < 0)
+    goto malformed;
+  if (end && rfc3339_parse(end, &end_ms) < 0) {
+    jerr_set(&err, "field 'end' is not an RFC 3339 time");
+    goto malformed;
+  }
+  if (t->participant[0] && strcmp(t->participant, id)) {
+    /* the address was given to someone else (ae's participant changed):
+     * what the track knew of the previous holder is not theirs */
+    log_info("ble=%s is participant=%s now, not %s", t->ble, id, t->participant);
+    timeline("new_holder", id, t->ble, "was %s's", t->participant);
+    t->presented[0] = '\0';
+  }
+  if (track_by_participant(id) && track_by_participant(id) != t &&
+      !(t = track_merge(track_by_participant(id), t, meeting, room, end_ms)))
+    return;
+  participant_index(t, id);
+  snprintf(t->name, sizeof t->name, "%s", name ? name : "");
+  snprintf(t->meeting, sizeof t->meeting, "%s", meeting);
+  snprintf(t->room, sizeof t->room, "%s", room);
+  t->meeting_end = end_ms > 0 ? (uint64_t)end_ms : 0;
+  track_step(t, T_GRANTED, meeting);
+  if (!strcmp(t->presented, t->meeting)) {
+    /* Back through the entrance during a meeting they are already in. */
+    track_on(t, E_GRANTED_PRESENTED, 0, "already presented; not guided again");
+    return;
+  }
+  if (t->room_seen && room_matches(t, t->room_seen_at)) {
+    /* Walked faster than the authentication: already in the room. */
+    track_on(t, E_GRANTED_IN_ROOM, 0, t->room_seen_at);
+    return;
+  }
+  track_on(t, E_GRANTED, 0, t->room);
+  return;
+
+malformed:
+  log_error("ble=%s ae's grant is malformed: %s", t->ble, err.msg);
+  track_on(t, E_AE_FAILED, 0, "malformed answer from ae");
+}
+
+static void deny(struct track *t, const char *why)
+{
+  track_on(t, E_DENIED, 0, why);
+  log_info("ble=%s device=\"%s\" denied (%s); not asked again this visit", t->ble,
+           t->device, why);
+}
+
+static const cJSON *granted_for(const cJSON *granted, const struct batch *b,
+                                const char *ble)
+{
+  const cJSON *g;
+  char norm[18];
+
+  cJSON_ArrayForEach(g, granted) {
+    const cJSON *gb = cJSON_GetObjectItemCaseSensitive(g, "ble");
+    if (cJSON_IsString(gb) && wire_ble_normalize(gb->valuestring, norm) == 0 && !strcmp(norm, ble))
+      return g;
+  }
+  /* An answer without "ble" can only be matched when one was asked. */
+  if (b->n == 1 && cJSON_GetArraySize(granted) == 1) {
+    g = cJSON_GetArrayItem(granted, 0);
+    if (!cJSON_GetObjectItemCaseSensitive(g, "ble"))
+      return g;
+  }
+  return NULL;
+}
+
+static int in_denied(const cJSON *denied, const char *ble)
+{
+  const cJSON *d;
+  char norm[18];
+  cJSON_ArrayForEach(d, denied)
+    if (cJSON_IsString(d) && wire_ble_normalize(d->valuestring, norm) == 0 && !strcmp(norm, ble))
+      return 1;
+  return 0;
+}
+
+static void batch_free(struct batch *b)
+{
+  if (b->prev)
+    b->prev->next = b->next;
+  else if (M.batches == b)
+    M.batches = b->next;
+  if (b->next)
+    b->next->prev = b->prev;
+  free(b);
+}
+
+static void on_auth(void *arg, int code, const uint8_t *body, size_t len)
+{
+  struct batch *b = arg;
+  const cJSON *granted = NULL, *denied = NULL;
+  cJSON *o = NULL;
+  struct jerr err = { "" };
+  char buf[16], why[240];
+
+  if (code / 100 == 2) {
+    o = json_parse_object(body, len, 4 << 20, &err);
+    if (o) {
+      granted = cJSON_GetObjectItemCaseSensitive(o, "granted");
+      denied = cJSON_GetObjectItemCaseSensitive(o, "denied");
+      if (!cJSON_IsArray(granted) || !cJSON_IsArray(denied)) {
+        jerr_set(&err, "no granted/denied arrays");
+        cJSON_Delete(o);
+        o = NULL;
+      }
+    }
+    snprintf(why, sizeof why, "malformed answer from ae: %s", err.msg);
+  } else {
+    snprintf(why, sizeof why, "ae: %s", client_code_text(code, buf, sizeof buf));
+  }
+  if (!o)
+    log_error("auth of %d addresses failed: %s", b->n, why);
+  for (int i = 0; i < b->n; i++) {
+    struct track *t = track_by_ble(b->ble[i]);
+    const cJSON *g;
+    if (!t || t->state != S_AUTHENTICATING)
+      continue;                 /* expired or forgotten meanwhile */
+    if (t->reask_from) {
+      /* asked again in another room: only a meeting there changes anything */
+      const cJSON *room;
+      g = o ? granted_for(granted, b, b->ble[i]) : NULL;
+      room = g ? cJSON_GetObjectItemCaseSensitive(g, "room") : NULL;
+      if (!cJSON_IsString(room) || !strcmp(room->valuestring, t->room)) {
+        track_on(t, E_NOT_HERE, 0, NULL);   /* back to guiding or expired */
+        timeline("not_here", t->participant, t->ble, "no meeting for them at %s", b->location);
+        server_notify(M.participants_res);
+        continue;
+      }
+      t->reask_from = 0;
+    }
+    if (!o) {
+      if (code == CLIENT_TIMEOUT)
+        track_on(t, E_AE_TIMEOUT, 0, "ae did not answer in time");
+      else
+        track_on(t, E_AE_FAILED, 0, why);
+      continue;
+    }
+    /* matched by the address asked about: t may have been heard on
+     * another of its addresses since */
+    if ((g = granted_for(granted, b, b->ble[i])))
+      grant(t, g);
+    else
+      deny(t, in_denied(denied, b->ble[i]) ? "unknown or not invited now" :
+           "not in ae's answer");
+  }
+  cJSON_Delete(o);
+  batch_free(b);
+}
+
+static void auth_send(struct batch *b)
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON *arr = cJSON_AddArrayToObject(o, "ble"), *beacons = NULL;
+  struct call_opts co = { 0, (uint64_t)M.expire_ms };
+
+  for (int i = 0; i < b->n; i++) {
+    cJSON_AddItemToArray(arr, cJSON_CreateString(b->ble[i]));
+    if (b->beacon[i][0] && (beacons || (beacons = cJSON_AddObjectToObject(o, "ibeacons"))))
+      cJSON_AddStringToObject(beacons, b->ble[i], b->beacon[i]);
+  }
+  cJSON_AddStringToObject(o, "location", b->location);
+  b->next = M.batches;
+  if (M.batches)
+    M.batches->prev = b;
+  M.batches = b;
+  b->call = call_json(M.ae, COAP_REQUEST_POST, "auth", o, &co, on_auth, b);
+  if (!b->call) {
+    log_error("out of memory asking ae");
+    batch_free(b);
+  }
+  M.auth_requests++;
+  cJSON_Delete(o);
+}
+
+/* t's address goes into the POST ae/auth being filled for location (one
+ * per AUTH_BATCH addresses), sent when full; the caller sends the rest. */
+static void batch_add(struct batch **b, const char *location, struct track *t)
+{
+  if (!*b && !(*b = calloc(1, sizeof **b))) {
+    track_on(t, E_AE_FAILED, 0, "out of memory");
+    return;
+  }
+  snprintf((*b)->location, sizeof (*b)->location, "%s", location);
+  snprintf((*b)->ble[(*b)->n], sizeof (*b)->ble[0], "%s", t->ble);
+  snprintf((*b)->beacon[(*b)->n++], sizeof (*b)->beacon[0], "%s", t->beacon);
+  if ((*b)->n == AUTH_BATCH) {
+    auth_send(*b);
+    *b = NULL;
+  }
+}
+
+/* ---- guidance: ug shows the way to the room ------------------------------- */
+
+static struct call_opts until_expiry(const struct track *t)
+{
+  struct call_opts o = { 0, (uint64_t)M.expire_ms };
+  (void)t;
+  return o;
+}
+
+static void on_guide(void *arg, int code, const uint8_t *body, size_t len)
+{
+  struct track *t = arg;
+  char buf[16];
+
+  t->guide = NULL;
+  if (code / 100 == 2) {
+    struct jerr err;
+    cJSON *o = body ? json_parse_object(body, len, 4096, &err) : NULL;
+    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(o, "expires");
+    int64_t expires = 0;
+    t->guidance_expires = cJSON_IsString(ex) && rfc3339_parse(ex->valuestring, &expires) == 0 &&
+                          expires > 0 ? (uint64_t)expires : 0;
+    cJSON_Delete(o);
+    t->guidance = G_ON;
+    t->guidance_acked = wall_ms();
+    if (!t->step[T_GUIDANCE_ON])
+      track_step(t, T_GUIDANCE_ON, t->room);
+    else
+      timeline("guidance_on", t->participant, t->ble, "%s again", t->room);
+    track_on(t, E_GUIDE_ACKED, 0, NULL);   /* arrived or expired meanwhile: off */
+    return;
+  }
+  t->guidance = G_FAILED;
+  log_warn("participant=%s room=%s ug refused guidance: %s %.*s", t->participant,
+           t->room, client_code_text(code, buf, sizeof buf), (int)(len > 120 ? 120 : len),
+           body ? (const char *)body : "");
+  timeline("guidance_failed", t->participant, t->ble, "ug: %s",
+           client_code_text(code, buf, sizeof buf));
+  server_notify(M.participants_res);
+}
+
+static void guide_send(struct track *t)
+{
+  cJSON *o = cJSON_CreateObject();
+  struct call_opts co = until_expiry(t);
+
+  cJSON_AddStringToObject(o, "participant", t->participant);
+  cJSON_AddStringToObject(o, "room", t->room);
+  t->guidance = G_PENDING;
+  call_cancel(t->guide);
+  t->guide = call_json(M.ug, COAP_REQUEST_POST, "guide", o, &co, on_guide, t);
+  cJSON_Delete(o);
+  M.guides++;
+}
+
+static void on_unguide(void *arg, int code, const uint8_t *body, size_t len)
+{
+  struct track *t = arg;
+  char buf[16];
+
+  (void)body;
+  (void)len;
+  t->unguide = NULL;
+  if (code / 100 == 2 || code == 404) {
+    t->guidance = G_OFF;
+    track_step(t, T_GUIDANCE_OFF, code == 404 ? "was not on" : "");
+    return;
+  }
+  log_warn("participant=%s stopping guidance failed: %s", t->participant,
+           client_code_text(code, buf, sizeof buf));
+}
+
+static void unguide_send(struct track *t)
+{
+  char path[WIRE_ID_MAX + 16];
+  struct call_opts co = until_expiry(t);
+
+  if (t->unguide)
+    return;
+  snprintf(path, sizeof path, "guide/%s", t->participant);
+  t->unguide = call_start(M.ug, COAP_REQUEST_DELETE, path, NULL, 0, &co, on_unguide, t);
+}
+
+/* Stop the guidance: a guide call still waiting is dropped (if it never
+ * went out there is nothing to stop); one that may have reached ug is
+ * followed by a DELETE, which ug sees after it (one session, NSTART 1). */
+static void guidance_stop(struct track *t)
+{
+  int maybe_on = t->guidance == G_ON;
+
+  if (t->guide) {
+    maybe_on = maybe_on || call_attempts(t->guide) > 0;
+    call_cancel(t->guide);
+    t->guide = NULL;
+  }
+  if (maybe_on)
+    unguide_send(t);
+  else if (t->guidance == G_PENDING)
+    t->guidance = G_NONE;
+}
+
+static int any_guidance_on(void)
+{
+  for (const struct track *t = M.oldest; t; t = t->next)
+    if (t->state == S_GUIDING && t->guidance == G_ON)
+      return 1;
+  return 0;
+}
+
+static int listed(const cJSON *active, const char *participant)
+{
+  const cJSON *a;
+  cJSON_ArrayForEach(a, active) {
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "participant");
+    if (cJSON_IsString(p) && !strcmp(p->valuestring, participant))
+      return 1;
+  }
+  return 0;
+}
+
+/* ug's GET /guide against what we believe is on: guidance ug lost (it
+ * restarted, or its LEDs were reset) is sent again, guidance that should
+ * be off is stopped again.  Only what ug confirmed before the check was
+ * asked is compared, so a guide in flight never looks lost. */
+static void on_guide_check(void *arg, int code, const uint8_t *body, size_t len)
+{
+  const cJSON *active, *a;
+  struct jerr err;
+  cJSON *o;
+
+  (void)arg;
+  M.guide_check = NULL;
+  if (code / 100 != 2 || !(o = json_parse_object(body, len, 4 << 20, &err)))
+    return;
+  active = cJSON_GetObjectItemCaseSensitive(o, "active");
+  if (!cJSON_IsArray(active)) {
+    cJSON_Delete(o);
+    return;
+  }
+  for (struct track *t = M.oldest; t; t = t->next)
+    if (t->state == S_GUIDING && t->guidance == G_ON && !t->guide &&
+        t->guidance_acked < M.guide_check_sent && !listed(active, t->participant)) {
+      if (t->guidance_expires && M.guide_check_sent >= t->guidance_expires) {
+        /* ug's own --expire ended it: not lost, and not to be lit again */
+        t->guidance = G_OFF;
+        track_step(t, T_GUIDANCE_OFF, "expired at ug");
+        continue;
+      }
+      t->resends++;
+      M.resends++;
+      log_warn("participant=%s guidance lost at ug (restarted?); sending it again",
+               t->participant);
+      timeline("guidance_lost", t->participant, t->ble, "ug lost it; sent again");
+      track_on(t, E_GUIDANCE_LOST, 0, NULL);
+    }
+  cJSON_ArrayForEach(a, active) {
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "participant");
+    struct track *t = cJSON_IsString(p) ? track_by_participant(p->valuestring) : NULL;
+    if (t && t->state != S_GUIDING && !t->guide && !t->unguide &&
+        t->step[T_ARRIVED] && t->step[T_ARRIVED] < M.guide_check_sent) {
+      timeline("guidance_stale", t->participant, t->ble, "still on at ug; stopping");
+      track_on(t, E_GUIDANCE_STALE, 0, NULL);
+    }
+  }
+  cJSON_Delete(o);
+}
+
+static void guide_check(void)
+{
+  struct call_opts co = { 0, (uint64_t)(M.watch_ms ? M.watch_ms : 2000) };
+
+  if (M.guide_check || !M.ug)
+    return;
+  M.guide_check_sent = wall_ms();
+  M.guide_check = call_start(M.ug, COAP_REQUEST_GET, "guide", NULL, 0, &co,
+                             on_guide_check, NULL);
+}
+
+static void on_ug_back(struct peer *p, void *arg)
+{
+  (void)p;
+  (void)arg;
+  guide_check();
+}
+
+/* ---- arrival: a sighting in a room ---------------------------------------- */
+
+/* A room sighting of an address no track has, or of one that was not
+ * placed when last asked (--visit-gap ago): whose is it?  A phone that
+ * rotated its address on the way, a fast walker who never met the
+ * entrance scan, a stranger: ae decides for this room (E_ROOM_UNKNOWN
+ * begins a visit, detected -> authenticating).  Or a participant seen in
+ * another room than theirs (E_ROOM_ELSEWHERE): they may be invited to a
+ * meeting on now here too; if ae says no, the guidance goes on as it
+ * was (E_NOT_HERE).  Either way the address goes into the batch *b. */
+static void room_ask(const struct device *d, const char *at, struct track *t,
+                     struct transition tr, struct batch **b)
+{
+  uint64_t now = wall_ms();
+
+  if (tr.to == S_DETECTED) {
+    t->rssi = d->rssi;
+    snprintf(t->device, sizeof t->device, "%s", d->name);
+    memcpy(t->beacon, d->beacon, sizeof t->beacon);
+  }
+  t->room_seen = t->room_asked = now;
+  snprintf(t->room_seen_at, sizeof t->room_seen_at, "%s", at);
+  snprintf(t->room_asked_at, sizeof t->room_asked_at, "%s", at);
+  if (tr.to == S_DETECTED)
+    track_on(t, E_ASKED, 0, at);
+  M.room_asks++;
+  batch_add(b, at, t);
+}
+
+/* A sighting at a room (from its bs, pushed or scanned); 1 if it was the
+ * arrival of a guided participant (late is still arrived: guidance that
+ * expired on the way does not make the meeting's content any less
+ * theirs).  Addresses it cannot place go into the batch *b for ae. */
+static int room_sighting(const struct device *d, const char *at, struct batch **b)
+{
+  struct track *t = track_by_ble(d->ble);
+  struct track_seen s = { t != NULL, t && t->participant[0], t && room_matches(t, at),
+                        t && !strcmp(t->room_asked_at, at),
+                        t && (t->guide || t->unguide || t->present), t && t->present,
+                        wall_ms(), t ? t->room_asked : 0 };
+  struct transition tr;
+
+  if (!t && !(t = track_new(d->ble))) {
+    log_warn("ble=%s at %s dropped: %ld tracks all busy", d->ble, at, M.ntracks);
+    return 0;
+  }
+  memcpy(t->ble, d->ble, sizeof t->ble);
+  tr = track_on(t, room_event(&s, (uint64_t)M.visit_gap_ms), 0, at);
+  if (tr.action & (A_NEW_VISIT | A_REASK))
+    room_ask(d, at, t, tr, b);
+  if (tr.action & A_NOTE_ROOM) {
+    t->room_seen = wall_ms();
+    snprintf(t->room_seen_at, sizeof t->room_seen_at, "%s", at);
+  }
+  return tr.to == S_ARRIVED;
 }
 
 static void post_ble(struct nano_req *r)
@@ -1450,6 +1430,104 @@ static void post_ble(struct nano_req *r)
   req_reply_json(r, 204, a);
 }
 
+/* ---- presentation: mrs shows them in the room ----------------------------- */
+
+static void present_recheck(void *arg)
+{
+  struct track *t = arg;
+
+  t->present_again = NULL;
+  track_on(t, E_RECHECK_DUE, 0, NULL);
+}
+
+/* "shown", or "pending" while mrs asks ae (then mcs asks mrs again until
+ * it says shown or no: presenting is only said once it is true). */
+static int present_pending(const uint8_t *body, size_t len)
+{
+  struct jerr err;
+  cJSON *o = body ? json_parse_object(body, len, 4096, &err) : NULL;
+  const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "status");
+  int pending = cJSON_IsString(st) && !strcmp(st->valuestring, "pending");
+
+  cJSON_Delete(o);
+  return pending;
+}
+
+static void on_present(void *arg, int code, const uint8_t *body, size_t len)
+{
+  struct track *t = arg;
+  char buf[16], why[160];
+
+  t->present = NULL;
+  if (code / 100 == 2 && present_pending(body, len)) {
+    if (!(track_on(t, pending_event(t->step[T_ARRIVED], (uint64_t)M.expire_ms, wall_ms()), 0,
+                   "mrs never confirmed the presentation").action & A_PRESENT_LATER))
+      return;                       /* expired (or moved on meanwhile) */
+    t->present_backoff = t->present_backoff ? t->present_backoff * 2 : PRESENT_RECHECK_MIN_MS;
+    if (t->present_backoff > PRESENT_RECHECK_MAX_MS)
+      t->present_backoff = PRESENT_RECHECK_MAX_MS;
+    loop_cancel(t->present_again);
+    t->present_again = loop_after(t->present_backoff, present_recheck, t);
+    return;
+  }
+  t->present_backoff = 0;
+  if (code / 100 == 2) {
+    snprintf(t->presented, sizeof t->presented, "%s", t->meeting);
+    track_on(t, E_SHOWN, 0, t->meeting);
+    return;
+  }
+  log_warn("participant=%s meeting=%s mrs refused: %s %.*s", t->participant, t->meeting,
+           client_code_text(code, buf, sizeof buf), (int)(len > 120 ? 120 : len),
+           body ? (const char *)body : "");
+  timeline("present_refused", t->participant, t->ble, "mrs: %s",
+           client_code_text(code, buf, sizeof buf));
+  /* a visit that ends here rests, so the next one is asked about again;
+   * a restarted mrs that will not show them again ends presenting too */
+  snprintf(why, sizeof why, "mrs: %s %.*s", client_code_text(code, buf, sizeof buf),
+           (int)(len > 100 ? 100 : len), body ? (const char *)body : "");
+  if (track_on(t, code == CLIENT_TIMEOUT || code / 100 == 5 ? E_MRS_FAILED : E_MRS_REFUSED,
+               0, why).to == S_SAME)
+    server_notify(M.participants_res);
+}
+
+static void present_send(struct track *t)
+{
+  struct peer *mrs = room_peer_find(M.mrs, M.nmrs, t->room);
+  struct call_opts co = until_expiry(t);
+  cJSON *o;
+
+  if (!mrs) {
+    log_warn("participant=%s room=%s no mrs for this room", t->participant, t->room);
+    timeline("present_refused", t->participant, t->ble, "no mrs for room %s", t->room);
+    return;
+  }
+  o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "participant", t->participant);
+  cJSON_AddStringToObject(o, "meeting", t->meeting);
+  if (*t->name)                     /* ae's, for the room's screen */
+    cJSON_AddStringToObject(o, "name", t->name);
+  call_cancel(t->present);
+  t->present = call_json(mrs, COAP_REQUEST_POST, "present", o, &co, on_present, t);
+  cJSON_Delete(o);
+  M.presents++;
+}
+
+/* A restarted mrs lost its display: present its room's participants
+ * again (and those it refused or never answered while it was going). */
+static void on_mrs_restart(struct peer *p, void *arg)
+{
+  struct room_peer *rp = arg;
+  (void)p;
+  for (struct track *t = M.oldest; t; t = t->next)
+    if ((t->state == S_PRESENTING || t->state == S_ARRIVED) && t->meeting[0] &&
+        !t->present && room_peer_find(M.mrs, M.nmrs, t->room) == rp->peer) {
+      timeline("present_again", t->participant, t->ble, "mrs restarted");
+      track_on(t, E_MRS_RESTARTED, 0, NULL);
+    }
+}
+
+/* ---- observers: /participants and /timeline ------------------------------- */
+
 static cJSON *track_json(const struct track *t)
 {
   cJSON *o = cJSON_CreateObject(), *steps;
@@ -1482,22 +1560,6 @@ static cJSON *track_json(const struct track *t)
   return o;
 }
 
-static int query_number(struct nano_req *r, const char *name, long long max,
-                        long long *out)
-{
-  char buf[24], *end;
-  int rc = req_query(r, name, buf, sizeof buf);
-  long long v;
-
-  if (rc <= 0)
-    return rc;
-  v = strtoll(buf, &end, 10);
-  if (!*buf || *end || v < 0 || v > max)
-    return -1;
-  *out = v;
-  return 1;
-}
-
 static void get_participants(struct nano_req *r)
 {
   char want[32];
@@ -1512,10 +1574,12 @@ static void get_participants(struct nano_req *r)
       known |= !strcmp(want, state_names[i]);
     filter = known ? 1 : -1;        /* an unknown state is an error, not [] */
   }
-  if (filter < 0 || query_number(r, "limit", 1000000, &limit) < 0) {
-    req_reply_error(r, 400, "state must be a state's name, limit a number");
+  if (filter < 0) {
+    req_reply_error(r, 400, "state must be a state's name");
     return;
   }
+  if (req_query_int(r, "limit", M.max_tracks, 0, 1000000, &limit) < 0)
+    return;
   /* limit=0: only the counts (kept as states change), for pollers. */
   o = cJSON_CreateObject();
   list = cJSON_AddArrayToObject(o, "participants");
@@ -1537,11 +1601,9 @@ static void get_timeline(struct nano_req *r)
   cJSON *o, *list;
   char ts[40];
 
-  if (query_number(r, "limit", 1000, &limit) < 0 ||
-      query_number(r, "since", 1LL << 50, &since) < 0) {
-    req_reply_error(r, 400, "limit must be 0..1000, since a sequence number");
+  if (req_query_int(r, "limit", 100, 0, 1000, &limit) < 0 ||
+      req_query_int(r, "since", 0, 0, 1LL << 50, &since) < 0)
     return;
-  }
   first = TL.next_seq > (uint64_t)TL.size ? TL.next_seq - (uint64_t)TL.size : 1;
   /* The last `limit` entries, or the first `limit` after `since`. */
   from = since ? (uint64_t)since + 1 :
@@ -1568,105 +1630,7 @@ static void get_timeline(struct nano_req *r)
   req_reply_json(r, 205, o);
 }
 
-/* ---- keeping the flow going ---------------------------------------------- */
-
-static int any_guidance_on(void)
-{
-  for (const struct track *t = M.oldest; t; t = t->next)
-    if (t->state == S_GUIDING && t->guidance == G_ON)
-      return 1;
-  return 0;
-}
-
-static int listed(const cJSON *active, const char *participant)
-{
-  const cJSON *a;
-  cJSON_ArrayForEach(a, active) {
-    const cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "participant");
-    if (cJSON_IsString(p) && !strcmp(p->valuestring, participant))
-      return 1;
-  }
-  return 0;
-}
-
-/* ug's GET /guide against what we believe is on: guidance ug lost (it
- * restarted, or its LEDs were reset) is sent again, guidance that should
- * be off is stopped again.  Only what ug confirmed before the check was
- * asked is compared, so a guide in flight never looks lost. */
-static void on_guide_check(void *arg, int code, const uint8_t *body, size_t len)
-{
-  const cJSON *active, *a;
-  struct jerr err;
-  cJSON *o;
-
-  (void)arg;
-  M.guide_check = NULL;
-  if (code / 100 != 2 || !(o = json_parse_object(body, len, 4 << 20, &err)))
-    return;
-  active = cJSON_GetObjectItemCaseSensitive(o, "active");
-  if (!cJSON_IsArray(active)) {
-    cJSON_Delete(o);
-    return;
-  }
-  for (struct track *t = M.oldest; t; t = t->next)
-    if (t->state == S_GUIDING && t->guidance == G_ON && !t->guide &&
-        t->guidance_acked < M.guide_check_sent && !listed(active, t->participant)) {
-      if (t->guidance_expires && M.guide_check_sent >= t->guidance_expires) {
-        /* ug's own --expire ended it: not lost, and not to be lit again */
-        t->guidance = G_OFF;
-        track_step(t, T_GUIDANCE_OFF, "expired at ug");
-        continue;
-      }
-      t->resends++;
-      M.resends++;
-      log_warn("participant=%s guidance lost at ug (restarted?); sending it again",
-               t->participant);
-      timeline("guidance_lost", t->participant, t->ble, "ug lost it; sent again");
-      guide_send(t);
-    }
-  cJSON_ArrayForEach(a, active) {
-    const cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "participant");
-    struct track *t = cJSON_IsString(p) ? track_by_participant(p->valuestring) : NULL;
-    if (t && t->state != S_GUIDING && !t->guide && !t->unguide &&
-        t->step[T_ARRIVED] && t->step[T_ARRIVED] < M.guide_check_sent) {
-      timeline("guidance_stale", t->participant, t->ble, "still on at ug; stopping");
-      unguide_send(t);
-    }
-  }
-  cJSON_Delete(o);
-}
-
-static void guide_check(void)
-{
-  struct call_opts co = { 0, (uint64_t)(M.watch_ms ? M.watch_ms : 2000) };
-
-  if (M.guide_check || !M.ug)
-    return;
-  M.guide_check_sent = wall_ms();
-  M.guide_check = call_start(M.ug, COAP_REQUEST_GET, "guide", NULL, 0, &co,
-                             on_guide_check, NULL);
-}
-
-static void on_ug_back(struct peer *p, void *arg)
-{
-  (void)p;
-  (void)arg;
-  guide_check();
-}
-
-/* A restarted mrs lost its display: present its room's participants
- * again (and those it refused or never answered while it was going). */
-static void on_mrs_restart(struct peer *p, void *arg)
-{
-  struct room_peer *rp = arg;
-  (void)p;
-  for (struct track *t = M.oldest; t; t = t->next)
-    if ((t->state == S_PRESENTING || t->state == S_ARRIVED) && t->meeting[0] &&
-        !t->present && room_peer_find(M.mrs, M.nmrs, t->room) == rp->peer) {
-      timeline("present_again", t->participant, t->ble, "mrs restarted");
-      present_send(t);
-    }
-}
+/* ---- keeping the flow going ----------------------------------------------- */
 
 static void tick(void *arg)
 {
@@ -1676,23 +1640,17 @@ static void tick(void *arg)
   (void)arg;
   M.tick = loop_after(1000, tick, NULL);
   for (struct track *t = M.oldest; t; t = t->next) {
-    if (t->state == S_GUIDING && t->step[T_GUIDING] + (uint64_t)M.expire_ms <= now) {
+    if (track_due(t->step[T_GUIDING], (uint64_t)M.expire_ms, now) &&
+        track_next(t->state, E_GUIDANCE_OVERDUE).to != S_SAME) {
       log_info("participant=%s guidance expired before arrival", t->participant);
-      track_enter(t, S_EXPIRED, 0, "not arrived in time");
-      guidance_stop(t);
+      track_on(t, E_GUIDANCE_OVERDUE, 0, "not arrived in time");
     }
     /* the meeting is over (mrs clears its screen then): presenting, or
      * on the way to it, is no longer true */
-    if ((t->state == S_PRESENTING || t->state == S_ARRIVED || t->state == S_GUIDING) &&
-        t->meeting_end && now >= t->meeting_end) {
+    if (t->meeting_end && now >= t->meeting_end &&
+        track_next(t->state, E_MEETING_OVER).to != S_SAME) {
       log_info("participant=%s meeting=%s ended", t->participant, t->meeting);
-      if (t->state == S_GUIDING)
-        guidance_stop(t);
-      call_cancel(t->present);
-      t->present = NULL;
-      loop_cancel(t->present_again);
-      t->present_again = NULL;
-      track_enter(t, S_ENDED, 0, t->meeting);
+      track_on(t, E_MEETING_OVER, 0, t->meeting);
     }
   }
   if (M.watch_ms && now - last_check >= (uint64_t)M.watch_ms && any_guidance_on()) {
