@@ -17,22 +17,9 @@
 #   bus_of NODE_DIR             DBUS_SYSTEM_BUS_ADDRESS of that node
 #   gpio NODE_DIR LINE          that node's value file of LINE
 
-for tool in unshare dbus-daemon; do
-	if ! command -v $tool >/dev/null 2>&1; then
-		echo "1..0 # SKIP needs $tool"
-		exit 0
-	fi
-done
-if ! /usr/bin/python3 -c 'import dbus, dbusmock, yaml' 2>/dev/null; then
-	echo "1..0 # SKIP needs python3-dbusmock and python3-yaml"
-	exit 0
-fi
 # Each role gets /etc/hosts of its own in a mount namespace, as a
 # container does: that takes root (or CAP_SYS_ADMIN).
-if ! unshare -m sh -c "mount --bind /dev/null /etc/hosts" 2>/dev/null; then
-	echo "1..0 # SKIP cannot bind-mount /etc/hosts in a mount namespace (not root)"
-	exit 0
-fi
+skip_all_unless DBUSMOCK,YAML,MOUNT_NS
 # The roles run with keys, as in production: no --insecure, no NANO_HTTP.
 unset NANO_INSECURE NANO_HTTP
 

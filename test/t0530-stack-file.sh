@@ -40,8 +40,7 @@ for name, s in d["services"].items():
     print(name, json.dumps(s.get("command")), json.dumps(s.get("environment")), json.dumps(c))' "$1"
 }
 
-if /usr/bin/python3 -c 'import yaml' 2>/dev/null; then
-test_expect_success 'three rooms, two entrances: a pd and bs per location, an mrs per room' '
+test_expect_success YAML 'three rooms, two entrances: a pd and bs per location, an mrs per room' '
 	nano stack "$THREE" >three.yml &&
 	yaml_of three.yml >svc &&
 	test "$(cut -d" " -f1 svc | tr "\n" " ")" = "ae mcs mrs-r1 mrs-r2 mrs-r3 pd-north bs-north pd-south bs-south pd-r1 bs-r1 pd-r2 bs-r2 pd-r3 bs-r3 ug " &&
@@ -54,28 +53,21 @@ test_expect_success 'three rooms, two entrances: a pd and bs per location, an mr
 	test "$(cat ports)" = 3
 '
 
-test_expect_success 'its sim override names every pd, bs and ug, and nothing else' '
+test_expect_success YAML 'its sim override names every pd, bs and ug, and nothing else' '
 	nano stack --sim "$THREE" >three.sim.yml &&
 	/usr/bin/python3 -c "import yaml, sys
 print(\" \".join(sorted(yaml.safe_load(open(\"three.sim.yml\"))[\"services\"])))" >names &&
 	test "$(cat names)" = "bs-north bs-r1 bs-r2 bs-r3 bs-south pd-north pd-r1 pd-r2 pd-r3 pd-south ug"
 '
-else
-	test_skip 'three rooms, two entrances (YAML read back)' 'no python3-yaml'
-	test_skip 'its sim override' 'no python3-yaml'
-fi
 
-if docker info >/dev/null 2>&1 && docker stack config --help >/dev/null 2>&1; then
-test_expect_success 'docker stack config takes both buildings, with their sim overrides' '
+test_lazy_prereq STACK_CONFIG 'docker stack config --help' 'docker stack config (Docker CLI 20.10 or later)'
+test_expect_success DOCKER,STACK_CONFIG 'docker stack config takes both buildings, with their sim overrides' '
 	nano stack --sim "$THREE" >three.sim.yml &&
 	nano stack "$THREE" >three.yml &&
 	docker stack config -c three.yml -c three.sim.yml >merged.yml &&
 	grep "NANO_SENSOR: sim" merged.yml &&
 	docker stack config -c "$ROOT/stack.yml" -c "$ROOT/stack.sim.yml" >/dev/null
 '
-else
-	test_skip 'docker stack config takes both buildings' 'no docker CLI with stack config'
-fi
 
 # refused 'EXPECTED MESSAGE' JSON: exit 1, the message, nothing printed
 refused() {
@@ -181,10 +173,9 @@ print(json.dumps({\"core\": {\"node\": \"c\" * 100 + \"=\" + \"v\" * 100},
 	test "$(wc -l <big.keys)" = 83 &&
 	grep "\"r15y*=99969,99970,.*,100000\"" big.yml &&
 	grep "NANO_LEDS: \"sysfs:99969,.*,100000:active-low\"" big.yml &&
-	if /usr/bin/python3 -c "import yaml" 2>/dev/null; then
-		/usr/bin/python3 -c "import yaml; print(len(yaml.safe_load(open(\"big.yml\"))[\"services\"]))" >count &&
-		test "$(cat count)" = 83
-	fi &&
+	{ ! test_have_prereq YAML ||
+		{ /usr/bin/python3 -c "import yaml; print(len(yaml.safe_load(open(\"big.yml\"))[\"services\"]))" >count &&
+		test "$(cat count)" = 83; }; } &&
 	refused "rooms[0]: identity '\''admin-p00p" "$(sed "s/\"p00p*\"/\"p00pppppppppppppppppppppppppppppppppppppppppppppppppppppppppp\"/" big.json)"
 '
 
