@@ -272,7 +272,7 @@ image: $(NANO)
 FUZZ_S       ?= 60
 FUZZ_SMOKE_S ?= 8
 FUZZ_ROLES   := ae mcs pd bs ug mrs
-FUZZ_PARSERS := json rfc3339 bluez adv sightings render
+FUZZ_PARSERS := json rfc3339 bluez adv sightings render stack
 FUZZ_TARGETS ?= $(FUZZ_ROLES) $(FUZZ_PARSERS)
 .PHONY: fuzz fuzz-smoke fuzz-build
 ifeq ($(MODE),fuzz)

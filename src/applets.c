@@ -17,6 +17,7 @@ const struct applet applets[] = {
   { "mcs",    cmd_mcs,    "main controller: the per-participant flow of the meeting scenario" },
   { "mrs",    cmd_mrs,    "meeting room service: what the room's display shows" },
   { "pd",     cmd_pd,     "presence detection: a PIR sensor's motion starts to MCS" },
+  { "stack",  cmd_stack,  "a building's Docker stack file from its description (JSON)" },
   { "ug",     cmd_ug,     "user guidance: LED chases from the entrance to a room" },
   { NULL, NULL, NULL }
 };

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <stdio.h>
 
 #ifndef NANO_VERSION
 #define NANO_VERSION "0.1.0"
@@ -46,7 +47,12 @@ int cmd_keys(int argc, char **argv);
 int cmd_mcs(int argc, char **argv);
 int cmd_mrs(int argc, char **argv);
 int cmd_pd(int argc, char **argv);
+int cmd_stack(int argc, char **argv);
 int cmd_ug(int argc, char **argv);
+/* nano stack without the file: a building description (json, len bytes)
+ * checked and printed to out as the stack file (what 0), its sim override
+ * (1) or each secret's identities (2); 0, or -1 with why in err. */
+int stack_print(const char *json, size_t len, int what, FILE *out, char *err, size_t errsize);
 
 /* ---- logging (log.c) ------------------------------------------------ */
 

@@ -274,6 +274,10 @@ test_lazy_prereq PYTHON3 'test -x /usr/bin/python3' '/usr/bin/python3: Debian py
 test_lazy_prereq DBUSMOCK 'command -v dbus-daemon && /usr/bin/python3 -c "import dbus, dbusmock"' \
 	'dbus-daemon and python3-dbusmock: Debian dbus-daemon python3-dbusmock'
 test_lazy_prereq DOCKER 'docker info' 'a Docker engine that answers'
+test_lazy_prereq YAML '/usr/bin/python3 -c "import yaml"' 'python3-yaml: Debian python3-yaml'
+# a role's own /etc/hosts, as a container has (test/stack-run.sh): root
+test_lazy_prereq MOUNT_NS 'unshare -m sh -c "mount --bind /dev/null /etc/hosts"' \
+	'unshare -m and a bind mount on /etc/hosts (root)'
 # make check's sanitizer build is dynamic (glibc); an image needs a static one
 test_lazy_prereq STATIC 'file -L "$NANO" | grep -q "statically linked"' \
 	"$NANO static (make check builds against glibc)"

@@ -1,7 +1,7 @@
 /* mcs.c - the Main Controller: drives the smart-meeting flow (paper Fig. 3).
  *
  * usage: nano mcs [--ae URI] [--bs [LOC=]URI]... [--bs-room [ROOM=]URI]...
- *                 [--ug URI] [--mrs [ROOM=]URI]... [--pd-room URI] [options]
+ *                 [--ug URI] [--mrs [ROOM=]URI]... [--pd-room [ROOM=]URI]... [options]
  *
  *   POST /presence {"location","node","ts_ms"}   from a pd: motion started
  *   POST /ble {"location","devices":[...]}       from a room's bs: sightings
@@ -140,6 +140,7 @@ struct sweep {                      /* the scans of one location */
   uint64_t sent;
   int rescanning;                   /* the scan in flight is a rescan */
   int pushed;                       /* (a copy for) sightings bs pushed */
+  int entrance;                     /* named by --bs: people come in here */
   struct loop_timer *rescan;
   struct sweep *next;
 };
@@ -155,10 +156,12 @@ struct batch {                      /* one POST ae/auth */
 
 static struct {
   coap_context_t *ctx;
-  struct peer *ae, *ug, *pd_room;
+  struct peer *ae, *ug;
   struct room_peer mrs[OPT_LIST_MAX];
   int nmrs;
   struct room_peer bs_room[OPT_LIST_MAX];   /* for scans on room motion */
+  struct room_peer pd_room[OPT_LIST_MAX];   /* watched only: shown in /health */
+  int npd_room;
   int nbs_room;
   struct sweep *sweeps;
   struct batch *batches;
@@ -663,8 +666,13 @@ static void rescan_due(void *arg)
     scan_start(sw);
 }
 
+/* "entrance", or a location given with --bs LOCATION=URI: a building
+ * with several doors has one entrance bs (and pd) at each. */
 static int is_entrance(const char *location)
 {
+  for (const struct sweep *sw = M.sweeps; sw; sw = sw->next)
+    if (sw->entrance && !strcmp(sw->location, location))
+      return 1;
   return !strcmp(location, "entrance");
 }
 
@@ -843,9 +851,10 @@ static int entrance_devices(const cJSON *devices, const struct sweep *sw)
  * motion start to scan on, and waiting for the next rescan cost up to
  * --rescan.  The rescan stays, for a push that was lost.  Without motion
  * a push starts nothing (the paper's flow begins with presence). */
-static void entrance_push(struct nano_req *r, cJSON *o, const cJSON *devices)
+static void entrance_push(struct nano_req *r, cJSON *o, const cJSON *devices,
+                          const char *location)
 {
-  struct sweep *sw = sweep_find("entrance");
+  struct sweep *sw = sweep_find(location);
   cJSON *a = cJSON_CreateObject();
   int n = cJSON_GetArraySize(devices);
 
@@ -1395,7 +1404,7 @@ static void post_ble(struct nano_req *r)
     return;
   }
   if (is_entrance(location)) {
-    entrance_push(r, o, devices);
+    entrance_push(r, o, devices, location);
     return;
   }
   a = cJSON_CreateObject();
@@ -1681,7 +1690,13 @@ static int health_hook(cJSON *o, void *arg)
   (void)arg;
   add_peer(peers, "ae", M.ae);
   add_peer(peers, "ug", M.ug);
-  add_peer(peers, "pd-room", M.pd_room);
+  for (int i = 0; i < M.npd_room; i++) {
+    if (M.pd_room[i].room[0])
+      snprintf(key, sizeof key, "pd %s", M.pd_room[i].room);
+    else
+      snprintf(key, sizeof key, "pd-room");
+    add_peer(peers, key, M.pd_room[i].peer);
+  }
   for (const struct sweep *sw = M.sweeps; sw; sw = sw->next) {
     snprintf(key, sizeof key, "bs %s", sw->location);
     add_peer(peers, key, sw->bs);
@@ -1765,6 +1780,7 @@ static int entrance_sweeps(struct opt *opts)
     if (!sw)
       return -1;
     snprintf(sw->location, sizeof sw->location, "%s", location);
+    sw->entrance = 1;
     snprintf(name, sizeof name, "bs %s", location);
     if (!(sw->bs = make_peer(name, uri))) {
       free(sw);
@@ -1812,7 +1828,7 @@ static int peer_spec_ok(const char *flag, const char *spec, int named)
 /* Every option, checked before a port is bound: a usage error is exit 2. */
 static int check_options(struct opt *opts)
 {
-  static const char *const named[] = { "bs", "bs-room", "mrs" };
+  static const char *const named[] = { "bs", "bs-room", "mrs", "pd-room" };
   long long retry_max;
 
   if (opt_duration(opts, "scan", &M.scan_ms) < 0 ||
@@ -1837,8 +1853,7 @@ static int check_options(struct opt *opts)
     return -1;
   }
   if (peer_spec_ok("ae", opt_str(opts, "ae"), 0) < 0 ||
-      peer_spec_ok("ug", opt_str(opts, "ug"), 0) < 0 ||
-      peer_spec_ok("pd-room", opt_str(opts, "pd-room"), 0) < 0)
+      peer_spec_ok("ug", opt_str(opts, "ug"), 0) < 0)
     return -1;
   for (size_t f = 0; f < sizeof named / sizeof named[0]; f++) {
     struct opt *o = opt_find(opts, named[f]);
@@ -1860,13 +1875,13 @@ static int configure(struct opt *opts)
     return -1;
   M.ae = make_peer("ae", opt_str(opts, "ae"));
   M.ug = make_peer("ug", opt_str(opts, "ug"));
-  M.pd_room = make_peer("pd-room", opt_str(opts, "pd-room"));
   if (!M.ae || !M.ug)
     return -1;
   peer_set_serial(M.ae, 1);       /* its answers to 64 addresses are block-wise */
   if (entrance_sweeps(opts) < 0 ||
       room_peers(opts, "bs-room", "bs", M.bs_room, &M.nbs_room) < 0 ||
-      room_peers(opts, "mrs", "mrs", M.mrs, &M.nmrs) < 0)
+      room_peers(opts, "mrs", "mrs", M.mrs, &M.nmrs) < 0 ||
+      room_peers(opts, "pd-room", "pd", M.pd_room, &M.npd_room) < 0)
     return -1;
   /* Room bs named per room get their sweep now, so /health shows them. */
   for (int i = 0; i < M.nbs_room; i++)
@@ -1905,7 +1920,7 @@ static void teardown(void)
 
 static const char mcs_usage[] =
   "usage: nano mcs [--ae URI] [--bs [LOC=]URI]... [--bs-room [ROOM=]URI]...\n"
-  "                [--ug URI] [--mrs [ROOM=]URI]... [--pd-room URI] [options]\n"
+  "                [--ug URI] [--mrs [ROOM=]URI]... [--pd-room [ROOM=]URI]... [options]\n"
   "The main controller: motion -> scan -> auth -> guidance -> arrival -> display.\n"
   "A peer given as an empty string is not deployed.";
 
@@ -1925,7 +1940,7 @@ int cmd_mcs(int argc, char **argv)
     { "ae", OPT_STR, "coaps://ae", "authentication engine" },
     { "bs", OPT_LIST, "coaps://bs", "entrance bs: URI, or LOCATION=URI (repeatable)" },
     { "bs-room", OPT_LIST, "coaps://bs-room", "room bs, scanned on room motion: URI (any room) or ROOM=URI" },
-    { "pd-room", OPT_STR, "coaps://pd-room", "room pd (its health is shown in /health)" },
+    { "pd-room", OPT_LIST, "coaps://pd-room", "room pd, only watched (/health): URI or ROOM=URI (repeatable)" },
     { "ug", OPT_STR, "coaps://ug", "user guidance" },
     { "mrs", OPT_LIST, "coaps://mrs", "meeting room service: URI (any room) or ROOM=URI" },
     { "scan", OPT_STR, "1s", "duration_ms asked of a bs (a continuous bs answers at once)" },

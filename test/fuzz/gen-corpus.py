@@ -397,11 +397,27 @@ def write(path, data):
         f.write(data)
 
 
+def stack_seeds():
+    """The committed building descriptions, and a few that are refused."""
+    docs = os.path.join(HERE, "..", "..", "docs")
+    seeds = {}
+    for name in ("building.json", "building-three-rooms.json"):
+        with open(os.path.join(docs, name), "rb") as f:
+            seeds[name[:-len(".json")]] = f.read()
+    small = (b'{"core":{"node":"c"},"guide":{"node":"g","leds":[5,6]},'
+             b'"entrances":[{"id":"entrance","node":"e","pir":17}],'
+             b'"rooms":[{"id":"R1","node":"r","pir":17,"route":[5,6]%s}]}')
+    seeds["small"] = small % b""
+    seeds["small-services"] = small % b',"services":{"pd":"p","bs":"b","mrs":"m"},"kiosk_port":"${K:-81}"'
+    seeds["route-off-leds"] = small % b',"route":[7]'
+    return seeds
+
+
 def main(argv):
     out = argv[1] if len(argv) > 1 else HERE
     corpora = role_seeds()
     corpora.update({"bluez": bluez_seeds(), "sightings": sightings_seeds(), "json": json_seeds(),
-                    "rfc3339": RFC3339, "adv": ADV, "render": RENDER})
+                    "rfc3339": RFC3339, "adv": ADV, "render": RENDER, "stack": stack_seeds()})
     for target, seeds in sorted(corpora.items()):
         d = os.path.join(out, "corpus", target)
         os.makedirs(d, exist_ok=True)
@@ -442,6 +458,12 @@ def main(argv):
             ("task", b"- [x] "), ("row", b"| a | b |\n|:-|-:|\n"), ("link", b"[a](b)"),
             ("img", b"![a](b)"), ("auto", b"<http://a>"), ("tag", b"<b>"), ("ent", b"&amp;"),
             ("num", b"&#x41;"), ("br", b"  \n")]) + "\n").encode())
+    write(os.path.join(dd, "stack.dict"), ("\n".join(
+        ['key_%s="\\"%s\\""' % (k, k) for k in (
+            "image", "core", "guide", "node", "leds", "active_low", "entrances", "rooms", "id",
+            "pir", "pir_active_low", "adapter", "route", "kiosk_port", "services", "pd", "bs",
+            "mrs")] +
+        [dict_line(n, v) for n, v in [("var", b"${A:-8080}"), ("eq", b"=")]]) + "\n").encode())
     write(os.path.join(dd, "bluez.dict"), ("\n".join(
         dict_line(n, v.encode()) for n, v in [
             ("addr", "Address"), ("type", "AddressType"), ("rssi", "RSSI"), ("name", "Name"),

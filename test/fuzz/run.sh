@@ -6,7 +6,7 @@
 #
 # TARGET is a role (ae mcs pd bs ug mrs: build/fuzz/nano-fuzz ROLE, its
 # hardware simulated, its peers down) or a parser (json rfc3339 bluez adv
-# sightings render: build/fuzz/fuzz-TARGET).  Seeds are read from
+# sightings render stack: build/fuzz/fuzz-TARGET).  Seeds are read from
 # test/fuzz/corpus/TARGET; new inputs go to $FUZZ_BUILD/corpus/TARGET and
 # crashes to $FUZZ_BUILD/crashes/TARGET-* (FUZZ_BUILD: build/fuzz).  Exit
 # status is libFuzzer's: 0, or non-zero after a crash.
@@ -78,7 +78,7 @@ ae|mcs|pd|bs|ug|mrs)
 	# make test's, t0470
 	NANO_FUZZ_ARGS="$flags $inputs" "$B/nano-fuzz" $t $args --insecure --log-level error
 	;;
-json|rfc3339|bluez|adv|sightings|render)
+json|rfc3339|bluez|adv|sightings|render|stack)
 	"$B/fuzz-$t" $flags $inputs
 	;;
 *)
