@@ -77,7 +77,7 @@ int main(int argc, char **argv)
   const struct applet *a = applet_find(name);
 
   if (a)
-    return a->main(argc, argv);
+    return applet_run(a, argc, argv);
 
   if (argc < 2) {
     usage(stderr);
@@ -109,5 +109,5 @@ int main(int argc, char **argv)
             argv[1]);
     return 2;
   }
-  return a->main(argc - 1, argv + 1);
+  return applet_run(a, argc - 1, argv + 1);
 }

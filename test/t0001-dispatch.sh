@@ -43,6 +43,18 @@ test_expect_success 'an applet by symlink name: ./coap -h' '
 	grep "usage: nano coap" err
 '
 
+test_expect_success 'a role by symlink name: ./pd, the same lifecycle as nano pd' '
+	ln -s "$NANO" pd &&
+	./pd --help >out &&
+	grep "usage: nano pd" out &&
+	grep -e "--listen" out && grep -e "--sensor" out &&
+	nano pd --help >out2 &&
+	test_cmp out2 out &&
+	test_expect_code 2 ./pd --insecure 2>err &&
+	grep "pd: --location is required" err &&
+	! grep started err
+'
+
 test_expect_success 'an applet by a symlink anywhere in PATH' '
 	mkdir -p bin &&
 	ln -s "$NANO" bin/health &&
