@@ -898,85 +898,84 @@ static const struct access_rule bs_access[] = {
   { NULL, NULL, NULL }
 };
 
-int cmd_bs(int argc, char **argv)
+static const struct opt bs_opts[] = {
+  { "location", OPT_STR, "entrance", "where this scanner is: entrance, room, or a room name" },
+  { "adapter", OPT_STR, "hci0", "a BlueZ adapter (hci0, ...) or sim (POST /sim/adv)" },
+  { "scan", OPT_STR, "continuous", "continuous (answer /scan from the cache) or on-demand" },
+  { "mcs", OPT_STR, "coaps://mcs", "MCS, for POST <mcs>/ble reports of devices coming into range" },
+  { "forget", OPT_STR, "30s", "forget a device after this much silence" },
+  { "report-every", OPT_STR, "10s", "report a device to MCS at most once per this time" },
+  { "rssi-min", OPT_STR, "-90", "ignore devices weaker than this (dBm, smoothed)" },
+  { "max-devices", OPT_STR, "512", "devices kept (the one silent longest makes room); also simulated ones" },
+  { 0 }
+};
+
+static struct bs bs_state;        /* large (the sim table), and one per process */
+
+/* Every option before a port is bound: a usage error is exit 2, and
+ * nothing was "started". */
+static int bs_configure(struct opt *opts)
 {
-  struct opt opts[] = {
-    ROLE_COMMON_OPTS,
-    { "location", OPT_STR, "entrance", "where this scanner is: entrance, room, or a room name" },
-    { "adapter", OPT_STR, "hci0", "a BlueZ adapter (hci0, ...) or sim (POST /sim/adv)" },
-    { "scan", OPT_STR, "continuous", "continuous (answer /scan from the cache) or on-demand" },
-    { "mcs", OPT_STR, "coaps://mcs", "MCS, for POST <mcs>/ble reports of devices coming into range" },
-    { "forget", OPT_STR, "30s", "forget a device after this much silence" },
-    { "report-every", OPT_STR, "10s", "report a device to MCS at most once per this time" },
-    { "rssi-min", OPT_STR, "-90", "ignore devices weaker than this (dBm, smoothed)" },
-    { "max-devices", OPT_STR, "512", "devices kept (the one silent longest makes room); also simulated ones" },
-    { 0 }
-  };
-  static struct bs st;        /* large (the sim table), and one per process */
-  struct nano_server *s;
-  int rc;
+  return configure(&bs_state, opts) < 0 ? 2 : 0;
+}
 
-  role_set_access(bs_access);
-  rc = role_options("bs", opts, argc, argv, bs_usage);
+static int bs_start(struct nano_server *s, struct opt *opts)
+{
+  struct bs *st = &bs_state;
 
-  if (rc >= 0)
-    return rc;
-  /* Every option before a port is bound: a usage error is exit 2, and
-   * nothing was "started". */
-  memset(&st, 0, sizeof st);
-  if (configure(&st, opts) < 0) {
-    bs_free(&st);
-    opt_free(opts);
-    return 2;
-  }
-  rc = role_serve("bs", opts, &s);
-  if (rc >= 0) {
-    bs_free(&st);
-    return rc;
-  }
-  st.ctx = server_ctx(s);
-  st.mcs = peer_new(st.ctx, "mcs", opt_str(opts, "mcs"));
-  if (!st.mcs) {
-    bs_free(&st);
-    role_finish(s, opts);
+  st->ctx = server_ctx(s);
+  st->mcs = peer_new(st->ctx, "mcs", opt_str(opts, "mcs"));
+  if (!st->mcs)
     return 1;
-  }
-  peer_set_timeout(st.mcs, REPORT_TIMEOUT_MS);
-  peer_set_backoff(st.mcs, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
-  peer_on_retry(st.mcs, on_report_retry, &st);
+  peer_set_timeout(st->mcs, REPORT_TIMEOUT_MS);
+  peer_set_backoff(st->mcs, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
+  peer_on_retry(st->mcs, on_report_retry, st);
   server_set_max_body(s, 4096);
-  server_route(s, "scan", 0, NULL, post_scan, NULL, NULL, &st);
-  st.devices_res = server_route(s, "devices", 1, get_devices, NULL, NULL, NULL, &st);
-  if (st.sim)
-    server_route(s, "sim/adv", 0, NULL, post_sim_adv, NULL, NULL, &st);
-  server_set_health_hook(s, health_hook, &st);
-  server_set_stats_hook(s, stats_hook, &st);
-  if (!st.sim) {
-    st.bluez = bluez_new(opt_str(opts, "adapter"), on_bluez_seen, &st);
-    if (!st.bluez) {
+  server_route(s, "scan", 0, NULL, post_scan, NULL, NULL, st);
+  st->devices_res = server_route(s, "devices", 1, get_devices, NULL, NULL, NULL, st);
+  if (st->sim)
+    server_route(s, "sim/adv", 0, NULL, post_sim_adv, NULL, NULL, st);
+  server_set_health_hook(s, health_hook, st);
+  server_set_stats_hook(s, stats_hook, st);
+  if (!st->sim) {
+    st->bluez = bluez_new(opt_str(opts, "adapter"), on_bluez_seen, st);
+    if (!st->bluez) {
       log_error("out of memory");
-      peer_free(st.mcs);
-      bs_free(&st);
-      role_finish(s, opts);
+      peer_free(st->mcs);
+      st->mcs = NULL;
       return 1;
     }
   }
   log_info("location=%s adapter=%s scan=%s forget_ms=%llu report_every_ms=%llu rssi_min=%d "
-           "reports_to=%s", st.location, opt_str(opts, "adapter"), opt_str(opts, "scan"),
-           (unsigned long long)st.cache.forget_ms, (unsigned long long)st.cache.report_every_ms,
-           st.cache.rssi_min, st.reports ? st.ble_uri : "none");
-  scanning_changed(&st);
-  loop_run();
+           "reports_to=%s", st->location, opt_str(opts, "adapter"), opt_str(opts, "scan"),
+           (unsigned long long)st->cache.forget_ms, (unsigned long long)st->cache.report_every_ms,
+           st->cache.rssi_min, st->reports ? st->ble_uri : "none");
+  scanning_changed(st);
+  return 0;
+}
+
+static int bs_stop(struct nano_server *s)
+{
   if (server_deferred(s)) {
     /* a scan cut short by the stop is still answered, with what it heard */
     server_answer_deferred(s);
     loop_drain(300);
   }
-  log_info("stopped devices=%zu", sightings_count(&st.cache));
-  loop_cancel(st.report_timer);
-  peer_free(st.mcs);            /* cancels the report's call */
-  /* the CoAP context goes first: it may still hold deferred scans */
-  role_finish(s, opts);
-  bs_free(&st);
+  log_info("stopped devices=%zu", sightings_count(&bs_state.cache));
+  loop_cancel(bs_state.report_timer);
+  bs_state.report_timer = NULL;
+  peer_free(bs_state.mcs);      /* cancels the report's call */
+  bs_state.mcs = NULL;
   return 0;
 }
+
+/* After the server: the CoAP context goes first, it may still hold
+ * deferred scans. */
+static void bs_cleanup(void)
+{
+  bs_free(&bs_state);
+}
+
+const struct role bs_role = {
+  bs_usage, bs_opts, bs_access, bs_configure, bs_start, bs_stop, bs_cleanup
+};

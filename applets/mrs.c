@@ -899,79 +899,71 @@ static const struct access_rule mrs_access[] = {
   { NULL, NULL, NULL }
 };
 
-int cmd_mrs(int argc, char **argv)
+static const struct opt mrs_opts[] = {
+  { "room", OPT_STR, NULL, "the room whose display this is (required)" },
+  { "ae", OPT_STR, "coaps://ae", "authentication engine" },
+  { "timeout", OPT_STR, "3s", "per request to ae" },
+  { "retry-max", OPT_STR, "2s", "cap of the exponential retry backoff" },
+  { "max-content", OPT_STR, "4194304", "largest meeting content in bytes" },
+  { "refresh", OPT_STR, "5s", "read the meeting on the screen from ae again this often" },
+  { "http", OPT_STR, "127.0.0.1:8080", "HOST:PORT of the kiosk page (IPv4, [IPv6], localhost), or off" },
+  { "http-max-clients", OPT_STR, "8", "HTTP connections at once (1-256); more are closed at once" },
+  { "http-timeout", OPT_STR, "30s", "an HTTP client that sends no whole request or takes no data this long is dropped; keep-alive every half" },
+  { "kiosk-token", OPT_STR, NULL, "the page's token (16-128 of A-Z a-z 0-9 -._~); default: the key of kiosk-ROOM in the keys file" },
+  { 0 }
+};
+
+/* What mrs_configure checked, for mrs_start; the token is wiped once
+ * the page has its copy. */
+static struct {
+  long long timeout, retry_max;
+  struct kiosk_config kiosk;
+  char token[2 * KEY_MAX + 1];
+} mrs_conf;
+
+/* Every option before a port is bound: a usage error is exit 2. */
+static int mrs_configure(struct opt *opts)
 {
-  struct opt opts[] = {
-    ROLE_COMMON_OPTS,
-    { "room", OPT_STR, NULL, "the room whose display this is (required)" },
-    { "ae", OPT_STR, "coaps://ae", "authentication engine" },
-    { "timeout", OPT_STR, "3s", "per request to ae" },
-    { "retry-max", OPT_STR, "2s", "cap of the exponential retry backoff" },
-    { "max-content", OPT_STR, "4194304", "largest meeting content in bytes" },
-    { "refresh", OPT_STR, "5s", "read the meeting on the screen from ae again this often" },
-    { "http", OPT_STR, "127.0.0.1:8080", "HOST:PORT of the kiosk page (IPv4, [IPv6], localhost), or off" },
-    { "http-max-clients", OPT_STR, "8", "HTTP connections at once (1-256); more are closed at once" },
-    { "http-timeout", OPT_STR, "30s", "an HTTP client that sends no whole request or takes no data this long is dropped; keep-alive every half" },
-    { "kiosk-token", OPT_STR, NULL, "the page's token (16-128 of A-Z a-z 0-9 -._~); default: the key of kiosk-ROOM in the keys file" },
-    { 0 }
-  };
-  struct nano_server *s;
-  struct kiosk_config kc;
-  long long timeout, retry_max, refresh;
-  const char *room, *mc, *ae;
-  char *end, err[160], token[2 * KEY_MAX + 1];
+  const char *room = opt_str(opts, "room"), *mc = opt_str(opts, "max-content");
+  long long refresh;
+  char *end, err[160];
   struct nano_uri u;
-  int rc;
 
-  role_set_access(mrs_access);
-  rc = role_options("mrs", opts, argc, argv, mrs_usage);
-
-  if (rc >= 0)
-    return rc;
-  /* Every option before a port is bound: a usage error is exit 2. */
-  room = opt_str(opts, "room");
-  mc = opt_str(opts, "max-content");
-  ae = opt_str(opts, "ae");
   R.max_content = (size_t)strtoull(mc, &end, 10);
   if (!room || wire_check_room(room)) {
     if (room)
       fprintf(stderr, "mrs: --room '%s' %s\n", room, wire_check_room(room));
     else
       fprintf(stderr, "mrs: --room ROOM is required (letters, digits and -_.)\n");
-    opt_free(opts);
     return 2;
   }
-  if (opt_duration(opts, "timeout", &timeout) < 0 ||
-      opt_duration(opts, "retry-max", &retry_max) < 0 ||
+  if (opt_duration(opts, "timeout", &mrs_conf.timeout) < 0 ||
+      opt_duration(opts, "retry-max", &mrs_conf.retry_max) < 0 ||
       opt_duration(opts, "refresh", &refresh) < 0 ||
       *end || !R.max_content || R.max_content > (64u << 20) ||
-      uri_parse(ae, &u, err, sizeof err) < 0 || refresh < 100) {
+      uri_parse(opt_str(opts, "ae"), &u, err, sizeof err) < 0 || refresh < 100) {
     fprintf(stderr, "mrs: --max-content 1..64 MiB; --ae coaps://HOST[:PORT]; "
             "--refresh at least 100ms\n");
-    opt_free(opts);
     return 2;
   }
   R.refresh_ms = (uint64_t)refresh;
-  if ((rc = kiosk_options(opts, room, &kc, token, sizeof token)) != 0) {
-    memset(token, 0, sizeof token);
-    opt_free(opts);
-    return rc;
-  }
-  rc = role_serve("mrs", opts, &s);
-  if (rc >= 0)
-    return rc;
   snprintf(R.room, sizeof R.room, "%s", room);
+  return kiosk_options(opts, room, &mrs_conf.kiosk, mrs_conf.token, sizeof mrs_conf.token);
+}
+
+static int mrs_start(struct nano_server *s, struct opt *opts)
+{
+  long long retry_max = mrs_conf.retry_max;
+  int rc;
+
   R.srv = s;
-  R.ae = peer_new(server_ctx(s), "ae", ae);
+  R.ae = peer_new(server_ctx(s), "ae", opt_str(opts, "ae"));
   R.attendees = calloc(MAX_ATTENDEES, sizeof *R.attendees);
   if (!R.ae || !R.attendees) {
     log_error("out of memory");
-    peer_free(R.ae);
-    free(R.attendees);
-    role_finish(s, opts);
-    return 1;
+    goto fail;
   }
-  peer_set_timeout(R.ae, (unsigned)timeout);
+  peer_set_timeout(R.ae, (unsigned)mrs_conf.timeout);
   peer_set_serial(R.ae, 1);       /* contents are block-wise */
   peer_set_backoff(R.ae, retry_max < 250 ? (unsigned)retry_max : 250, (unsigned)retry_max);
   server_route(s, "present", 0, NULL, post_present, NULL, NULL, NULL);
@@ -979,21 +971,25 @@ int cmd_mrs(int argc, char **argv)
   server_set_stats_hook(s, stats_hook, NULL);
   server_set_health_hook(s, health_hook, NULL);
   R.updated = wall_ms();
-  if (kc.listen) {
-    rc = kiosk_start(&kc);
-    memset(token, 0, sizeof token);
-    if (rc < 0) {
-      peer_free(R.ae);
-      free(R.attendees);
-      role_finish(s, opts);
-      return 1;
-    }
+  if (mrs_conf.kiosk.listen) {
+    rc = kiosk_start(&mrs_conf.kiosk);
+    memset(mrs_conf.token, 0, sizeof mrs_conf.token);
+    if (rc < 0)
+      goto fail;
     R.kiosk = 1;
     kiosk_update();
   }
   R.refresh_timer = loop_after(R.refresh_ms, on_refresh, NULL);
   log_info("room=%s refresh_ms=%llu", R.room, (unsigned long long)R.refresh_ms);
-  loop_run();
+  return 0;
+fail:
+  peer_free(R.ae);
+  free(R.attendees);
+  return 1;
+}
+
+static int mrs_stop(struct nano_server *s)
+{
   log_info("stopped");
   kiosk_stop();
   loop_cancel(R.end_timer);
@@ -1002,13 +998,22 @@ int cmd_mrs(int argc, char **argv)
   attendees_clear();
   while (R.meetings)
     meeting_free(R.meetings);
-  peer_free(R.ae);
+  peer_free(R.ae);                /* cancels its calls: before the context goes */
   free(R.attendees);
-  role_finish(s, opts);
+  return 0;
+}
+
+/* After the server, which may still have answered a deferred wait. */
+static void mrs_cleanup(void)
+{
+  memset(mrs_conf.token, 0, sizeof mrs_conf.token);
   while (R.waits) {             /* deferred answers the server forgot */
     struct wait *w = R.waits;
     R.waits = w->next;
     free(w);
   }
-  return 0;
 }
+
+const struct role mrs_role = {
+  mrs_usage, mrs_opts, mrs_access, mrs_configure, mrs_start, mrs_stop, mrs_cleanup
+};

@@ -358,76 +358,71 @@ static const struct access_rule pd_access[] = {
   { NULL, NULL, NULL }
 };
 
-int cmd_pd(int argc, char **argv)
+static const struct opt pd_opts[] = {
+  { "location", OPT_STR, NULL, "where the sensor is: entrance, room or a room name" },
+  { "sensor", OPT_STR, NULL, "gpio:CHIP:LINE[:active-low], sysfs:N[:active-low] or sim" },
+  { "mcs", OPT_STR, "coaps://mcs", "the Main Controller to POST /presence to" },
+  { "node", OPT_STR, NULL, "this node's name in presence reports (default: hostname)" },
+  { "debounce", OPT_STR, "50ms", "a sensor level counts once it held this long" },
+  { "hold", OPT_STR, "3s", "motion lasts this long after the sensor falls" },
+  { "retry-max", OPT_STR, "30s", "longest wait between retries while MCS is down" },
+  { "sysfs-root", OPT_STR, GPIO_SYSFS_ROOT, "the sysfs GPIO directory (tests use a fake one)" },
+  { 0 }
+};
+
+static struct pd pd_state;        /* one role per process */
+
+static int pd_configure(struct opt *opts)
 {
-  struct opt opts[] = {
-    ROLE_COMMON_OPTS,
-    { "location", OPT_STR, NULL, "where the sensor is: entrance, room or a room name" },
-    { "sensor", OPT_STR, NULL, "gpio:CHIP:LINE[:active-low], sysfs:N[:active-low] or sim" },
-    { "mcs", OPT_STR, "coaps://mcs", "the Main Controller to POST /presence to" },
-    { "node", OPT_STR, NULL, "this node's name in presence reports (default: hostname)" },
-    { "debounce", OPT_STR, "50ms", "a sensor level counts once it held this long" },
-    { "hold", OPT_STR, "3s", "motion lasts this long after the sensor falls" },
-    { "retry-max", OPT_STR, "30s", "longest wait between retries while MCS is down" },
-    { "sysfs-root", OPT_STR, GPIO_SYSFS_ROOT, "the sysfs GPIO directory (tests use a fake one)" },
-    { 0 }
-  };
-  struct nano_server *s;
-  struct pd pd;
+  return configure(&pd_state, opts);
+}
+
+static int pd_start(struct nano_server *s, struct opt *opts)
+{
+  struct pd *pd = &pd_state;
   char err[300];
-  int rc;
 
-  memset(&pd, 0, sizeof pd);
-  role_set_access(pd_access);
-  rc = role_options("pd", opts, argc, argv, pd_usage);
-  if (rc >= 0)
-    return rc;
-  /* before the port is bound: a usage error starts nothing */
-  rc = configure(&pd, opts);
-  if (rc) {
-    opt_free(opts);
-    return rc;
-  }
-  rc = role_serve("pd", opts, &s);
-  if (rc >= 0)
-    return rc;
-  pd.ctx = server_ctx(s);
-  pd.mcs = peer_new(pd.ctx, "mcs", opt_str(opts, "mcs"));
-  if (!pd.mcs) {
-    role_finish(s, opts);
+  pd->ctx = server_ctx(s);
+  pd->mcs = peer_new(pd->ctx, "mcs", opt_str(opts, "mcs"));
+  if (!pd->mcs)
     return 1;
-  }
-  peer_set_timeout(pd.mcs, PD_POST_TIMEOUT_MS);
-  peer_set_backoff(pd.mcs, PD_RETRY_FIRST_MS, pd.retry_max_ms);
-  peer_on_retry(pd.mcs, on_retry, &pd);
-  pd.sensor = gpio_in_open(&pd.spec, opt_str(opts, "sysfs-root"), on_edge, &pd, err,
-                           sizeof err);
-  if (!pd.sensor) {
+  peer_set_timeout(pd->mcs, PD_POST_TIMEOUT_MS);
+  peer_set_backoff(pd->mcs, PD_RETRY_FIRST_MS, pd->retry_max_ms);
+  peer_on_retry(pd->mcs, on_retry, pd);
+  pd->sensor = gpio_in_open(&pd->spec, opt_str(opts, "sysfs-root"), on_edge, pd, err,
+                            sizeof err);
+  if (!pd->sensor) {
     log_error("sensor=%s %s", opt_str(opts, "sensor"), err);
-    peer_free(pd.mcs);
-    role_finish(s, opts);
+    peer_free(pd->mcs);
     return 1;
   }
-  pd.presence_res = server_route(s, "presence", 1, get_presence, NULL, NULL, NULL, &pd);
-  if (pd.spec.backend == GPIO_SIM)
-    server_route(s, "sim/motion", 0, NULL, post_sim_motion, NULL, NULL, &pd);
+  pd->presence_res = server_route(s, "presence", 1, get_presence, NULL, NULL, NULL, pd);
+  if (pd->spec.backend == GPIO_SIM)
+    server_route(s, "sim/motion", 0, NULL, post_sim_motion, NULL, NULL, pd);
   else
-    server_route(s, "sim/*", 0, no_sim, no_sim, no_sim, no_sim, &pd);
-  server_set_stats_hook(s, stats_hook, &pd);
-  log_info("location=%s node=%s sensor=%s mcs=%s", pd.location, pd.node,
-           opt_str(opts, "sensor"), pd.presence_uri);
+    server_route(s, "sim/*", 0, no_sim, no_sim, no_sim, no_sim, pd);
+  server_set_stats_hook(s, stats_hook, pd);
+  log_info("location=%s node=%s sensor=%s mcs=%s", pd->location, pd->node,
+           opt_str(opts, "sensor"), pd->presence_uri);
   /* A sensor already high at start is someone there now. */
-  if (gpio_in_level(pd.sensor) == 1)
-    on_edge(&pd, 1, now_ms());
-
-  loop_run();
-
-  if (pd.qlen)
-    log_warn("stopping with %d presence events not delivered", pd.qlen);
-  loop_cancel(pd.motion_timer);
-  peer_free(pd.mcs);            /* cancels the head's call */
-  gpio_in_close(pd.sensor);
-  log_info("stopped");
-  role_finish(s, opts);
+  if (gpio_in_level(pd->sensor) == 1)
+    on_edge(pd, 1, now_ms());
   return 0;
 }
+
+static int pd_stop(struct nano_server *s)
+{
+  struct pd *pd = &pd_state;
+
+  if (pd->qlen)
+    log_warn("stopping with %d presence events not delivered", pd->qlen);
+  loop_cancel(pd->motion_timer);
+  peer_free(pd->mcs);           /* cancels the head's call */
+  gpio_in_close(pd->sensor);
+  log_info("stopped");
+  return 0;
+}
+
+const struct role pd_role = {
+  pd_usage, pd_opts, pd_access, pd_configure, pd_start, pd_stop, NULL
+};

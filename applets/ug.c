@@ -473,48 +473,31 @@ static const struct access_rule ug_access[] = {
   { NULL, NULL, NULL }
 };
 
-int cmd_ug(int argc, char **argv)
-{
-  struct opt opts[] = {
-    ROLE_COMMON_OPTS,
-    { "leds", OPT_STR, NULL, "gpio:CHIP:L1,L2,..[:active-low], sysfs:N1,N2,..[:active-low] or sim[:L1,..]" },
-    { "route", OPT_LIST, NULL, "ROOM=L1,L2,L3: the LEDs from the entrance to ROOM (repeat)" },
-    { "expire", OPT_STR, "5m", "a guidance not stopped ends after this long" },
-    { "step", OPT_STR, "250ms", "how long the chase's dot stays on one LED" },
-    { "sysfs-root", OPT_STR, GPIO_SYSFS_ROOT, "the sysfs GPIO directory (tests use a fake one)" },
-    { "max-guides", OPT_STR, "64", "guidances at once (a 65th is 5.03)" },
-    { 0 }
-  };
-  struct nano_server *s;
-  struct ug *ug = calloc(1, sizeof *ug);
-  char err[300];
-  int rc;
+static const struct opt ug_opts[] = {
+  { "leds", OPT_STR, NULL, "gpio:CHIP:L1,L2,..[:active-low], sysfs:N1,N2,..[:active-low] or sim[:L1,..]" },
+  { "route", OPT_LIST, NULL, "ROOM=L1,L2,L3: the LEDs from the entrance to ROOM (repeat)" },
+  { "expire", OPT_STR, "5m", "a guidance not stopped ends after this long" },
+  { "step", OPT_STR, "250ms", "how long the chase's dot stays on one LED" },
+  { "sysfs-root", OPT_STR, GPIO_SYSFS_ROOT, "the sysfs GPIO directory (tests use a fake one)" },
+  { "max-guides", OPT_STR, "64", "guidances at once (a 65th is 5.03)" },
+  { 0 }
+};
 
-  if (!ug) {
-    fprintf(stderr, "ug: out of memory\n");
-    return 1;
-  }
-  role_set_access(ug_access);
-  rc = role_options("ug", opts, argc, argv, ug_usage);
-  if (rc < 0) {
-    /* before the port is bound: a usage error starts nothing */
-    rc = configure(ug, opts);
-    if (rc)
-      opt_free(opts);
-    else
-      rc = role_serve("ug", opts, &s);
-  }
-  if (rc >= 0) {
-    free(ug->guides);
-    free(ug);
-    return rc;
-  }
+static struct ug ug_state;        /* one role per process */
+
+static int ug_configure(struct opt *opts)
+{
+  return configure(&ug_state, opts);
+}
+
+static int ug_start(struct nano_server *s, struct opt *opts)
+{
+  struct ug *ug = &ug_state;
+  char err[300];
+
   ug->out = gpio_out_open(&ug->spec, opt_str(opts, "sysfs-root"), err, sizeof err);
   if (!ug->out) {
     log_error("leds=%s %s", opt_str(opts, "leds"), err);
-    role_finish(s, opts);
-    free(ug->guides);
-    free(ug);
     return 1;
   }
   ug->guide_res = server_route(s, "guide", 1, get_guides, post_guide, NULL, NULL, ug);
@@ -524,8 +507,13 @@ int cmd_ug(int argc, char **argv)
   log_info("leds=%s lines=%d routes=%d step_ms=%llu expire_ms=%llu",
            opt_str(opts, "leds"), ug->spec.nlines, ug->pat.nroutes,
            (unsigned long long)ug->pat.step_ms, (unsigned long long)ug->expire_ms);
+  return 0;
+}
 
-  loop_run();
+/* Every LED off before exiting: a path left lit would guide no one. */
+static int ug_stop(struct nano_server *s)
+{
+  struct ug *ug = &ug_state;
 
   loop_cancel(ug->step_timer);
   for (int i = 0; i < ug->max_guides; i++)
@@ -533,8 +521,14 @@ int cmd_ug(int argc, char **argv)
   all_off(ug);
   gpio_out_close(ug->out);
   log_info("stopped");
-  role_finish(s, opts);
-  free(ug->guides);
-  free(ug);
   return 0;
 }
+
+static void ug_cleanup(void)
+{
+  free(ug_state.guides);
+}
+
+const struct role ug_role = {
+  ug_usage, ug_opts, ug_access, ug_configure, ug_start, ug_stop, ug_cleanup
+};

@@ -1,9 +1,10 @@
-/* main.c - the one table of applets, and dispatch on argv[0] or argv[1].
+/* main.c - dispatch on argv[0] (a symlink's name) or argv[1], and what
+ * nano itself answers.
  *
- * The table itself is in applets.c.
+ * The table of applets, roles and tools, is in applets.c.
  *
  * usage: nano APPLET [ARGS...]     or  APPLET [ARGS...] via a symlink
- *        nano --list | --install DIR | --help | --version
+ *        nano --list [roles|tools] | --install DIR | --help | --version
  */
 #include "nano.h"
 
@@ -15,17 +16,48 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static void list_kind(FILE *out, enum applet_kind kind, int with_help)
+{
+  for (const struct applet *a = applets; a->name; a++)
+    if (a->kind == kind) {
+      if (with_help)
+        fprintf(out, "  %-8s %s\n", a->name, a->help);
+      else
+        fprintf(out, "%s\n", a->name);
+    }
+}
+
 static void usage(FILE *out)
 {
   fprintf(out,
     "nano %s - the IoT edge of a building as CoAP nanoservices in one binary\n"
     "\n"
     "usage: nano APPLET [ARGS...]   (or call a symlink named APPLET)\n"
-    "       nano --list | --install DIR | --help | --version\n"
+    "       nano --list [roles|tools] | --install DIR | --help | --version\n"
     "       nano APPLET --help\n"
-    "\napplets:\n", NANO_VERSION);
-  for (const struct applet *a = applets; a->name; a++)
-    fprintf(out, "  %-8s %s\n", a->name, a->help);
+    "\nroles (services that run until stopped):\n", NANO_VERSION);
+  list_kind(out, APPLET_ROLE, 1);
+  fprintf(out, "\ntools (commands):\n");
+  list_kind(out, APPLET_TOOL, 1);
+}
+
+/* One name a line, the roles first; an empty line between the kinds
+ * shows them apart and is nothing to a shell's $(nano --list). */
+static int list(const char *which)
+{
+  if (!which) {
+    list_kind(stdout, APPLET_ROLE, 0);
+    putchar('\n');
+    list_kind(stdout, APPLET_TOOL, 0);
+  } else if (!strcmp(which, "roles")) {
+    list_kind(stdout, APPLET_ROLE, 0);
+  } else if (!strcmp(which, "tools")) {
+    list_kind(stdout, APPLET_TOOL, 0);
+  } else {
+    fprintf(stderr, "usage: nano --list [roles|tools]\n");
+    return 2;
+  }
+  return 0;
 }
 
 /* Symlink DIR/<applet> -> this executable for every applet.  An existing
@@ -77,7 +109,7 @@ int main(int argc, char **argv)
   const struct applet *a = applet_find(name);
 
   if (a)
-    return a->main(argc, argv);
+    return applet_run(a, argc, argv);
 
   if (argc < 2) {
     usage(stderr);
@@ -92,9 +124,11 @@ int main(int argc, char **argv)
     return 0;
   }
   if (!strcmp(argv[1], "--list")) {
-    for (a = applets; a->name; a++)
-      puts(a->name);
-    return 0;
+    if (argc > 3) {
+      fprintf(stderr, "usage: nano --list [roles|tools]\n");
+      return 2;
+    }
+    return list(argv[2]);
   }
   if (!strcmp(argv[1], "--install")) {
     if (argc != 3) {
@@ -109,5 +143,5 @@ int main(int argc, char **argv)
             argv[1]);
     return 2;
   }
-  return a->main(argc - 1, argv + 1);
+  return applet_run(a, argc - 1, argv + 1);
 }

@@ -24,31 +24,27 @@
 #define NANO_VERSION "0.1.0"
 #endif
 
-/* ---- applets (main.c) ---------------------------------------------- */
+/* ---- applets (applets.c) ------------------------------------------- */
+
+/* A role serves CoAP and runs until stopped; role_main (role.c) runs its
+ * lifecycle from the descriptor.  A tool is a command with its own main. */
+enum applet_kind { APPLET_ROLE, APPLET_TOOL };
+
+struct role;
 
 struct applet {
   const char *name;
-  int (*main)(int argc, char **argv);
-  const char *help;       /* one line */
+  enum applet_kind kind;
+  const char *help;               /* one line */
+  const struct role *role;        /* a role's options, start and stop */
+  int (*main)(int argc, char **argv);   /* a tool's entry point */
 };
 
 extern const struct applet applets[];
 const struct applet *applet_find(const char *name);
 const char *applet_name_of(const char *argv0);
-
-/* The entry points, one per file in applets/. */
-int cmd_ae(int argc, char **argv);
-int cmd_bs(int argc, char **argv);
-int cmd_coap(int argc, char **argv);
-int cmd_demo(int argc, char **argv);
-int cmd_health(int argc, char **argv);
-int cmd_irk(int argc, char **argv);
-int cmd_keys(int argc, char **argv);
-int cmd_mcs(int argc, char **argv);
-int cmd_mrs(int argc, char **argv);
-int cmd_pd(int argc, char **argv);
-int cmd_stack(int argc, char **argv);
-int cmd_ug(int argc, char **argv);
+/* Run applet a with argv[0] its name: the exit code. */
+int applet_run(const struct applet *a, int argc, char **argv);
 /* nano stack without the file: a building description (json, len bytes)
  * checked and printed to out as the stack file (what 0), its sim override
  * (1) or each secret's identities (2); 0, or -1 with why in err. */

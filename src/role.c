@@ -1,4 +1,4 @@
-/* role.c - the start and end every role shares (see role.h). */
+/* role.c - the one lifecycle of every role (see role.h). */
 #include "role.h"
 #include "keys.h"
 
@@ -7,21 +7,32 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The bounds of ROLE_COMMON_OPTS, checked by role_options before any
+/* The bounds of role_common_opts, checked by role_options before any
  * port is bound and given to the server by role_serve. */
 static struct server_limits role_limits = SERVER_LIMITS_DEFAULT;
 
-/* Keys and identity (--keys, --identity, --insecure) and the access
- * table, also checked before any port is bound. */
+/* Keys and identity (--keys, --identity, --insecure), also checked
+ * before any port is bound. */
 #define DEFAULT_KEYS "/run/secrets/nano-keys"
-static const struct access_rule *role_access;
 static struct keyring role_keys;
 static char role_id[KEY_ID_MAX + 1];
 
-void role_set_access(const struct access_rule *rules)
-{
-  role_access = rules;
-}
+/* Every role's options, before its own (--help lists them first). */
+const struct opt role_common_opts[] = {
+  { "listen", OPT_STR, NULL, "HOST:PORT[,HOST:PORT] to serve CoAP on (default [::]:5683, or 0.0.0.0:5683 without IPv6)" },
+  { "log-level", OPT_STR, "info", "error|warn|info|debug" },
+  { "keys", OPT_STR, NULL, "keys file, IDENTITY HEXKEY lines: DTLS on 5684 (default /run/secrets/nano-keys when it exists)" },
+  { "identity", OPT_STR, NULL, "this role's DTLS identity (default ROLE, pd/bs: ROLE-LOCATION, mrs: mrs-ROOM)" },
+  { "insecure", OPT_BOOL, NULL, "plain CoAP without keys or identities (logged as a warning)" },
+  { "max-body", OPT_STR, NULL, "largest request body, bytes (k, M: 64k, 1M; default: the role's own), 4.13 past it" },
+  { "max-uploads", OPT_STR, "4", "block-wise uploads in progress at once (at most 64), 5.03 past it" },
+  { "upload-timeout", OPT_STR, "10s", "an unfinished block-wise upload is dropped after this" },
+  { "max-observers", OPT_STR, "64", "Observe registrations of the role, 5.03 past it" },
+  { "max-observers-resource", OPT_STR, "32", "Observe registrations of one resource" },
+  { "observe-refresh", OPT_STR, "60s", "every observer is notified (confirmable) this often, so the gone are dropped" },
+  { 0 }
+};
+#define ROLE_COMMON_COUNT (sizeof role_common_opts / sizeof *role_common_opts - 1)
 
 const char *role_identity(void)
 {
@@ -133,74 +144,118 @@ static int limits_from_opts(struct opt *opts, struct server_limits *l)
   return 0;
 }
 
-int role_options(const char *role, struct opt *opts, int argc, char **argv,
-                 const char *usage)
+/* role_common_opts and then the role's own, as --help lists them: a
+ * fresh copy that opt_parse may fill (NULL: out of memory). */
+static struct opt *role_opts(const struct opt *own)
 {
-  int npos = opt_parse(opts, argc, argv, usage);
+  size_t n = 0;
+  struct opt *opts;
+
+  while (own && own[n].name)
+    n++;
+  opts = calloc(ROLE_COMMON_COUNT + n + 1, sizeof *opts);
+  if (!opts)
+    return NULL;
+  memcpy(opts, role_common_opts, ROLE_COMMON_COUNT * sizeof *opts);
+  if (n)
+    memcpy(opts + ROLE_COMMON_COUNT, own, n * sizeof *opts);
+  return opts;
+}
+
+/* Options, logging, limits and keys.  -1 to go on, else the exit code:
+ * 0 after --help, 2 on a usage error. */
+static int role_options(const char *role, const struct role *r, struct opt *opts,
+                        int argc, char **argv)
+{
+  int npos = opt_parse(opts, argc, argv, r->usage);
   int level;
 
-  if (npos == -2 || npos < 0 || npos > 0) {
+  if (npos != 0) {
     if (npos > 0)
       fprintf(stderr, "%s: unexpected argument '%s' (try --help)\n", role, argv[1]);
-    if (npos == -2 && opt_find(opts, "keys"))
-      access_print(stdout, role_access);
-    opt_free(opts);
+    if (npos == -2)
+      access_print(stdout, r->access);
     return npos == -2 ? 0 : 2;
   }
   level = log_level_parse(opt_str(opts, "log-level"));
   if (level < 0) {
     fprintf(stderr, "%s: --log-level must be error, warn, info or debug\n", role);
-    opt_free(opts);
     return 2;
   }
-  if (opt_find(opts, "max-uploads") && limits_from_opts(opts, &role_limits) < 0) {
-    opt_free(opts);
+  if (limits_from_opts(opts, &role_limits) < 0 || keys_from_opts(role, opts) < 0)
     return 2;
-  }
-  if (opt_find(opts, "keys") && keys_from_opts(role, opts) < 0) {
-    opt_free(opts);
-    return 2;
-  }
   log_init(role, level);
   return -1;
 }
 
-int role_serve(const char *role, struct opt *opts, struct nano_server **out)
+/* The server, with client and loop on its context; NULL when it cannot
+ * start (the keys are freed then). */
+static struct nano_server *role_serve(const char *role, const struct role *r,
+                                      struct opt *opts)
 {
-  *out = server_new_keys(role, opt_str(opts, "listen"), &role_keys);
-  if (!*out || server_set_limits(*out, &role_limits) < 0) {
-    server_free(*out);
+  struct nano_server *s = server_new_keys(role, opt_str(opts, "listen"), &role_keys);
+
+  if (!s || server_set_limits(s, &role_limits) < 0) {
+    server_free(s);
     keyring_free(&role_keys);
-    opt_free(opts);
-    return 1;
+    return NULL;
   }
-  server_set_access(*out, role_access);
-  client_init(server_ctx(*out));
-  loop_init(server_ctx(*out));
+  server_set_access(s, r->access);
+  client_init(server_ctx(s));
+  loop_init(server_ctx(s));
   log_info("version=%s pid=%d started", NANO_VERSION, (int)getpid());
   if (role_keys.n)
     log_info("identity=%s keys=%d dtls", role_id, role_keys.n);
   else
     log_warn("insecure: plain CoAP without identities; anyone on the network may "
              "use every resource of this role");
-  return -1;
+  return s;
 }
 
-int role_start(const char *role, struct opt *opts, int argc, char **argv,
-               const char *usage, struct nano_server **out)
-{
-  int rc = role_options(role, opts, argc, argv, usage);
-
-  *out = NULL;
-  if (rc >= 0)
-    return rc;
-  return role_serve(role, opts, out);
-}
-
-void role_finish(struct nano_server *s, struct opt *opts)
+static void role_finish(struct nano_server *s)
 {
   server_free(s);
   keyring_free(&role_keys);
   coap_cleanup();
+}
+
+/* Bind, start, run until stopped, stop: the exit code. */
+static int role_run(const char *name, const struct role *r, struct opt *opts)
+{
+  struct nano_server *s = role_serve(name, r, opts);
+  int rc;
+
+  if (!s)
+    return 1;
+  rc = r->start(s, opts);
+  if (rc == 0) {
+    loop_run();
+    rc = r->stop(s);
+  }
+  role_finish(s);
+  return rc;
+}
+
+int role_main(const char *name, const struct role *r, int argc, char **argv)
+{
+  struct opt *opts = role_opts(r->opts);
+  int rc;
+
+  if (!opts) {
+    fprintf(stderr, "%s: out of memory\n", name);
+    return 1;
+  }
+  rc = role_options(name, r, opts, argc, argv);
+  if (rc < 0) {
+    /* before the port is bound: a usage error starts nothing */
+    rc = r->configure(opts);
+    if (rc == 0)
+      rc = role_run(name, r, opts);
+    keyring_free(&role_keys);         /* when configure failed */
+    if (r->cleanup)
+      r->cleanup();
+  }
   opt_free(opts);
+  free(opts);
+  return rc;
 }

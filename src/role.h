@@ -1,14 +1,25 @@
-/* role.h - what every role's main does the same way.
+/* role.h - the one lifecycle of the six roles.
  *
- *   struct opt opts[] = { ROLE_COMMON_OPTS, { "location", OPT_STR, ... }, { 0 } };
- *   struct nano_server *s;
- *   int rc = role_start("pd", opts, argc, argv, usage, &s);
- *   if (rc >= 0) return rc;          (--help: 0, usage/bind error: 2/1)
- *   server_route(s, ...);  ...  loop_run();  role_finish(s, opts);
+ * A role is a descriptor, and one line in the applet table (applets.c):
  *
- * A role that checks its own options first (a usage error must exit 2
- * before any port is bound) calls the two halves itself:
- *   rc = role_options(...); check opts (return 2); rc = role_serve(...);
+ *   static const struct opt pd_opts[] = { { "location", OPT_STR, ... }, { 0 } };
+ *   const struct role pd_role = {
+ *     pd_usage, pd_opts, pd_access, pd_configure, pd_start, pd_stop, NULL
+ *   };
+ *   ROLE(pd, "presence detection: ...")          in src/applets.c
+ *
+ * and role_main() does for every role, in this order:
+ *   options   role_common_opts and the role's, with NANO_* fallbacks;
+ *             --help prints the usage, the options and the access table
+ *   configure the role checks its options: a usage error (2) starts nothing
+ *   serve     the server binds (1 when it cannot), client and loop on it
+ *   start     routes, hardware, peers (1 when it cannot)
+ *   loop_run  until SIGTERM or SIGINT
+ *   stop      the role's own ending (ae's backup, bs's deferred scans):
+ *             its exit code
+ *   finish    the server, the keys, libcoap
+ *   cleanup   what the server's deferred answers may still point into
+ * Exit codes: 0 (--help, a stop), 2 a usage error, 1 a start that failed.
  */
 #ifndef NANO_ROLE_H
 #define NANO_ROLE_H
@@ -18,22 +29,36 @@
 #include "nano.h"
 #include "server.h"
 
-#define ROLE_COMMON_OPTS \
-  { "listen", OPT_STR, NULL, "HOST:PORT[,HOST:PORT] to serve CoAP on (default [::]:5683, or 0.0.0.0:5683 without IPv6)" }, \
-  { "log-level", OPT_STR, "info", "error|warn|info|debug" }, \
-  { "keys", OPT_STR, NULL, "keys file, IDENTITY HEXKEY lines: DTLS on 5684 (default /run/secrets/nano-keys when it exists)" }, \
-  { "identity", OPT_STR, NULL, "this role's DTLS identity (default ROLE, pd/bs: ROLE-LOCATION, mrs: mrs-ROOM)" }, \
-  { "insecure", OPT_BOOL, NULL, "plain CoAP without keys or identities (logged as a warning)" }, \
-  { "max-body", OPT_STR, NULL, "largest request body, bytes (k, M: 64k, 1M; default: the role's own), 4.13 past it" }, \
-  { "max-uploads", OPT_STR, "4", "block-wise uploads in progress at once (at most 64), 5.03 past it" }, \
-  { "upload-timeout", OPT_STR, "10s", "an unfinished block-wise upload is dropped after this" }, \
-  { "max-observers", OPT_STR, "64", "Observe registrations of the role, 5.03 past it" }, \
-  { "max-observers-resource", OPT_STR, "32", "Observe registrations of one resource" }, \
-  { "observe-refresh", OPT_STR, "60s", "every observer is notified (confirmable) this often, so the gone are dropped" }
+/* What a role is to role_main.  A role keeps its state in its own file
+ * (one role per process), so the hooks take only the options and the
+ * server.  Each hook is called at most once. */
+struct role {
+  const char *usage;                  /* the first lines of --help */
+  const struct opt *opts;             /* the role's own, after role_common_opts */
+  const struct access_rule *access;   /* who may do what (server.h) */
+  /* Before any port is bound: check and keep the options.  0 to go on,
+   * else the exit code (2 a usage error, 1 e.g. out of memory). */
+  int (*configure)(struct opt *opts);
+  /* The server is bound: routes, hardware, peers, the start's log line.
+   * 0 to run, 1 when the role cannot start (it undoes its own part). */
+  int (*start)(struct nano_server *s, struct opt *opts);
+  /* The loop has stopped: the role's own ending and its "stopped" line.
+   * Returns the exit code.  The server is still there. */
+  int (*stop)(struct nano_server *s);
+  /* Optional, last of all, after the server is freed (its deferred
+   * answers may point into the role's state), whenever configure was
+   * called, also when it or the start failed. */
+  void (*cleanup)(void);
+};
 
-/* The role's access table (server.h), shown by --help and given to its
- * server; call before role_options/role_start. */
-void role_set_access(const struct access_rule *rules);
+/* The options of every role (--listen, --keys, ...), before its own;
+ * a role's own option must not have one of their names. */
+extern const struct opt role_common_opts[];
+
+/* Run role NAME with argv[1..] as its command line: the whole lifecycle
+ * above.  Returns the process's exit code. */
+int role_main(const char *name, const struct role *r, int argc, char **argv);
+
 /* The default identity of a role: ROLE, or ROLE-WHERE for one started
  * for a location or room (pd-entrance, bs-R1, mrs-R1). */
 void role_identity_of(const char *role, const char *where, char *buf, size_t size);
@@ -43,20 +68,5 @@ const char *role_identity(void);
  * or --insecure). */
 struct psk;
 const struct psk *role_key(const char *identity);
-
-/* Parse options, set up logging, the server (client and loop on the same
- * libcoap context).  Returns -1 when the role should go on with *out
- * set, else the exit code: 0 after --help, 2 on a usage error, 1 when
- * the server cannot start. */
-int role_start(const char *role, struct opt *opts, int argc, char **argv,
-               const char *usage, struct nano_server **out);
-/* The first half: options and logging.  -1 to go on, else the exit code
- * (0 after --help, 2 on a usage error). */
-int role_options(const char *role, struct opt *opts, int argc, char **argv,
-                 const char *usage);
-/* The second half: the server, with client and loop on its context.
- * -1 to go on with *out set, else 1 (opts are freed then). */
-int role_serve(const char *role, struct opt *opts, struct nano_server **out);
-void role_finish(struct nano_server *s, struct opt *opts);
 
 #endif

@@ -1,5 +1,5 @@
-/* testsrv.c - a small server built from nano's core, for the core's tests
- * until the roles land.
+/* testsrv.c - a small server built from nano's core, for the core's own
+ * tests (server, client, DTLS) without any role's logic.
  *
  * usage: testsrv --listen HOST:PORT [--psk IDENTITY:HEXKEY]
  *
@@ -207,29 +207,27 @@ static int psk_listen(coap_context_t *c, const char *listen)
   return 0;
 }
 
-int main(int argc, char **argv)
-{
-  struct opt opts[] = {
-    ROLE_COMMON_OPTS,
-    { "psk", OPT_STR, NULL, "IDENTITY:HEXKEY: also CoAP over DTLS (PSK) on the listen host's port 5684" },
-    { 0 }
-  };
-  struct nano_server *s;
-  int rc = role_start("test", opts, argc, argv,
-                      "usage: testsrv [--listen HOST:PORT] [--psk IDENTITY:HEXKEY]", &s);
+static const struct opt test_opts[] = {
+  { "psk", OPT_STR, NULL, "IDENTITY:HEXKEY: also CoAP over DTLS (PSK) on the listen host's port 5684" },
+  { 0 }
+};
 
-  if (rc >= 0)
-    return rc;
+static int test_configure(struct opt *opts)
+{
   if (opt_str(opts, "psk") && psk_parse(opt_str(opts, "psk")) < 0) {
     log_error("--psk wants IDENTITY:HEXKEY (a key of 1 to 64 bytes)");
-    role_finish(s, opts);
     return 2;
   }
-  if (opt_str(opts, "psk") && psk_listen(server_ctx(s), opt_str(opts, "listen")) < 0) {
-    role_finish(s, opts);
+  return 0;
+}
+
+static int test_start(struct nano_server *s, struct opt *opts)
+{
+  if (opt_str(opts, "psk") && psk_listen(server_ctx(s), opt_str(opts, "listen")) < 0)
     return 1;
-  }
   big = malloc(300001);
+  if (!big)
+    return 1;
   for (int i = 0; i < 300000; i++)
     big[i] = i % 64 == 63 ? '\n' : 'a' + i % 26;
   big[300000] = '\0';
@@ -239,9 +237,27 @@ int main(int argc, char **argv)
   server_route(s, "items/*", 0, item, NULL, item, item, NULL);
   server_route(s, "relay", 0, NULL, post_relay, NULL, NULL, NULL);
   ctx = server_ctx(s);
-  loop_run();
-  log_info("stopped");
-  role_finish(s, opts);
-  free(big);
   return 0;
+}
+
+static int test_stop(struct nano_server *s)
+{
+  log_info("stopped");
+  return 0;
+}
+
+static void test_cleanup(void)
+{
+  free(big);
+}
+
+/* A role like the six (role.h), without an access table. */
+static const struct role test_role = {
+  "usage: testsrv [--listen HOST:PORT] [--psk IDENTITY:HEXKEY]", test_opts, NULL,
+  test_configure, test_start, test_stop, test_cleanup
+};
+
+int main(int argc, char **argv)
+{
+  return role_main("test", &test_role, argc, argv);
 }

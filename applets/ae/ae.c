@@ -1507,57 +1507,58 @@ static const struct access_rule ae_access[] = {
   { NULL, NULL, NULL }
 };
 
-int cmd_ae(int argc, char **argv)
+static const struct opt ae_opts[] = {
+  { "db", OPT_STR, "/data/ae.db", "SQLite database file" },
+  { "seed", OPT_STR, NULL, "JSON {\"participants\":[...],\"meetings\":[...]} to load at start (upsert by id)" },
+  { "early", OPT_STR, "15m", "how long before a meeting's start its participants are admitted" },
+  { "sync", OPT_STR, "normal", "normal: answered writes survive a crash of the process; full: also a power loss (slower)" },
+  { "backup-dir", OPT_STR, "/data/backup", "where POST /backup and SIGTERM write verified backups" },
+  { "backup-keep", OPT_STR, "5", "how many backups to keep" },
+  { "backup-interval", OPT_STR, "60s", "POST /backup at most once per this; sooner is 4.29 (0: no limit)" },
+  { "events-keep", OPT_STR, EVENTS_KEEP_DEFAULT, "event log retention: newest ROWS, or an AGE like 30d, 12h, 90m" },
+  { 0 }
+};
+
+static struct ae ae_state;        /* one role per process */
+
+/* before the port is bound: a usage error starts nothing */
+static int ae_role_configure(struct opt *opts)
 {
-  static struct ae ae;
-  struct opt opts[] = {
-    ROLE_COMMON_OPTS,
-    { "db", OPT_STR, "/data/ae.db", "SQLite database file" },
-    { "seed", OPT_STR, NULL, "JSON {\"participants\":[...],\"meetings\":[...]} to load at start (upsert by id)" },
-    { "early", OPT_STR, "15m", "how long before a meeting's start its participants are admitted" },
-    { "sync", OPT_STR, "normal", "normal: answered writes survive a crash of the process; full: also a power loss (slower)" },
-    { "backup-dir", OPT_STR, "/data/backup", "where POST /backup and SIGTERM write verified backups" },
-    { "backup-keep", OPT_STR, "5", "how many backups to keep" },
-    { "backup-interval", OPT_STR, "60s", "POST /backup at most once per this; sooner is 4.29 (0: no limit)" },
-    { "events-keep", OPT_STR, EVENTS_KEEP_DEFAULT, "event log retention: newest ROWS, or an AGE like 30d, 12h, 90m" },
-    { 0 }
-  };
-  struct nano_server *s;
-  int rc;
+  return ae_configure(&ae_state, opts) < 0 ? 2 : 0;
+}
 
-  role_set_access(ae_access);
-  rc = role_options("ae", opts, argc, argv, ae_usage);
+static int ae_start(struct nano_server *s, struct opt *opts)
+{
+  struct ae *ae = &ae_state;
 
-  if (rc >= 0)
-    return rc;
-  memset(&ae, 0, sizeof ae);
-  /* before the port is bound: a usage error starts nothing */
-  if (ae_configure(&ae, opts) < 0) {
-    opt_free(opts);
-    return 2;
-  }
-  rc = role_serve("ae", opts, &s);
-  if (rc >= 0)
-    return rc;
-  if (db_start(&ae) < 0 || (opt_str(opts, "seed") && seed_load(&ae, opt_str(opts, "seed")) < 0) ||
-      events_prune_backlog(&ae) < 0) {
-    db_close(&ae);
-    role_finish(s, opts);
+  if (db_start(ae) < 0 || (opt_str(opts, "seed") && seed_load(ae, opt_str(opts, "seed")) < 0) ||
+      events_prune_backlog(ae) < 0) {
+    db_close(ae);
     return 1;
   }
-  ae_routes(s, &ae);
+  ae_routes(s, ae);
   log_info("db=%s sync=%s early_ms=%lld events_keep=%s backup_dir=%s backup_interval_ms=%lld "
-           "ready", ae.db_path, ae.sync_full ? "full" : "normal", ae.early_ms,
-           opt_str(opts, "events-keep"), ae.backup_dir, ae.backup_interval_ms);
-  loop_run();
+           "ready", ae->db_path, ae->sync_full ? "full" : "normal", ae->early_ms,
+           opt_str(opts, "events-keep"), ae->backup_dir, ae->backup_interval_ms);
+  return 0;
+}
+
+static int ae_stop(struct nano_server *s)
+{
+  struct ae *ae = &ae_state;
+  int rc;
+
   /* answers of the last group go out before the backup */
-  auth_group_close(&ae);
+  auth_group_close(ae);
   loop_drain(50);
   loop_set_turn_end(NULL, NULL);
-  rc = loop_stopped_by_signal() ? ae_terminate(&ae) : 0;
-  auth_waits_free(&ae);
-  db_close(&ae);
+  rc = loop_stopped_by_signal() ? ae_terminate(ae) : 0;
+  auth_waits_free(ae);
+  db_close(ae);
   log_info("stopped");
-  role_finish(s, opts);
   return rc;
 }
+
+const struct role ae_role = {
+  ae_usage, ae_opts, ae_access, ae_role_configure, ae_start, ae_stop, NULL
+};

@@ -1865,7 +1865,7 @@ static int check_options(struct opt *opts)
 }
 
 /* The peers and the timeline, once the server runs (-1: out of memory). */
-static int configure(struct opt *opts)
+static int setup_state(struct opt *opts)
 {
   TL.ring = calloc((size_t)TL.size, sizeof *TL.ring);
   M.hash_size = HASH_MIN;
@@ -1933,49 +1933,38 @@ static const struct access_rule mcs_access[] = {
   { NULL, NULL, NULL }
 };
 
-int cmd_mcs(int argc, char **argv)
+static const struct opt mcs_opts[] = {
+  { "ae", OPT_STR, "coaps://ae", "authentication engine" },
+  { "bs", OPT_LIST, "coaps://bs", "entrance bs: URI, or LOCATION=URI (repeatable)" },
+  { "bs-room", OPT_LIST, "coaps://bs-room", "room bs, scanned on room motion: URI (any room) or ROOM=URI" },
+  { "pd-room", OPT_LIST, "coaps://pd-room", "room pd, only watched (/health): URI or ROOM=URI (repeatable)" },
+  { "ug", OPT_STR, "coaps://ug", "user guidance" },
+  { "mrs", OPT_LIST, "coaps://mrs", "meeting room service: URI (any room) or ROOM=URI" },
+  { "scan", OPT_STR, "1s", "duration_ms asked of a bs (a continuous bs answers at once)" },
+  { "linger", OPT_STR, "5s", "a location is busy this long after a motion start or someone new" },
+  { "rescan", OPT_STR, "500ms", "scan a busy location again this often (0: only on motion)" },
+  { "max-age", OPT_STR, "30s", "ignore sightings older than this" },
+  { "expire", OPT_STR, "10m", "guidance not completed by then expires; peers retried that long" },
+  { "visit-gap", OPT_STR, "10m", "unseen at the entrance this long: the next sighting is a new visit" },
+  { "watch", OPT_STR, "2s", "check peers' /health and ug's /guide this often (0: off)" },
+  { "timeout", OPT_STR, "3s", "per request to a peer" },
+  { "retry-max", OPT_STR, "2s", "cap of the exponential retry backoff" },
+  { "max-tracks", OPT_STR, "5000", "tracks kept (the oldest at rest are forgotten)" },
+  { "timeline", OPT_STR, "4096", "timeline entries kept" },
+  { 0 }
+};
+
+static int mcs_configure(struct opt *opts)
 {
-  struct opt opts[] = {
-    ROLE_COMMON_OPTS,
-    { "ae", OPT_STR, "coaps://ae", "authentication engine" },
-    { "bs", OPT_LIST, "coaps://bs", "entrance bs: URI, or LOCATION=URI (repeatable)" },
-    { "bs-room", OPT_LIST, "coaps://bs-room", "room bs, scanned on room motion: URI (any room) or ROOM=URI" },
-    { "pd-room", OPT_LIST, "coaps://pd-room", "room pd, only watched (/health): URI or ROOM=URI (repeatable)" },
-    { "ug", OPT_STR, "coaps://ug", "user guidance" },
-    { "mrs", OPT_LIST, "coaps://mrs", "meeting room service: URI (any room) or ROOM=URI" },
-    { "scan", OPT_STR, "1s", "duration_ms asked of a bs (a continuous bs answers at once)" },
-    { "linger", OPT_STR, "5s", "a location is busy this long after a motion start or someone new" },
-    { "rescan", OPT_STR, "500ms", "scan a busy location again this often (0: only on motion)" },
-    { "max-age", OPT_STR, "30s", "ignore sightings older than this" },
-    { "expire", OPT_STR, "10m", "guidance not completed by then expires; peers retried that long" },
-    { "visit-gap", OPT_STR, "10m", "unseen at the entrance this long: the next sighting is a new visit" },
-    { "watch", OPT_STR, "2s", "check peers' /health and ug's /guide this often (0: off)" },
-    { "timeout", OPT_STR, "3s", "per request to a peer" },
-    { "retry-max", OPT_STR, "2s", "cap of the exponential retry backoff" },
-    { "max-tracks", OPT_STR, "5000", "tracks kept (the oldest at rest are forgotten)" },
-    { "timeline", OPT_STR, "4096", "timeline entries kept" },
-    { 0 }
-  };
-  struct nano_server *s;
-  int rc;
+  return check_options(opts) < 0 ? 2 : 0;
+}
 
-  role_set_access(mcs_access);
-  rc = role_options("mcs", opts, argc, argv, mcs_usage);
-
-  if (rc >= 0)
-    return rc;
-  if (check_options(opts) < 0) {
-    opt_free(opts);
-    return 2;
-  }
-  rc = role_serve("mcs", opts, &s);
-  if (rc >= 0)
-    return rc;
+static int mcs_start(struct nano_server *s, struct opt *opts)
+{
   M.ctx = server_ctx(s);
-  if (configure(opts) < 0) {
+  if (setup_state(opts) < 0) {
     log_error("out of memory");
     teardown();
-    role_finish(s, opts);
     return 1;
   }
   server_route(s, "presence", 0, NULL, post_presence, NULL, NULL, NULL);
@@ -1987,9 +1976,16 @@ int cmd_mcs(int argc, char **argv)
   server_set_health_hook(s, health_hook, NULL);
   server_set_max_body(s, 256 * 1024);
   M.tick = loop_after(1000, tick, NULL);
-  loop_run();
-  log_info("stopped");
-  teardown();
-  role_finish(s, opts);
   return 0;
 }
+
+static int mcs_stop(struct nano_server *s)
+{
+  log_info("stopped");
+  teardown();
+  return 0;
+}
+
+const struct role mcs_role = {
+  mcs_usage, mcs_opts, mcs_access, mcs_configure, mcs_start, mcs_stop, NULL
+};
