@@ -1,17 +1,18 @@
 #!/bin/sh
-# stack.yml with stack.sim.yml on a Swarm of three nodes made on this
-# machine: three dockerd of the test's own, each in its own network
+# stack.yml with stack.sim.yml on a Swarm of four nodes made on this
+# machine: four dockerd of the test's own, each in its own network
 # namespace with its own address, hostname, data-root, exec-root and
 # containerd, joined over a bridge into one swarm.  The node labels place
-# every role on its node (the entrance, the room, the core); the roles
-# reach each other by name (endpoint_mode dnsrr) over the overlay network
-# between the nodes; the scenario is driven with `docker exec ... nano
-# coap` on the node that runs each task.  Then a node is lost: the room's
-# dockerd stops (its containers with it), the entrance keeps guiding, mcs
-# marks the room's peers down, and when the dockerd starts again its tasks
-# come back and the room works without a redeploy.  Last the core's
-# dockerd stops while ae holds the meeting; when it returns ae has its data
-# (the volume, with the SIGTERM backup) and a third person's flow completes.
+# every role on its node (the entrance, room R1, room R2 of
+# test/stack-room2.yml, the core); the roles reach each other by name
+# (endpoint_mode dnsrr) over the overlay network between the nodes; the
+# scenario is driven with `docker exec ... nano coap` on the node that runs
+# each task.  Then a node is lost: R1's dockerd stops (its containers with
+# it), mcs marks the room's peers down, the entrance keeps guiding and R2
+# keeps working, and when the dockerd starts again its tasks come back and
+# R1 works without a redeploy.  Last the core's dockerd stops while ae
+# holds the meetings; when it returns ae has its data (the volume, with
+# the SIGTERM backup) and another person's flow completes.
 #
 # The host's own dockerd is not used: nothing of it is read or changed.
 # There is no registry: the image is built on the manager and reaches the
@@ -33,16 +34,16 @@ for tool in dockerd containerd docker ip nsenter unshare curl file sqlite3 pytho
 done
 file -L "$NANO" | grep -q "statically linked" ||
 	skip_all "$NANO is not static (make check builds against glibc)"
-# make test ARCH=armv7|arm64 runs the Pi builds under qemu-user: three
+# make test ARCH=armv7|arm64 runs the Pi builds under qemu-user: four
 # daemons of emulated roles would take minutes; placement is no different
 test -z "${QEMU_CPU:-}" || skip_all "the several-node swarm runs on the native build only"
 
 ROOT=$TEST_DIR/..
 # Names in the kernel's namespaces are global: the pid keeps two runs apart
-# (a link's name is at most 15 bytes: nnPID + e|r|c + s)
+# (a link's name is at most 15 bytes: nnPID + the node's last octet + s)
 P=nn$$
 SW=$P-sw
-NODES="entrance room core"
+NODES="entrance room room2 core"
 SUBNET=198.18.20
 D=$TMP/nodes
 STACK=nanot$$
@@ -52,6 +53,7 @@ addr_of() {
 	case $1 in
 	entrance) echo $SUBNET.11 ;;
 	room)     echo $SUBNET.12 ;;
+	room2)    echo $SUBNET.14 ;;
 	core)     echo $SUBNET.13 ;;
 	esac
 }
@@ -101,7 +103,7 @@ net_up() {
 	start_bg dns ip netns exec $SW /usr/bin/python3 "$TEST_DIR/dns-nxdomain.py" $SUBNET.1 &&
 	for h in $NODES; do
 		ip netns add $P-$h &&
-		v=$P$(echo $h | cut -c1) &&
+		v=$P$(addr_of $h | cut -d. -f4) &&
 		ip link add $v type veth peer name ${v}s &&
 		ip link set ${v}s netns $SW &&
 		ip -n $SW link set ${v}s master br0 up &&
@@ -176,13 +178,14 @@ coap() {
 	h=$(node_of $svc) && c=$(cid $svc) && test -n "$c" &&
 	dock $h exec "$c" /nano coap -K /run/secrets/nano-keys -u admin-$svc "$@"
 }
-SERVICES="ae mcs mrs pd-entrance bs-entrance pd-room bs-room ug"
+SERVICES="ae mcs mrs pd-entrance bs-entrance pd-room bs-room ug mrs2 pd-room2 bs-room2"
 # where the labels must put each service (stack.yml's constraints)
 home_of() {
 	case $1 in
 	ae|mcs)                      echo core ;;
 	mrs|pd-room|bs-room)         echo room ;;
 	pd-entrance|bs-entrance|ug)  echo entrance ;;
+	mrs2|pd-room2|bs-room2)      echo room2 ;;
 	esac
 }
 healthy() {
@@ -196,7 +199,7 @@ all_healthy() {
 }
 deploy() {
 	(cd "$ROOT" && NANO_SECRETS=${STACK}- docker stack deploy --resolve-image never \
-		-c stack.yml -c stack.sim.yml $STACK)
+		-c stack.yml -c stack.sim.yml -c test/stack-room2.yml $STACK)
 }
 # peer_state NAME: what mcs's /health says of that peer (up, down, unknown)
 peer_state() {
@@ -213,11 +216,31 @@ node_state_is() {
 	test "$(docker node inspect --format "{{.Status.State}}" $1)" = $2
 }
 
+# The keys: stack.yml's (test/stack-keys.sh), and the second room's
 . "$TEST_DIR/stack-keys.sh"
+secret_ids() {
+	case $1 in
+	ae)       echo ae mcs mrs-R1 mrs-R2 admin-ae ;;
+	mcs)      echo $(stack_secret_ids mcs) pd-R2 bs-R2 ;;
+	mrs2)     echo mrs-R2 mcs kiosk-R2 admin-mrs2 ;;
+	pd-room2) echo pd-R2 mcs admin-pd-room2 ;;
+	bs-room2) echo bs-R2 mcs admin-bs-room2 ;;
+	*)        stack_secret_ids $1 ;;
+	esac
+}
+building_secrets() {
+	"$NANO" keys new ae mcs ug mrs-R1 kiosk-R1 pd-entrance bs-entrance pd-R1 bs-R1 \
+		mrs-R2 kiosk-R2 pd-R2 bs-R2 \
+		$(for svc in $SERVICES; do echo admin-$svc; done) >building.keys &&
+	for svc in $SERVICES; do
+		"$NANO" keys pick building.keys $(secret_ids $svc) |
+			docker secret create ${STACK}-nano-keys-$svc - >/dev/null || return 1
+	done
+}
 
 at_exit nodes_down
 
-test_expect_success 'setup: three nodes, each a dockerd in its own namespace' '
+test_expect_success 'setup: four nodes, each a dockerd in its own namespace' '
 	net_up &&
 	for h in $NODES; do
 		dockerd_start $h || return 1
@@ -226,19 +249,20 @@ test_expect_success 'setup: three nodes, each a dockerd in its own namespace' '
 	test "$(dock core info --format "{{.Name}}")" = core
 '
 
-test_expect_success 'one swarm: the entrance manages, room and core join by address' '
+test_expect_success 'one swarm: the entrance manages, the rooms and the core join by address' '
 	docker swarm init --advertise-addr $(addr_of entrance) \
 		--listen-addr $(addr_of entrance):2377 >/dev/null &&
 	token=$(docker swarm join-token -q worker) &&
-	for h in room core; do
+	for h in room room2 core; do
 		dock $h swarm join --token $token --advertise-addr $(addr_of $h) \
 			$(addr_of entrance):2377 >/dev/null || return 1
 	done &&
 	docker node update --label-add nano.entrance=true --label-add nano.guide=true entrance &&
 	docker node update --label-add nano.room=true room &&
+	docker node update --label-add nano.room2=true room2 &&
 	docker node update --label-add nano.core=true core &&
 	docker node ls --format "{{.Hostname}} {{.Status}}" | sort >nodes.ls &&
-	printf "core Ready\nentrance Ready\nroom Ready\n" >want &&
+	printf "core Ready\nentrance Ready\nroom Ready\nroom2 Ready\n" >want &&
 	test_cmp want nodes.ls
 '
 
@@ -249,7 +273,7 @@ test_expect_success 'the image: built on the manager, docker save | docker load 
 	mkdir -p ctx/data &&
 	cp "$NANO" ctx/nano &&
 	docker build -q -f "$ROOT/Dockerfile.scratch" -t $NANO_IMAGE ctx >/dev/null &&
-	for h in room core; do
+	for h in room room2 core; do
 		docker save $NANO_IMAGE | dock $h load -q >/dev/null || return 1
 	done &&
 	for h in $NODES; do
@@ -259,8 +283,7 @@ test_expect_success 'the image: built on the manager, docker save | docker load 
 '
 
 test_expect_success 'docker stack deploy: every task on the node its labels choose, healthy' '
-	stack_keys building.keys &&
-	stack_secrets building.keys ${STACK}- &&
+	building_secrets &&
 	start=$(date +%s) &&
 	deploy &&
 	wait_secs all_healthy 180 &&
@@ -278,13 +301,14 @@ test "$test_failed" = 0 || test_done
 START=$(date -u -d "-5 min" +%Y-%m-%dT%H:%M:%SZ)
 END=$(date -u -d "+1 hour" +%Y-%m-%dT%H:%M:%SZ)
 
-test_expect_success 'the meeting is created in ae, on the core node' '
-	for p in alice:01 bob:02 carol:03; do
+test_expect_success 'the meetings are created in ae, on the core node: R1 and R2' '
+	for p in alice:01 bob:02 carol:03 dave:04; do
 		id=${p%:*} key=AA:BB:CC:DD:EE:${p#*:}
 		coap ae post coaps://127.0.0.1/participants \
 			"{\"id\":\"$id\",\"name\":\"$id\",\"ble\":\"$key\"}" || return 1
 	done &&
 	coap ae post coaps://127.0.0.1/meetings "{\"id\":\"m1\",\"title\":\"Kickoff\",\"room\":\"R1\",\"organizer\":\"alice\",\"start\":\"$START\",\"end\":\"$END\",\"participants\":[\"alice\",\"bob\",\"carol\"],\"content\":\"# Kickoff agenda\"}" &&
+	coap ae post coaps://127.0.0.1/meetings "{\"id\":\"m2\",\"title\":\"Retro\",\"room\":\"R2\",\"organizer\":\"dave\",\"start\":\"$START\",\"end\":\"$END\",\"participants\":[\"dave\"],\"content\":\"# Retro notes\"}" &&
 	coap ae get coaps://127.0.0.1/meetings/m1 | grep Kickoff
 '
 
@@ -298,10 +322,10 @@ arrive() {
 	coap bs-entrance post coaps://127.0.0.1/sim/adv "{\"addr\":\"AA:BB:CC:DD:EE:$2\",\"rssi\":-50,\"name\":\"$1\",\"ttl_ms\":20000}" &&
 	motion pd-entrance
 }
-# in_room NAME BYTE: NAME's key seen and motion in the room
+# in_room NAME BYTE [2]: NAME's key seen and motion in room R1 (R2)
 in_room() {
-	coap bs-room post coaps://127.0.0.1/sim/adv "{\"addr\":\"AA:BB:CC:DD:EE:$2\",\"rssi\":-40,\"name\":\"$1\",\"ttl_ms\":20000}" &&
-	motion pd-room
+	coap bs-room${3:-} post coaps://127.0.0.1/sim/adv "{\"addr\":\"AA:BB:CC:DD:EE:$2\",\"rssi\":-40,\"name\":\"$1\",\"ttl_ms\":20000}" &&
+	motion pd-room${3:-}
 }
 guided() {
 	coap mcs get coaps://127.0.0.1/participants >parts &&
@@ -310,6 +334,10 @@ guided() {
 room_shows() {
 	coap mrs get coaps://127.0.0.1/display >display &&
 	grep "Kickoff agenda" display && grep "\"$1\"" display
+}
+room2_shows() {
+	coap mrs2 get coaps://127.0.0.1/display >display2 &&
+	grep "Retro notes" display2 && grep "\"$1\"" display2
 }
 
 test_expect_success 'alice arrives: guided at the entrance node, shown on the room node' '
@@ -335,9 +363,18 @@ test_expect_success 'the room node is lost: mcs marks its peers down, the entran
 	wait_secs "node_state_is room down" 60 &&
 	{ wait_secs "room_peers_are down" 30 || { cat mcs.health; false; }; } &&
 	test "$(peer_state ae)" = up &&
+	test "$(peer_state "mrs R2")" = up &&
+	test "$(peer_state "bs R2")" = up &&
 	arrive bob 02 &&
 	{ wait_secs "guided bob" 20 || { cat parts; false; }; } &&
 	coap ug get coaps://127.0.0.1/guide | grep bob
+'
+
+test_expect_success 'meanwhile the other room works: dave is guided to R2 and shown there' '
+	arrive dave 04 &&
+	{ wait_secs "guided dave" 20 || { cat parts; false; }; } &&
+	in_room dave 04 2 &&
+	wait_secs "room2_shows dave" 30
 '
 
 test_expect_success 'the room node returns: its tasks come back, the room works again' '
@@ -372,7 +409,7 @@ test_expect_success 'the core node is lost while ae holds the meeting; it return
 	echo $(( $(date +%s) - start )) >core.secs &&
 	test "$(node_of ae)" = core && test "$(node_of mcs)" = core &&
 	backup_in_volume &&
-	test "$(sqlite3 "$(ls backup/*.db | tail -n 1)" "SELECT count(*) FROM participants")" = 3 &&
+	test "$(sqlite3 "$(ls backup/*.db | tail -n 1)" "SELECT count(*) FROM participants")" = 4 &&
 	coap ae get coaps://127.0.0.1/participants/carol | grep AA:BB:CC:DD:EE:03 &&
 	coap ae get coaps://127.0.0.1/meetings/m1 | grep Kickoff
 '
