@@ -201,16 +201,16 @@ deploy() {
 	(cd "$ROOT" && NANO_SECRETS=${STACK}- docker stack deploy --resolve-image never \
 		-c stack.yml -c stack.sim.yml -c test/stack-room2.yml $STACK)
 }
-# peer_state NAME: what mcs's /health says of that peer (up, down, unknown)
-peer_state() {
-	coap mcs get coaps://127.0.0.1/health |
-	/usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["peers"][sys.argv[1]]["state"])' "$1"
+# peers_are STATE PEER...: mcs's /health says each is STATE (up, down)
+peers_are() {
+	coap mcs get coaps://127.0.0.1/health >mcs.health &&
+	/usr/bin/python3 -c '
+import json, sys
+peers = json.load(open("mcs.health"))["peers"]
+sys.exit(any(peers[p]["state"] != sys.argv[1] for p in sys.argv[2:]))' "$@"
 }
 room_peers_are() {
-	coap mcs get coaps://127.0.0.1/health >mcs.health
-	for peer in "mrs R1" "bs R1" pd-room; do
-		test "$(peer_state "$peer")" = "$1" || return 1
-	done
+	peers_are $1 "mrs R1" "bs R1" pd-room
 }
 node_state_is() {
 	test "$(docker node inspect --format "{{.Status.State}}" $1)" = $2
@@ -362,9 +362,7 @@ test_expect_success 'the room node is lost: mcs marks its peers down, the entran
 	dockerd_stop room &&
 	wait_secs "node_state_is room down" 60 &&
 	{ wait_secs "room_peers_are down" 30 || { cat mcs.health; false; }; } &&
-	test "$(peer_state ae)" = up &&
-	test "$(peer_state "mrs R2")" = up &&
-	test "$(peer_state "bs R2")" = up &&
+	peers_are up ae ug "bs entrance" "mrs R2" "bs R2" &&
 	arrive bob 02 &&
 	{ wait_secs "guided bob" 20 || { cat parts; false; }; } &&
 	coap ug get coaps://127.0.0.1/guide | grep bob
