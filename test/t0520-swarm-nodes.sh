@@ -359,9 +359,11 @@ test_expect_success 'the kiosk page: a host-mode port on the room node, reached 
 '
 
 test_expect_success 'the room node is lost: mcs marks its peers down, the entrance still guides' '
+	start=$(date +%s) &&
 	dockerd_stop room &&
-	wait_secs "node_state_is room down" 60 &&
 	{ wait_secs "room_peers_are down" 30 || { cat mcs.health; false; }; } &&
+	echo $(( $(date +%s) - start )) >lost.secs &&
+	wait_secs "node_state_is room down" 60 &&
 	peers_are up ae ug "bs entrance" "mrs R2" "bs R2" &&
 	arrive bob 02 &&
 	{ wait_secs "guided bob" 20 || { cat parts; false; }; } &&
@@ -421,6 +423,7 @@ test_expect_success 'after the core returns the flow completes: carol is guided 
 '
 
 for t in deploy:"docker stack deploy to every task healthy" \
+	 lost:"room node's dockerd stopped to mcs marking its peers down" \
 	 room:"room node's dockerd started to the room showing bob" \
 	 core:"core node's dockerd started to every task healthy"; do
 	test -s ${t%%:*}.secs && echo "# ${t#*:}: $(cat ${t%%:*}.secs) s" >&2
