@@ -1,8 +1,8 @@
 /* client.c - asynchronous CoAP requests on the role's loop (client.h).
  *
  * One libcoap client session per peer host:port is kept and reused; a
- * peer that timed out or refused has its session dropped, so the next
- * request resolves its name again (a Swarm task replaced behind dnsrr
+ * peer that timed out or refused, or whose session cannot send, has its
+ * session dropped, so the next request resolves its name again (a Swarm task replaced behind dnsrr
  * has a new address).  Every request has its own deadline timer on the
  * loop; an answer arriving after its deadline is refused with RST.
  */
@@ -445,6 +445,12 @@ unsigned client_request(coap_context_t *ctx, int method, const char *uri,
   if (coap_send(session, pdu) == COAP_INVALID_MID) {
     pending_unlink(p);
     pending_free(p);
+    /* A session that cannot send is dead (its DTLS handshake failed: the
+     * address is gone, a Swarm task's node went down and the task came
+     * back elsewhere or later with a new one).  Kept, it would fail every
+     * request to this peer for ever; dropped, the next one resolves the
+     * name again. */
+    peer_drop(key);
     *err = "cannot send";
     return 0;
   }
