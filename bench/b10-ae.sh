@@ -97,7 +97,7 @@ start_ae() {
 	fi
 	# every decision stays in the log: the table below counts them
 	"$AE_BIN" ae --db "$DIR/db/ae.db" --backup-dir "$DIR/db/bk" --seed "$DIR/seed.json" \
-		--sync "$1" --events-keep 1000000000 $sec --log-level warn 2>>"$DIR/ae.log" &
+		--sync "$1" $GROUP --events-keep 1000000000 $sec --log-level warn 2>>"$DIR/ae.log" &
 	AE_PID=$!
 	n=100
 	until "$NANO" coap -t 0.5 get coap://$HOST/health >/dev/null 2>&1; do
@@ -152,11 +152,15 @@ fs=$(df -T "$DIR" 2>/dev/null | awk 'NR == 2 { print $2 }')
 echo "b10-ae: POST /auth, 1000 participants, 100 meetings (50 on now), $DUR per row, database on $fs"
 printf '%-13s %7s %9s %12s %9s %8s %8s %8s %7s %11s\n' sync clients addrs/req decisions/s req/s p50_ms p99_ms max_ms errors cpu_us/dec
 AE_BIN=$NANO
-for mode in ${BENCH_MODES:-normal full normal-dtls}; do
-	sync=${mode%-dtls}
+# A mode: SYNC[-grouped][-dtls].  -grouped: --group-commit on (by
+# default ae groups with --sync full only); not given to NANO_BEFORE.
+for mode in ${BENCH_MODES:-normal normal-grouped full normal-dtls}; do
+	sync=${mode%%-*}
 	for bin in ${NANO_BEFORE:+before} after; do
 		AE_BIN=$NANO label=$mode
 		[ $bin = before ] && AE_BIN=$NANO_BEFORE label=$mode-before
+		GROUP=
+		case $mode in *-grouped*) [ $bin = after ] && GROUP="--group-commit on" ;; esac
 		case $mode in *-dtls) start_ae $sync dtls ;; *) start_ae $sync ;; esac
 		for c in 1 16; do
 			for a in 1 8; do

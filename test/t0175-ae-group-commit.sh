@@ -4,16 +4,18 @@
 # clients ask at once, each request about an address of its own: ae
 # groups them (/stats), every answer is the decision its event row holds,
 # and a kill -9 mid-stream loses no answered decision.  A request alone
-# is still answered on the spot, piggybacked on the ACK.
+# is still answered on the spot, piggybacked on the ACK.  --group-commit
+# auto (the default) groups with --sync full only.
 . "$(dirname "$0")/lib.sh"
 
 AE=coap://$NET.1
 # {mac} is the request number as an address: one decision a request
 BODY='{"ble":["{mac}"],"location":"entrance"}'
 
+# start_ae SYNC [GROUP]: GROUP is --group-commit's value (on)
 start_ae() {
 	start_bg ae "$NANO" ae --db $TMP/db/ae.db --backup-dir $TMP/db/bk --sync $1 \
-		--events-keep 1000000 --listen $NET.1:5683 --log-level warn &&
+		--group-commit ${2:-on} --events-keep 1000000 --listen $NET.1:5683 --log-level warn &&
 	wait_for_health $AE
 }
 
@@ -76,6 +78,26 @@ test_expect_success 'writes and reads between grouped decisions are served' '
 	grep " errors=0 timeouts=0 " load.out &&
 	test "$(sqlite3 db/ae.db "SELECT count(*) FROM participants")" = 20 &&
 	stop_bg ae && test "$ae_status" = 0
+'
+
+# grouped SYNC GROUP: how many requests sixteen clients had grouped
+grouped() {
+	rm -rf db &&
+	start_ae $1 $2 &&
+	"$COAPLOAD" -c 16 -d 1s -p "$BODY" $AE/auth >load.out &&
+	grep " errors=0 timeouts=0 " load.out &&
+	nano coap get $AE/stats >stats &&
+	stop_bg ae && test "$ae_status" = 0 &&
+	sed -n "s/.*\"grouped_requests\":\([0-9]*\).*/\1/p" stats
+}
+
+test_expect_success '--group-commit auto groups with --sync full only, off never' '
+	test "$(grouped normal auto | tail -n 1)" = 0 &&
+	test "$(grouped full auto | tail -n 1)" -gt 0 &&
+	test "$(grouped full off | tail -n 1)" = 0 &&
+	grep "\"group_commit\":false" stats &&
+	test_expect_code 2 nano ae --insecure --group-commit sometimes 2>err &&
+	grep "group-commit must be auto, on or off" err
 '
 
 # crash_run SYNC: kill -9 while sixteen clients ask; every decision that

@@ -89,6 +89,7 @@ struct ae {
   /* The group commit (see "auth"): the /auth requests decided in the
    * open transaction, answered when it commits. */
   struct nano_server *srv;
+  int group;                    /* --group-commit: 1 on, 0 off */
   struct auth_wait *batch;      /* decided, not committed yet */
   int batch_open, batch_len;
   struct auth_wait *waiting;    /* committed (or failed), not answered */
