@@ -184,11 +184,10 @@ cid() {
 coap() {
 	svc=$1
 	shift
-	h=$(node_of $svc) && c=$(cid $svc) && test -n "$c" &&
+	h=$(node_of $svc) && test -n "$h" && c=$(cid $svc) && test -n "$c" &&
 	dock $h exec "$c" /nano coap -K /run/secrets/nano-keys -u admin-$svc "$@"
 }
-# The services and the identities each one's secret holds, as the
-# building's stack names them
+# The building's services: the first word of each line of `nano stack --keys`
 SERVICES=$("$NANO" stack --keys "$BUILDING" | cut -d" " -f1)
 # where the node labels must put each service: the building's places
 home_of() {
@@ -200,7 +199,7 @@ home_of() {
 	esac
 }
 healthy() {
-	h=$(node_of $1) && c=$(cid $1) && test -n "$c" &&
+	h=$(node_of $1) && test -n "$h" && c=$(cid $1) && test -n "$c" &&
 	test "$(dock $h inspect --format "{{.State.Health.Status}}" "$c")" = healthy
 }
 all_healthy() {
