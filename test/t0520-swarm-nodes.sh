@@ -1,18 +1,23 @@
 #!/bin/sh
-# stack.yml with stack.sim.yml on a Swarm of four nodes made on this
+# The building `nano stack` makes for three rooms and two entrances
+# (docs/building-three-rooms.json), with its --sim override and the
+# secrets `nano stack --keys` names, on a Swarm of four nodes made on this
 # machine: four dockerd of the test's own, each in its own network
 # namespace with its own address, hostname, data-root, exec-root and
-# containerd, joined over a bridge into one swarm.  The node labels place
-# every role on its node (the entrance, room R1, room R2 of
-# test/stack-room2.yml, the core); the roles reach each other by name
-# (endpoint_mode dnsrr) over the overlay network between the nodes; the
-# scenario is driven with `docker exec ... nano coap` on the node that runs
-# each task.  Then a node is lost: R1's dockerd stops (its containers with
-# it), mcs marks the room's peers down, the entrance keeps guiding and R2
-# keeps working, and when the dockerd starts again its tasks come back and
-# R1 works without a redeploy.  Last the core's dockerd stops while ae
-# holds the meetings; when it returns ae has its data (the volume, with
-# the SIGTERM backup) and another person's flow completes.
+# containerd, joined over a bridge into one swarm.  A node carries the
+# labels of several places: "entrance" both doors (north, south), "room1"
+# room R1, "room23" rooms R2 and R3, "core" ae, mcs and ug; the labels
+# place every one of the sixteen services, the roles reach each other by
+# name (endpoint_mode dnsrr) over the overlay network between the nodes,
+# and the scenario is driven with `docker exec ... nano coap` on the node
+# that runs each task.  Two visitors come in by the two doors at once and
+# each is guided and shown on their own room's display.  Then a node is
+# lost: R1's dockerd stops (its containers with it), mcs marks exactly
+# R1's peers down, both doors keep guiding and R3 keeps working, and when
+# the dockerd starts again its tasks come back and R1 works without a
+# redeploy.  Last the core's dockerd stops while ae holds the meetings;
+# when it returns ae has its data (the volume, with the SIGTERM backup)
+# and another person's flow completes.
 #
 # The host's own dockerd is not used: nothing of it is read or changed.
 # There is no registry: the image is built on the manager and reaches the
@@ -20,8 +25,10 @@
 # --resolve-image never.  Swarm's VIP and ingress need IPVS, which a kernel
 # may lack: the stack uses dnsrr and host-mode ports only.
 #
-# The times from the deploy to every task healthy and from a node's return
-# to its room working again are printed (stderr) at the end.
+# The times from the deploy to every task healthy, from a node's stop to
+# mcs marking its peers down, from its return to its room working again
+# and from the core's return to every task healthy are printed (stderr)
+# at the end.
 . "$(dirname "$0")/lib.sh"
 
 test_lazy_prereq ROOT_USER 'test "$(id -u)" = 0' 'root: network namespaces and dockerd'
@@ -40,11 +47,12 @@ skip_all() {
 test -z "${QEMU_CPU:-}" || skip_all "the several-node swarm runs on the native build only"
 
 ROOT=$TEST_DIR/..
+BUILDING=$ROOT/docs/building-three-rooms.json
 # Names in the kernel's namespaces are global: the pid keeps two runs apart
 # (a link's name is at most 15 bytes: nnPID + the node's last octet + s)
 P=nn$$
 SW=$P-sw
-NODES="entrance room room2 core"
+NODES="entrance room1 room23 core"
 SUBNET=198.18.20
 D=$TMP/nodes
 STACK=nanot$$
@@ -53,8 +61,8 @@ export NANO_IMAGE=nano-test:t0520-$$
 addr_of() {
 	case $1 in
 	entrance) echo $SUBNET.11 ;;
-	room)     echo $SUBNET.12 ;;
-	room2)    echo $SUBNET.14 ;;
+	room1)    echo $SUBNET.12 ;;
+	room23)   echo $SUBNET.14 ;;
 	core)     echo $SUBNET.13 ;;
 	esac
 }
@@ -176,21 +184,22 @@ cid() {
 coap() {
 	svc=$1
 	shift
-	h=$(node_of $svc) && c=$(cid $svc) && test -n "$c" &&
+	h=$(node_of $svc) && test -n "$h" && c=$(cid $svc) && test -n "$c" &&
 	dock $h exec "$c" /nano coap -K /run/secrets/nano-keys -u admin-$svc "$@"
 }
-SERVICES="ae mcs mrs pd-entrance bs-entrance pd-room bs-room ug mrs2 pd-room2 bs-room2"
-# where the labels must put each service (stack.yml's constraints)
+# The building's services: the first word of each line of `nano stack --keys`
+SERVICES=$("$NANO" stack --keys "$BUILDING" | cut -d" " -f1)
+# where the node labels must put each service: the building's places
 home_of() {
 	case $1 in
-	ae|mcs)                      echo core ;;
-	mrs|pd-room|bs-room)         echo room ;;
-	pd-entrance|bs-entrance|ug)  echo entrance ;;
-	mrs2|pd-room2|bs-room2)      echo room2 ;;
+	ae|mcs|ug)                            echo core ;;
+	pd-north|bs-north|pd-south|bs-south)  echo entrance ;;
+	mrs-r1|pd-r1|bs-r1)                   echo room1 ;;
+	mrs-r2|pd-r2|bs-r2|mrs-r3|pd-r3|bs-r3) echo room23 ;;
 	esac
 }
 healthy() {
-	h=$(node_of $1) && c=$(cid $1) && test -n "$c" &&
+	h=$(node_of $1) && test -n "$h" && c=$(cid $1) && test -n "$c" &&
 	test "$(dock $h inspect --format "{{.State.Health.Status}}" "$c")" = healthy
 }
 all_healthy() {
@@ -198,45 +207,43 @@ all_healthy() {
 		healthy $svc || return 1
 	done
 }
+# The stack and its sim override as `nano stack` prints them for the
+# building, deployed as README "A building's stack" has it
 deploy() {
-	(cd "$ROOT" && NANO_SECRETS=${STACK}- docker stack deploy --resolve-image never \
-		-c stack.yml -c stack.sim.yml -c test/stack-room2.yml $STACK)
+	nano stack "$BUILDING" >stack.yml &&
+	nano stack --sim "$BUILDING" >stack.sim.yml &&
+	NANO_SECRETS=${STACK}- docker stack deploy --resolve-image never \
+		-c stack.yml -c stack.sim.yml $STACK
 }
-# peers_are STATE PEER...: mcs's /health says each is STATE (up, down)
-peers_are() {
+# mcs's peers: ae, ug, each place's bs, each room's pd and mrs
+PEERS="ae ug bs_north bs_south bs_R1 bs_R2 bs_R3 pd_R1 pd_R2 pd_R3 mrs_R1 mrs_R2 mrs_R3"
+# peers_down [PEER...]: mcs's /health knows exactly PEERS, says these are
+# down and every other one up (no PEER: all up); a peer is written with _
+# for the space of its name (bs_R1 for "bs R1")
+peers_down() {
 	coap mcs get coaps://127.0.0.1/health >mcs.health &&
 	/usr/bin/python3 -c '
 import json, sys
 peers = json.load(open("mcs.health"))["peers"]
-sys.exit(any(peers[p]["state"] != sys.argv[1] for p in sys.argv[2:]))' "$@"
-}
-room_peers_are() {
-	peers_are $1 "mrs R1" "bs R1" "pd R1"
+known, down = sys.argv[1].split(), sys.argv[2:]
+state = {p.replace(" ", "_"): peers[p]["state"] for p in peers}
+sys.exit(sorted(state) != sorted(known) or
+         any(state[p] != ("down" if p in down else "up") for p in state))' "$PEERS" "$@"
 }
 node_state_is() {
 	test "$(docker node inspect --format "{{.Status.State}}" $1)" = $2
 }
 
-# The keys: stack.yml's (test/stack-keys.sh), and the second room's
-. "$TEST_DIR/stack-keys.sh"
-secret_ids() {
-	case $1 in
-	ae)       echo ae mcs mrs-R1 mrs-R2 admin-ae ;;
-	mcs)      echo $(stack_secret_ids mcs) pd-R2 bs-R2 ;;
-	mrs2)     echo mrs-R2 mcs kiosk-R2 admin-mrs2 ;;
-	pd-room2) echo pd-R2 mcs admin-pd-room2 ;;
-	bs-room2) echo bs-R2 mcs admin-bs-room2 ;;
-	*)        stack_secret_ids $1 ;;
-	esac
-}
+# The keys as README "Keys" provisions them for a deployment: one keys file
+# for the building with every identity `nano stack --keys` names, and each
+# service's secret picked from it
 building_secrets() {
-	"$NANO" keys new ae mcs ug mrs-R1 kiosk-R1 pd-entrance bs-entrance pd-R1 bs-R1 \
-		mrs-R2 kiosk-R2 pd-R2 bs-R2 \
-		$(for svc in $SERVICES; do echo admin-$svc; done) >building.keys &&
-	for svc in $SERVICES; do
-		"$NANO" keys pick building.keys $(secret_ids $svc) |
+	nano stack --keys "$BUILDING" >secret-ids &&
+	nano keys new $(cut -d" " -f2- secret-ids | tr " " "\n" | sort -u) >building.keys &&
+	while read -r svc ids; do
+		nano keys pick building.keys $ids |
 			docker secret create ${STACK}-nano-keys-$svc - >/dev/null || return 1
-	done
+	done <secret-ids
 }
 
 at_exit nodes_down
@@ -246,7 +253,7 @@ test_expect_success 'setup: four nodes, each a dockerd in its own namespace' '
 	for h in $NODES; do
 		dockerd_start $h || return 1
 	done &&
-	ip netns exec $P-room ip -br addr show eth0 | grep $(addr_of room) &&
+	ip netns exec $P-room1 ip -br addr show eth0 | grep $(addr_of room1) &&
 	test "$(dock core info --format "{{.Name}}")" = core
 '
 
@@ -254,16 +261,17 @@ test_expect_success 'one swarm: the entrance manages, the rooms and the core joi
 	docker swarm init --advertise-addr $(addr_of entrance) \
 		--listen-addr $(addr_of entrance):2377 >/dev/null &&
 	token=$(docker swarm join-token -q worker) &&
-	for h in room room2 core; do
+	for h in room1 room23 core; do
 		dock $h swarm join --token $token --advertise-addr $(addr_of $h) \
 			$(addr_of entrance):2377 >/dev/null || return 1
 	done &&
-	docker node update --label-add nano.entrance=true --label-add nano.guide=true entrance &&
-	docker node update --label-add nano.room=true room &&
-	docker node update --label-add nano.room2=true room2 &&
+	docker node update --label-add nano.entrance.north=true \
+		--label-add nano.entrance.south=true entrance &&
+	docker node update --label-add nano.room.R1=true room1 &&
+	docker node update --label-add nano.room.R2=true --label-add nano.room.R3=true room23 &&
 	docker node update --label-add nano.core=true core &&
 	docker node ls --format "{{.Hostname}} {{.Status}}" | sort >nodes.ls &&
-	printf "core Ready\nentrance Ready\nroom Ready\nroom2 Ready\n" >want &&
+	printf "core Ready\nentrance Ready\nroom1 Ready\nroom23 Ready\n" >want &&
 	test_cmp want nodes.ls
 '
 
@@ -274,7 +282,7 @@ test_expect_success 'the image: built on the manager, docker save | docker load 
 	mkdir -p ctx/data &&
 	cp "$NANO" ctx/nano &&
 	docker build -q -f "$ROOT/Dockerfile.scratch" -t $NANO_IMAGE ctx >/dev/null &&
-	for h in room room2 core; do
+	for h in room1 room23 core; do
 		docker save $NANO_IMAGE | dock $h load -q >/dev/null || return 1
 	done &&
 	for h in $NODES; do
@@ -283,7 +291,8 @@ test_expect_success 'the image: built on the manager, docker save | docker load 
 	test "$(sort -u ids | wc -l)" = 1
 '
 
-test_expect_success 'docker stack deploy: every task on the node its labels choose, healthy' '
+test_expect_success 'docker stack deploy of the generated stack: every task on the node its labels choose, healthy' '
+	test "$(echo $SERVICES | wc -w)" = 16 &&
 	building_secrets &&
 	start=$(date +%s) &&
 	deploy &&
@@ -294,7 +303,8 @@ test_expect_success 'docker stack deploy: every task on the node its labels choo
 			echo "$svc runs on $(node_of $svc), not $(home_of $svc)"
 			return 1
 		}
-	done
+	done &&
+	{ wait_secs peers_down 30 || { cat mcs.health; false; }; }
 '
 
 test "$test_failed" = 0 || test_done
@@ -302,15 +312,24 @@ test "$test_failed" = 0 || test_done
 START=$(date -u -d "-5 min" +%Y-%m-%dT%H:%M:%SZ)
 END=$(date -u -d "+1 hour" +%Y-%m-%dT%H:%M:%SZ)
 
-test_expect_success 'the meetings are created in ae, on the core node: R1 and R2' '
-	for p in alice:01 bob:02 carol:03 dave:04; do
+# meeting ID ROOM TITLE PARTICIPANT...: a meeting now, its content "# TITLE"
+meeting() {
+	id=$1 room=$2 title=$3
+	shift 3
+	who=$(printf ",\"%s\"" "$@")
+	coap ae post coaps://127.0.0.1/meetings "{\"id\":\"$id\",\"title\":\"$title\",\"room\":\"$room\",\"organizer\":\"$1\",\"start\":\"$START\",\"end\":\"$END\",\"participants\":[${who#,}],\"content\":\"# $title\"}"
+}
+
+test_expect_success 'the meetings are created in ae, on the core node: one in each room' '
+	for p in alice:01 bob:02 carol:03 dave:04 erin:05; do
 		id=${p%:*} key=AA:BB:CC:DD:EE:${p#*:}
 		coap ae post coaps://127.0.0.1/participants \
 			"{\"id\":\"$id\",\"name\":\"$id\",\"ble\":\"$key\"}" || return 1
 	done &&
-	coap ae post coaps://127.0.0.1/meetings "{\"id\":\"m1\",\"title\":\"Kickoff\",\"room\":\"R1\",\"organizer\":\"alice\",\"start\":\"$START\",\"end\":\"$END\",\"participants\":[\"alice\",\"bob\",\"carol\"],\"content\":\"# Kickoff agenda\"}" &&
-	coap ae post coaps://127.0.0.1/meetings "{\"id\":\"m2\",\"title\":\"Retro\",\"room\":\"R2\",\"organizer\":\"dave\",\"start\":\"$START\",\"end\":\"$END\",\"participants\":[\"dave\"],\"content\":\"# Retro notes\"}" &&
-	coap ae get coaps://127.0.0.1/meetings/m1 | grep Kickoff
+	meeting m1 R1 "Kickoff agenda" carol &&
+	meeting m2 R2 "Retro notes" alice erin &&
+	meeting m3 R3 "Review slides" bob dave &&
+	coap ae get coaps://127.0.0.1/meetings/m3 | grep "Review slides"
 '
 
 # motion PD: its PIR sees someone (on, then off: the next is a new start)
@@ -318,77 +337,89 @@ motion() {
 	coap $1 post coaps://127.0.0.1/sim/motion "{\"motion\":true}" &&
 	coap $1 post coaps://127.0.0.1/sim/motion "{\"motion\":false}"
 }
-# arrive NAME BYTE: NAME's key seen and motion at the entrance
-arrive() {
-	coap bs-entrance post coaps://127.0.0.1/sim/adv "{\"addr\":\"AA:BB:CC:DD:EE:$2\",\"rssi\":-50,\"name\":\"$1\",\"ttl_ms\":20000}" &&
-	motion pd-entrance
-}
-# in_room NAME BYTE [2]: NAME's key seen and motion in room R1 (R2)
-in_room() {
-	coap bs-room${3:-} post coaps://127.0.0.1/sim/adv "{\"addr\":\"AA:BB:CC:DD:EE:$2\",\"rssi\":-40,\"name\":\"$1\",\"ttl_ms\":20000}" &&
-	motion pd-room${3:-}
+# seen PLACE NAME BYTE: NAME's key seen and motion there (north, south, r1...)
+seen() {
+	coap bs-$1 post coaps://127.0.0.1/sim/adv "{\"addr\":\"AA:BB:CC:DD:EE:$3\",\"rssi\":-45,\"name\":\"$2\",\"ttl_ms\":20000}" &&
+	motion pd-$1
 }
 guided() {
 	coap mcs get coaps://127.0.0.1/participants >parts &&
 	grep -E "\"participant\":\"$1\".*\"state\":\"(guiding|arrived|presenting)\"" parts
 }
-room_shows() {
-	coap mrs get coaps://127.0.0.1/display >display &&
-	grep "Kickoff agenda" display && grep "\"$1\"" display
+# guided_to NAME ROOM: ug lights NAME's route to ROOM
+guided_to() {
+	coap ug get coaps://127.0.0.1/guide >guide &&
+	grep "\"participant\":\"$1\",\"room\":\"$2\"" guide
 }
-room2_shows() {
-	coap mrs2 get coaps://127.0.0.1/display >display2 &&
-	grep "Retro notes" display2 && grep "\"$1\"" display2
+# shows ROOM NAME: that room's display has its meeting and NAME
+shows() {
+	r=$(echo $1 | tr R r) &&
+	coap mrs-$r get coaps://127.0.0.1/display >display.$1 &&
+	case $1 in
+	R1) grep "Kickoff agenda" display.$1 ;;
+	R2) grep "Retro notes" display.$1 ;;
+	R3) grep "Review slides" display.$1 ;;
+	esac &&
+	grep "\"participant\":\"$2\"" display.$1
 }
 
-test_expect_success 'alice arrives: guided at the entrance node, shown on the room node' '
-	arrive alice 01 &&
-	{ wait_secs "guided alice" 20 || { cat parts; false; }; } &&
-	coap ug get coaps://127.0.0.1/guide | grep alice &&
-	in_room alice 01 &&
-	wait_secs "room_shows alice" 20
+test_expect_success 'alice by the south door, bob by the north one: each guided and shown in their room' '
+	seen south alice 01 &&
+	seen north bob 02 &&
+	{ wait_secs "guided alice && guided bob" 20 || { cat parts; false; }; } &&
+	guided_to alice R2 && guided_to bob R3 &&
+	seen r2 alice 01 &&
+	seen r3 bob 02 &&
+	wait_secs "shows R2 alice" 20 &&
+	wait_secs "shows R3 bob" 20 &&
+	coap mrs-r1 get coaps://127.0.0.1/display >display.R1 &&
+	! grep -E "\"participant\":\"(alice|bob)\"" display.R1
 '
 
-test_expect_success 'the kiosk page: a host-mode port on the room node, reached from the entrance node' '
-	token=$(sed -n "s/^kiosk-R1 //p" building.keys) &&
-	url=http://$(addr_of room):8080 &&
-	nsenter --net=/run/netns/$P-entrance curl -sS --max-time 5 -o /dev/null \
-		-w "%{http_code}" $url/ >code &&
-	test "$(cat code)" = 403 &&
-	nsenter --net=/run/netns/$P-entrance curl -sS -N --max-time 2 "$url/events?token=$token" >ev;
-	grep "Kickoff agenda" ev && grep "\"participant\":\"alice\"" ev
-'
-
-test_expect_success 'the room node is lost: mcs marks its peers down, the entrance still guides' '
-	start=$(date +%s) &&
-	dockerd_stop room &&
-	{ wait_secs "room_peers_are down" 30 || { cat mcs.health; false; }; } &&
-	echo $(( $(date +%s) - start )) >lost.secs &&
-	wait_secs "node_state_is room down" 60 &&
-	peers_are up ae ug "bs entrance" "mrs R2" "bs R2" "pd R2" &&
-	arrive bob 02 &&
-	{ wait_secs "guided bob" 20 || { cat parts; false; }; } &&
-	coap ug get coaps://127.0.0.1/guide | grep bob
-'
-
-test_expect_success 'meanwhile the other room works: dave is guided to R2 and shown there' '
-	arrive dave 04 &&
-	{ wait_secs "guided dave" 20 || { cat parts; false; }; } &&
-	in_room dave 04 2 &&
-	wait_secs "room2_shows dave" 30
-'
-
-test_expect_success 'the room node returns: its tasks come back, the room works again' '
-	start=$(date +%s) &&
-	dockerd_start room &&
-	wait_secs "node_state_is room ready" 60 &&
-	wait_secs all_healthy 180 &&
-	for svc in mrs pd-room bs-room; do
-		test "$(node_of $svc)" = room || return 1
+test_expect_success 'the kiosk pages: two rooms on one node, each on its own host-mode port' '
+	for port in 8082 8083; do
+		nsenter --net=/run/netns/$P-entrance curl -sS --max-time 5 -o /dev/null \
+			-w "%{http_code}" http://$(addr_of room23):$port/ >code &&
+		test "$(cat code)" = 403 || return 1
 	done &&
-	{ wait_secs "room_peers_are up" 30 || { cat mcs.health; false; }; } &&
-	in_room bob 02 &&
-	wait_secs "room_shows bob" 30 &&
+	token=$(sed -n "s/^kiosk-R3 //p" building.keys) &&
+	nsenter --net=/run/netns/$P-entrance curl -sS -N --max-time 2 \
+		"http://$(addr_of room23):8083/events?token=$token" >ev;
+	grep "Review slides" ev && grep "\"participant\":\"bob\"" ev
+'
+
+test_expect_success 'the node of R1 is lost: mcs marks exactly R1'\''s peers down, the doors still guide' '
+	start=$(date +%s) &&
+	dockerd_stop room1 &&
+	{ wait_secs "peers_down mrs_R1 bs_R1 pd_R1" 30 || { cat mcs.health; false; }; } &&
+	echo $(( $(date +%s) - start )) >lost.secs &&
+	wait_secs "node_state_is room1 down" 60 &&
+	seen north carol 03 &&
+	{ wait_secs "guided carol" 20 || { cat parts; false; }; } &&
+	guided_to carol R1
+'
+
+test_expect_success 'meanwhile the other rooms work: dave by the south door is shown in R3' '
+	seen south dave 04 &&
+	{ wait_secs "guided dave" 20 || { cat parts; false; }; } &&
+	guided_to dave R3 &&
+	seen r3 dave 04 &&
+	wait_secs "shows R3 dave" 30 &&
+	shows R2 alice &&
+	peers_down mrs_R1 bs_R1 pd_R1
+'
+
+test_expect_success 'the node of R1 returns: its tasks come back, R1 works again' '
+	start=$(date +%s) &&
+	dockerd_start room1 &&
+	wait_secs "node_state_is room1 ready" 60 &&
+	wait_secs all_healthy 180 &&
+	for svc in mrs-r1 pd-r1 bs-r1; do
+		test "$(node_of $svc)" = room1 || return 1
+	done &&
+	{ wait_secs peers_down 30 || { cat mcs.health; false; }; } &&
+	seen r1 carol 03 &&
+	wait_secs "shows R1 carol" 30 &&
 	echo $(( $(date +%s) - start )) >room.secs
 '
 
@@ -400,7 +431,7 @@ backup_in_volume() {
 	ls backup/*.db
 }
 
-test_expect_success 'the core node is lost while ae holds the meeting; it returns with its data' '
+test_expect_success 'the core node is lost while ae holds the meetings; it returns with its data' '
 	dockerd_stop core &&
 	wait_secs "node_state_is core down" 60 &&
 	start=$(date +%s) &&
@@ -408,24 +439,27 @@ test_expect_success 'the core node is lost while ae holds the meeting; it return
 	wait_secs "node_state_is core ready" 60 &&
 	wait_secs all_healthy 180 &&
 	echo $(( $(date +%s) - start )) >core.secs &&
-	test "$(node_of ae)" = core && test "$(node_of mcs)" = core &&
+	for svc in ae mcs ug; do
+		test "$(node_of $svc)" = core || return 1
+	done &&
 	backup_in_volume &&
-	test "$(sqlite3 "$(ls backup/*.db | tail -n 1)" "SELECT count(*) FROM participants")" = 4 &&
-	coap ae get coaps://127.0.0.1/participants/carol | grep AA:BB:CC:DD:EE:03 &&
-	coap ae get coaps://127.0.0.1/meetings/m1 | grep Kickoff
+	test "$(sqlite3 "$(ls backup/*.db | tail -n 1)" "SELECT count(*) FROM participants")" = 5 &&
+	coap ae get coaps://127.0.0.1/participants/erin | grep AA:BB:CC:DD:EE:05 &&
+	coap ae get coaps://127.0.0.1/meetings/m2 | grep "Retro notes"
 '
 
-test_expect_success 'after the core returns the flow completes: carol is guided and shown' '
-	{ wait_secs "room_peers_are up" 30 || { cat mcs.health; false; }; } &&
-	arrive carol 03 &&
-	{ wait_secs "guided carol" 20 || { cat parts; false; }; } &&
-	in_room carol 03 &&
-	wait_secs "room_shows carol" 30
+test_expect_success 'after the core returns the flow completes: erin by the north door, shown in R2' '
+	{ wait_secs peers_down 30 || { cat mcs.health; false; }; } &&
+	seen north erin 05 &&
+	{ wait_secs "guided erin" 20 || { cat parts; false; }; } &&
+	guided_to erin R2 &&
+	seen r2 erin 05 &&
+	wait_secs "shows R2 erin" 30
 '
 
 for t in deploy:"docker stack deploy to every task healthy" \
-	 lost:"room node's dockerd stopped to mcs marking its peers down" \
-	 room:"room node's dockerd started to the room showing bob" \
+	 lost:"R1's node's dockerd stopped to mcs marking its peers down" \
+	 room:"R1's node's dockerd started to R1 showing carol" \
 	 core:"core node's dockerd started to every task healthy"; do
 	test -s ${t%%:*}.secs && echo "# ${t#*:}: $(cat ${t%%:*}.secs) s" >&2
 done
