@@ -68,6 +68,7 @@ static void *worker(void *unused)
     s->state = SLOT_RUNNING;
     memcpy(host, s->host, sizeof host);
     pthread_mutex_unlock(&R.lock);
+    memset(&addr, 0, sizeof addr);
     /* uri_resolve is getaddrinfo and memcpy: nothing of the loop's. */
     ok = uri_resolve(host, 0, 0, &addr, err, sizeof err) == 0;
     pthread_mutex_lock(&R.lock);
