@@ -249,10 +249,9 @@ static void note_uptime(struct peer *p, const uint8_t *body, size_t len)
 static const char *failure_text(int code, const uint8_t *body, size_t len, char *buf,
                                 size_t size)
 {
-  if (len)
-    snprintf(buf, size, "%.*s", (int)len, (const char *)body);
-  else
-    client_code_text(code, buf, size);
+  if (!len)
+    return client_code_text(code, buf, size);
+  snprintf(buf, size, "%.*s", (int)len, (const char *)body);
   return buf;
 }
 

@@ -9,7 +9,7 @@ int main(void)
   uint16_t port;
   coap_address_t a;
 
-  plan(30);
+  plan(37);
   coap_startup();
 
   ok(uri_parse("coap://127.0.0.1:5700/participants/alice?x=1&y=2", &u, err, sizeof err) == 0,
