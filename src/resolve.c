@@ -144,18 +144,6 @@ static int start_worker(void)
   return 0;
 }
 
-int resolve_busy(const char *host)
-{
-  int busy = 0;
-
-  pthread_mutex_lock(&R.lock);
-  for (int i = 0; i < RESOLVE_MAX; i++)
-    if (R.slots[i].state != SLOT_FREE && !strcmp(R.slots[i].host, host))
-      busy = 1;
-  pthread_mutex_unlock(&R.lock);
-  return busy;
-}
-
 int resolve_start(const char *host)
 {
   struct slot *free_slot = NULL;

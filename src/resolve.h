@@ -30,7 +30,5 @@ void resolve_set_callback(resolve_fn fn);
 /* Ask for host's address.  0 when asked (or already being asked); -1
  * when too many lookups are outstanding or the worker cannot start. */
 int resolve_start(const char *host);
-/* Is host being looked up now? */
-int resolve_busy(const char *host);
 
 #endif
