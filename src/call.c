@@ -244,10 +244,21 @@ static void note_uptime(struct peer *p, const uint8_t *body, size_t len)
   cJSON_Delete(o);
 }
 
+/* Why a request failed: client.c's reason when it gave one (a name
+ * that did not resolve), else "timeout", "unreachable"... */
+static const char *failure_text(int code, const uint8_t *body, size_t len, char *buf,
+                                size_t size)
+{
+  if (!len)
+    return client_code_text(code, buf, size);
+  snprintf(buf, size, "%.*s", (int)len, (const char *)body);
+  return buf;
+}
+
 static void probe_answer(void *arg, int code, const uint8_t *body, size_t len)
 {
   struct peer *p = arg;
-  char buf[16];
+  char buf[320];
 
   p->probe_req = 0;
   if (code > 0) {
@@ -259,8 +270,8 @@ static void probe_answer(void *arg, int code, const uint8_t *body, size_t len)
     note_uptime(p, body, len);
     return;
   }
-  probe_failed(p, p->state != PEER_DOWN ? "health check failed" :
-                 client_code_text(code, buf, sizeof buf));
+  probe_failed(p, p->state != PEER_DOWN && !len ? "health check failed" :
+                 failure_text(code, body, len, buf, sizeof buf));
 }
 
 /* A probe got no answer or could not be sent: a peer that was up is down
@@ -444,7 +455,7 @@ static void call_answer(void *arg, int code, const uint8_t *body, size_t len)
 {
   struct call *c = arg;
   struct peer *p = c->peer;
-  char buf[16];
+  char buf[320];
 
   c->req = 0;
   if (p->busy == c)
@@ -460,7 +471,7 @@ static void call_answer(void *arg, int code, const uint8_t *body, size_t len)
   log_debug("peer=%s path=%s attempt=%d %s", c->peer->name, c->path, c->attempts,
             client_code_text(code, buf, sizeof buf));
   if (code < 0) {
-    call_park(c, client_code_text(code, buf, sizeof buf));
+    call_park(c, failure_text(code, body, len, buf, sizeof buf));
   } else {
     unsigned ms = backoff(p, c->attempts);
     c->retry = loop_after(ms, call_retry, c);

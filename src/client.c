@@ -5,11 +5,21 @@
  * session dropped, so the next request resolves its name again (a Swarm task replaced behind dnsrr
  * has a new address).  Every request has its own deadline timer on the
  * loop; an answer arriving after its deadline is refused with RST.
+ *
+ * A role never looks a name up on its loop (resolve.h says why): a
+ * request to a host whose address is not known yet waits, under its own
+ * deadline, for the worker's lookup, and is sent when it comes back (or
+ * fails with the resolver's reason).  Numeric hosts need no lookup.  A
+ * lookup's result makes one session and is then forgotten, so a dropped
+ * session still means a new lookup.  Tools (role 0: nano coap, health)
+ * look names up at once: they have no loop to keep answering, and their
+ * messages stay those of getaddrinfo.
  */
 #include "client.h"
 #include "keys.h"
 #include "loop.h"
 #include "nano.h"
+#include "resolve.h"
 #include "server.h"
 #include "uri.h"
 
@@ -19,6 +29,20 @@
 #include <string.h>
 
 #define MAX_PEERS 32
+/* A lookup that came back after its requests had given up is kept for
+ * the next request to that host, this long. */
+#define FRESH_MS 30000
+
+/* A request waiting for its host's address: what is needed to send it. */
+struct waiting {
+  coap_context_t *ctx;
+  int method;
+  struct nano_uri u;
+  int dtls;
+  struct client_opts o;
+  uint8_t *body;
+  size_t len;
+};
 
 struct pending {
   unsigned id;
@@ -30,6 +54,7 @@ struct pending {
   int observe;
   struct loop_timer *deadline;
   char peer[300];
+  struct waiting *w;          /* not sent yet: the name is being looked up */
   struct pending *next;
 };
 
@@ -38,8 +63,19 @@ struct peer {
   coap_session_t *session;
 };
 
+/* A lookup's address nobody waited for any more. */
+struct fresh {
+  char host[256];
+  coap_address_t addr;
+  uint64_t at;
+};
+
 static struct pending *pendings;
 static struct peer peers[MAX_PEERS];
+static struct fresh fresh[4];
+
+static void on_resolved(const char *host, int ok, const coap_address_t *addr,
+                        const char *err);
 static unsigned next_id = 1;
 
 /* Who we are on DTLS links (client_set_psk), and whether the scheme of a
@@ -118,27 +154,62 @@ static void peer_drop(const char *key)
     }
 }
 
-static coap_session_t *peer_session(coap_context_t *ctx, const struct nano_uri *u,
-                                    int dtls, const char *key, const char **err)
+static coap_session_t *peer_cached(const char *key)
 {
-  static char why[300];
-  struct peer *slot = NULL;
-  coap_address_t addr;
-
-  for (int i = 0; i < MAX_PEERS; i++) {
+  for (int i = 0; i < MAX_PEERS; i++)
     if (peers[i].session && !strcmp(peers[i].key, key))
       return peers[i].session;
+  return NULL;
+}
+
+static void fresh_keep(const char *host, const coap_address_t *addr)
+{
+  struct fresh *f = &fresh[0];
+
+  for (size_t i = 0; i < sizeof fresh / sizeof *fresh; i++)
+    if (!strcmp(fresh[i].host, host) || fresh[i].at < f->at)
+      f = &fresh[i];
+  snprintf(f->host, sizeof f->host, "%s", host);
+  f->addr = *addr;
+  f->at = now_ms();
+}
+
+/* A kept address for host, used once. */
+static int fresh_take(const char *host, coap_address_t *addr)
+{
+  for (size_t i = 0; i < sizeof fresh / sizeof *fresh; i++)
+    if (fresh[i].host[0] && !strcmp(fresh[i].host, host)) {
+      int young = now_ms() - fresh[i].at < FRESH_MS;
+      *addr = fresh[i].addr;
+      fresh[i].host[0] = '\0';
+      if (young)
+        return 0;
+    }
+  return -1;
+}
+
+static void set_port(coap_address_t *addr, uint16_t port)
+{
+  if (addr->addr.sa.sa_family == AF_INET6)
+    addr->addr.sin6.sin6_port = htons(port);
+  else
+    addr->addr.sin.sin_port = htons(port);
+}
+
+/* A new session for key to addr (whose port is set). */
+static coap_session_t *peer_new(coap_context_t *ctx, const coap_address_t *addr_in,
+                                int dtls, const char *key, const char **err)
+{
+  struct peer *slot = NULL;
+  coap_address_t addr = *addr_in;
+
+  for (int i = 0; i < MAX_PEERS; i++)
     if (!peers[i].session && !slot)
       slot = &peers[i];
-  }
   if (!slot) {
     /* Full: recycle the first slot; its requests keep their reference. */
     slot = &peers[0];
     peer_drop(slot->key);
-  }
-  if (uri_resolve(u->host, u->port, 0, &addr, why, sizeof why) < 0) {
-    *err = why;
-    return NULL;
   }
   /* A session takes the context's block mode when it is made.  A role's
    * context serves block-wise uploads itself (server.c bounds them, so
@@ -184,11 +255,22 @@ static void pending_unlink(struct pending *p)
     }
 }
 
+static void waiting_free(struct pending *p)
+{
+  if (p->w) {
+    free(p->w->body);
+    free(p->w);
+    p->w = NULL;
+  }
+}
+
 static void pending_free(struct pending *p)
 {
   if (p->deadline)
     loop_cancel(p->deadline);
-  coap_session_release(p->session);
+  if (p->session)
+    coap_session_release(p->session);
+  waiting_free(p);
   free(p);
 }
 
@@ -210,6 +292,8 @@ static void abandon_now(void *arg)
  * the next turn of the loop, never from inside a libcoap callback. */
 static void abandon_session(struct pending *p)
 {
+  if (!p->session)
+    return;                     /* never sent: its name was being looked up */
   peer_drop(p->peer);
   if (!loop_after(0, abandon_now, coap_session_reference(p->session)))
     coap_session_release(p->session);
@@ -220,7 +304,14 @@ static void pending_finish(struct pending *p, int code, const uint8_t *body, siz
 {
   client_fn fn = p->fn;
   void *arg = p->arg;
+  char why[300];
 
+  if (p->w && code == CLIENT_TIMEOUT) {
+    /* The caller learns why nothing was even sent. */
+    snprintf(why, sizeof why, "cannot resolve '%s': no answer yet", p->w->u.host);
+    body = (const uint8_t *)why;
+    len = strlen(why);
+  }
   pending_unlink(p);
   if (code == CLIENT_TIMEOUT || code == CLIENT_UNREACHABLE)
     abandon_session(p);
@@ -292,6 +383,7 @@ static void on_nack(coap_session_t *session, const coap_pdu_t *sent,
 
 void client_init(coap_context_t *ctx)
 {
+  resolve_set_callback(on_resolved);
   coap_register_response_handler(ctx, on_response);
   coap_register_nack_handler(ctx, on_nack);
 }
@@ -355,54 +447,32 @@ static void free_body(coap_session_t *session, void *app_ptr)
   free(app_ptr);
 }
 
-unsigned client_request(coap_context_t *ctx, int method, const char *uri,
-                        const void *body, size_t len, const struct client_opts *o,
-                        client_fn fn, void *arg, const char **err)
+/* Build p's PDU on session and send it; p is in the list already (libcoap
+ * may call back from coap_send).  -1 with a reason. */
+static int pending_send(struct pending *p, coap_session_t *session, int method,
+                        const struct nano_uri *u, const void *body, size_t len,
+                        const struct client_opts *o, const char **err)
 {
-  static char why[300];
-  struct client_opts defaults = { 0, 0, 0, -1 };
-  struct nano_uri u;
-  struct pending *p;
-  coap_session_t *session;
   coap_optlist_t *opts = NULL;
   coap_pdu_t *pdu;
   uint8_t buf[4];
-  char key[300];
-  int dtls;
 
-  if (!o)
-    o = &defaults;
-  if (uri_parse(uri, &u, why, sizeof why) < 0) {
-    *err = why;
-    return 0;
-  }
-  dtls = use_dtls(&u, err);
-  if (dtls < 0)
-    return 0;
-  snprintf(key, sizeof key, "%s:%u%s", u.host, u.port, dtls ? "/dtls" : "");
-  session = peer_session(ctx, &u, dtls, key, err);
-  if (!session)
-    return 0;
-  p = calloc(1, sizeof *p);
   pdu = coap_new_pdu(COAP_MESSAGE_CON, (coap_pdu_code_t)method, session);
-  if (!p || !pdu) {
-    free(p);
-    coap_delete_pdu(pdu);
+  if (!pdu) {
     *err = "out of memory";
-    return 0;
+    return -1;
   }
   coap_session_new_token(session, &p->token_len, p->token);
   coap_add_token(pdu, p->token_len, p->token);
   if (o->observe)
     coap_insert_optlist(&opts, coap_new_optlist(COAP_OPTION_OBSERVE,
                           coap_encode_var_safe(buf, sizeof buf, COAP_OBSERVE_ESTABLISH), buf));
-  if (add_split(&opts, COAP_OPTION_URI_PATH, u.path, coap_split_path) < 0 ||
-      add_split(&opts, COAP_OPTION_URI_QUERY, u.query, coap_split_query) < 0) {
+  if (add_split(&opts, COAP_OPTION_URI_PATH, u->path, coap_split_path) < 0 ||
+      add_split(&opts, COAP_OPTION_URI_QUERY, u->query, coap_split_query) < 0) {
     coap_delete_optlist(opts);
     coap_delete_pdu(pdu);
-    free(p);
     *err = "bad path or query";
-    return 0;
+    return -1;
   }
   if (body && len)
     coap_insert_optlist(&opts, coap_new_optlist(COAP_OPTION_CONTENT_FORMAT,
@@ -417,24 +487,69 @@ unsigned client_request(coap_context_t *ctx, int method, const char *uri,
     void *copy = malloc(len);
     if (!copy) {
       coap_delete_pdu(pdu);
-      free(p);
       *err = "out of memory";
-      return 0;
+      return -1;
     }
     memcpy(copy, body, len);
     /* Block1 when needed; copy is freed once the transfer is over, and
      * also when the call fails: libcoap releases it on every path. */
     if (!coap_add_data_large_request(session, pdu, len, copy, free_body, copy)) {
       coap_delete_pdu(pdu);
-      free(p);
       *err = "cannot add the payload";
-      return 0;
+      return -1;
     }
   }
+  p->session = coap_session_reference(session);
+  if (coap_send(session, pdu) == COAP_INVALID_MID) {
+    /* A session that cannot send is dead (its DTLS handshake failed: the
+     * address is gone, a Swarm task's node went down and the task came
+     * back elsewhere or later with a new one).  Kept, it would fail every
+     * request to this peer for ever; dropped, the next one resolves the
+     * name again. */
+    peer_drop(p->peer);
+    *err = "cannot send";
+    return -1;
+  }
+  return 0;
+}
+
+/* The session for key: the cached one, or a new one when the address is
+ * known now (numeric, a kept lookup, or a tool's blocking lookup).  NULL
+ * with *err NULL: the name must be looked up first. */
+static coap_session_t *session_now(coap_context_t *ctx, const struct nano_uri *u, int dtls,
+                                   const char *key, const char **err)
+{
+  static char why[300];
+  coap_session_t *session = peer_cached(key);
+  coap_address_t addr;
+
+  *err = NULL;
+  if (session)
+    return session;
+  if (uri_numeric(u->host, u->port, &addr) == 0 || fresh_take(u->host, &addr) == 0) {
+    set_port(&addr, u->port);
+    return peer_new(ctx, &addr, dtls, key, err);
+  }
+  if (!role_mode) {
+    if (uri_resolve(u->host, u->port, 0, &addr, why, sizeof why) < 0) {
+      *err = why;
+      return NULL;
+    }
+    return peer_new(ctx, &addr, dtls, key, err);
+  }
+  return NULL;
+}
+
+static struct pending *pending_new(const char *key, const struct client_opts *o,
+                                   client_fn fn, void *arg)
+{
+  struct pending *p = calloc(1, sizeof *p);
+
+  if (!p)
+    return NULL;
   p->id = next_id++;
   if (!next_id)
     next_id = 1;
-  p->session = coap_session_reference(session);
   p->fn = fn;
   p->arg = arg;
   p->observe = o->observe;
@@ -442,19 +557,135 @@ unsigned client_request(coap_context_t *ctx, int method, const char *uri,
   p->deadline = loop_after(o->timeout_ms ? o->timeout_ms : 5000, on_deadline, p);
   p->next = pendings;
   pendings = p;
-  if (coap_send(session, pdu) == COAP_INVALID_MID) {
+  return p;
+}
+
+/* Keep what is needed to send later, and ask for the host's address. */
+static int pending_wait(struct pending *p, coap_context_t *ctx, int method,
+                        const struct nano_uri *u, int dtls, const void *body, size_t len,
+                        const struct client_opts *o, const char **err)
+{
+  static char why[320];
+
+  p->w = calloc(1, sizeof *p->w);
+  if (!p->w || (len && !(p->w->body = malloc(len)))) {
+    *err = "out of memory";
+    return -1;
+  }
+  p->w->ctx = ctx;
+  p->w->method = method;
+  p->w->u = *u;
+  p->w->dtls = dtls;
+  p->w->o = *o;
+  p->w->len = len;
+  if (len)
+    memcpy(p->w->body, body, len);
+  if (resolve_start(u->host) < 0) {
+    snprintf(why, sizeof why, "cannot resolve '%s': too many names being looked up",
+             u->host);
+    *err = why;
+    return -1;
+  }
+  return 0;
+}
+
+unsigned client_request(coap_context_t *ctx, int method, const char *uri,
+                        const void *body, size_t len, const struct client_opts *o,
+                        client_fn fn, void *arg, const char **err)
+{
+  static char why[300];
+  struct client_opts defaults = { 0, 0, 0, -1 };
+  struct nano_uri u;
+  struct pending *p;
+  coap_session_t *session;
+  char key[300];
+  int dtls, rc;
+
+  if (!o)
+    o = &defaults;
+  if (uri_parse(uri, &u, why, sizeof why) < 0) {
+    *err = why;
+    return 0;
+  }
+  dtls = use_dtls(&u, err);
+  if (dtls < 0)
+    return 0;
+  snprintf(key, sizeof key, "%s:%u%s", u.host, u.port, dtls ? "/dtls" : "");
+  session = session_now(ctx, &u, dtls, key, err);
+  if (!session && *err)
+    return 0;
+  p = pending_new(key, o, fn, arg);
+  if (!p) {
+    *err = "out of memory";
+    return 0;
+  }
+  if (session)
+    rc = pending_send(p, session, method, &u, body, len, o, err);
+  else
+    rc = pending_wait(p, ctx, method, &u, dtls, body, len, o, err);
+  if (rc < 0) {
     pending_unlink(p);
     pending_free(p);
-    /* A session that cannot send is dead (its DTLS handshake failed: the
-     * address is gone, a Swarm task's node went down and the task came
-     * back elsewhere or later with a new one).  Kept, it would fail every
-     * request to this peer for ever; dropped, the next one resolves the
-     * name again. */
-    peer_drop(key);
-    *err = "cannot send";
     return 0;
   }
   return p->id;
+}
+
+static struct pending *pending_by_id(unsigned id)
+{
+  for (struct pending *p = pendings; p; p = p->next)
+    if (p->id == id)
+      return p;
+  return NULL;
+}
+
+/* Send one waiting request now that its host's address is known, or
+ * fail it with the lookup's reason. */
+static void waiting_go(coap_context_t *ctx, struct pending *p, int ok,
+                       const coap_address_t *addr_in, const char *reason)
+{
+  struct waiting *w = p->w;
+  coap_session_t *session = NULL;
+  const char *err = reason;
+  coap_address_t addr = *addr_in;
+
+  if (ok) {
+    session = peer_cached(p->peer);
+    if (!session) {
+      set_port(&addr, w->u.port);
+      session = peer_new(ctx, &addr, w->dtls, p->peer, &err);
+    }
+  }
+  if (session) {
+    p->w = NULL;              /* sent (or failed to be) from here on */
+    if (pending_send(p, session, w->method, &w->u, w->body, w->len, &w->o, &err) == 0) {
+      free(w->body);
+      free(w);
+      return;
+    }
+    p->w = w;
+  }
+  pending_finish(p, CLIENT_FAILED, (const uint8_t *)err, strlen(err));
+}
+
+/* A lookup came back (on the loop): the requests waiting for host go, by
+ * id, as each callback may send or cancel others. */
+static void on_resolved(const char *host, int ok, const coap_address_t *addr,
+                        const char *err)
+{
+  unsigned ids[64];
+  int n = 0;
+
+  for (struct pending *p = pendings; p && n < 64; p = p->next)
+    if (p->w && !strcmp(p->w->u.host, host))
+      ids[n++] = p->id;
+  if (ok && !n)
+    fresh_keep(host, addr);
+  for (int i = 0; i < n; i++) {
+    struct pending *p = pending_by_id(ids[i]);
+    if (p && p->w)
+      waiting_go(p->w->ctx, p, ok, addr, err);
+  }
 }
 
 void client_cancel(unsigned id)
@@ -462,7 +693,7 @@ void client_cancel(unsigned id)
   for (struct pending *p = pendings; p; p = p->next)
     if (p->id == id) {
       pending_unlink(p);
-      if (p->observe) {
+      if (p->observe && p->session) {
         coap_binary_t tok = { p->token_len, p->token };
         coap_cancel_observe(p->session, &tok, COAP_MESSAGE_CON);
       }

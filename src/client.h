@@ -1,6 +1,7 @@
 /* client.h - asynchronous CoAP requests with a deadline.
  *
- * A request never blocks the loop: client_request() sends and returns; the
+ * A request never blocks the loop: client_request() sends and returns (a
+ * role's request to a host name first waits for its lookup, resolve.h); the
  * callback runs later on the same loop with the answer, or with
  * CLIENT_TIMEOUT when the deadline passed (libcoap's confirmable
  * retransmissions, capped by the deadline), or CLIENT_UNREACHABLE when the
@@ -19,7 +20,10 @@ enum {
   CLIENT_FAILED = -3,         /* bad URI, out of memory, cannot send */
 };
 
-/* code: the answer's code as 205, 404, ... or a CLIENT_* value. */
+/* code: the answer's code as 205, 404, ... or a CLIENT_* value.  A
+ * request whose host name was still being looked up (or did not resolve)
+ * fails with CLIENT_TIMEOUT or CLIENT_FAILED and the reason as body:
+ * "cannot resolve 'ae': ...". */
 typedef void (*client_fn)(void *arg, int code, const uint8_t *body, size_t len);
 
 struct client_opts {

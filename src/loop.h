@@ -2,7 +2,8 @@
  *
  * libcoap's sockets (behind its epoll fd), the hardware fds of a role
  * (GPIO edge events, D-Bus), timers and signals all wait in one poll();
- * no threads.  A callback never blocks: peers are asked asynchronously
+ * no threads but resolve.c's one for getaddrinfo, whose results come back
+ * here.  A callback never blocks: peers are asked asynchronously
  * (client.h) and answers arrive as callbacks on this same loop.
  */
 #ifndef NANO_LOOP_H

@@ -94,6 +94,24 @@ int uri_resolve(const char *host, uint16_t port, int passive, coap_address_t *ad
   return 0;
 }
 
+int uri_numeric(const char *host, uint16_t port, coap_address_t *addr)
+{
+  coap_address_init(addr);
+  if (inet_pton(AF_INET, host, &addr->addr.sin.sin_addr) == 1) {
+    addr->addr.sin.sin_family = AF_INET;
+    addr->addr.sin.sin_port = htons(port);
+    addr->size = sizeof addr->addr.sin;
+    return 0;
+  }
+  if (inet_pton(AF_INET6, host, &addr->addr.sin6.sin6_addr) == 1) {
+    addr->addr.sin6.sin6_family = AF_INET6;
+    addr->addr.sin6.sin6_port = htons(port);
+    addr->size = sizeof addr->addr.sin6;
+    return 0;
+  }
+  return -1;
+}
+
 int hostport_parse(const char *s, char *host, size_t hostsize, uint16_t *port,
                    char *err, size_t errsize)
 {

@@ -19,6 +19,9 @@ int uri_parse(const char *uri, struct nano_uri *out, char *err, size_t errsize);
 /* Resolve host (name or literal) and port into addr; -1 with reason. */
 int uri_resolve(const char *host, uint16_t port, int passive, coap_address_t *addr,
                 char *err, size_t errsize);
+/* A numeric host ("127.0.0.1", "::1") into addr at once, no lookup; -1
+ * when host is a name. */
+int uri_numeric(const char *host, uint16_t port, coap_address_t *addr);
 /* "HOST:PORT", "[V6]:PORT", ":PORT" or "PORT" -> host (may be "") and port. */
 int hostport_parse(const char *s, char *host, size_t hostsize, uint16_t *port,
                    char *err, size_t errsize);

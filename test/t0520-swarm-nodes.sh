@@ -102,8 +102,9 @@ export DOCKER_HOST=unix://$D/entrance/docker.sock
 # firewall of the host is in the way), a veth from it into each node, and
 # on the switch the LAN's DNS server, which knows no name (the nodes cannot
 # reach the host's: without one, a name no task answers any more -- the
-# services of a node that is down -- waits out musl's 5 s lookup timeout
-# in the role that asks, and that role's loop with it).
+# services of a node that is down -- waits out musl's 5 s lookup timeout;
+# the role's loop goes on (src/resolve.c, test/t0055), but its peer stays
+# unresolved that long instead of being known down at once).
 net_up() {
 	ip netns add $SW &&
 	ip -n $SW link add br0 type bridge &&

@@ -9,7 +9,7 @@ int main(void)
   uint16_t port;
   coap_address_t a;
 
-  plan(30);
+  plan(37);
   coap_startup();
 
   ok(uri_parse("coap://127.0.0.1:5700/participants/alice?x=1&y=2", &u, err, sizeof err) == 0,
@@ -59,6 +59,14 @@ int main(void)
   is_str(addr_text(&a, text, sizeof text), "[::1]:6000", "v6 as text");
   ok(uri_resolve("no-such-host.invalid", 1, 0, &a, err, sizeof err) < 0,
      "unknown name fails with a reason");
+  /* numeric hosts need no lookup (client.c sends to them at once) */
+  ok(uri_numeric("127.0.0.9", 5683, &a) == 0, "v4 literal is numeric");
+  is_str(addr_text(&a, text, sizeof text), "127.0.0.9:5683", "numeric v4 as text");
+  ok(uri_numeric("::1", 6000, &a) == 0, "v6 literal is numeric");
+  is_str(addr_text(&a, text, sizeof text), "[::1]:6000", "numeric v6 as text");
+  ok(a.size == sizeof a.addr.sin6, "v6 size");
+  ok(uri_numeric("localhost", 1, &a) < 0, "a name is not numeric");
+  ok(uri_numeric("127.0.0.1.example", 1, &a) < 0, "nor a name that starts like one");
   coap_cleanup();
   return done_testing();
 }
