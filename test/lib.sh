@@ -281,6 +281,10 @@ test_lazy_prereq MOUNT_NS 'unshare -m sh -c "mount --bind /dev/null /etc/hosts"'
 # make check's sanitizer build is dynamic (glibc); an image needs a static one
 test_lazy_prereq STATIC 'file -L "$NANO" | grep -q "statically linked"' \
 	"$NANO static (make check builds against glibc)"
+# Not under qemu-user (make test ARCH=armv7|arm64 sets QEMU_CPU): for the
+# tests whose point does not depend on the CPU and that emulation makes
+# slow, a whole building of roles (t0531, t0532).
+test_lazy_prereq NATIVE 'test -z "${QEMU_CPU:-}"' 'the native build (not under qemu-user)'
 test_lazy_prereq GPIOCHIP 'ls /dev/gpiochip*' 'a GPIO chip, /dev/gpiochip*'
 
 # skip_unless_docker_image: end this file with a TAP skip unless a Docker
