@@ -20,20 +20,7 @@ DBUS_SYSTEM_BUS_ADDRESS=unix:path=$TMP/system_bus_socket
 export DBUS_SYSTEM_BUS_ADDRESS
 
 bus_start() {
-	cat >"$TMP/bus.conf" <<-EOF
-	<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
-	 "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-	<busconfig>
-	  <type>system</type>
-	  <listen>unix:path=$TMP/system_bus_socket</listen>
-	  <auth>EXTERNAL</auth>
-	  <policy context="default">
-	    <allow send_destination="*" eavesdrop="true"/>
-	    <allow eavesdrop="true"/>
-	    <allow own="*"/>
-	  </policy>
-	</busconfig>
-	EOF
+	system_bus_conf "unix:path=$TMP/system_bus_socket" >"$TMP/bus.conf"
 	rm -f "$TMP/system_bus_socket"
 	start_bg bus dbus-daemon --config-file="$TMP/bus.conf" --nofork --nopidfile &&
 	n=50 && while [ $n -gt 0 ] && [ ! -S "$TMP/system_bus_socket" ]; do

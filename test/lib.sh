@@ -258,6 +258,26 @@ skip_all_unless() {
 	exit 0
 }
 
+# system_bus_conf ADDRESS: a dbus-daemon configuration for a private
+# system bus listening on ADDRESS (unix:path=...), open to every name, as
+# the fake org.bluez (test/bluez-lib.sh, test/stack-run.sh) needs.
+system_bus_conf() {
+	cat <<-EOF
+	<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+	 "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+	<busconfig>
+	  <type>system</type>
+	  <listen>$1</listen>
+	  <auth>EXTERNAL</auth>
+	  <policy context="default">
+	    <allow send_destination="*" eavesdrop="true"/>
+	    <allow eavesdrop="true"/>
+	    <allow own="*"/>
+	  </policy>
+	</busconfig>
+	EOF
+}
+
 # What the tests may need besides nano, python3 and a POSIX shell.
 test_lazy_prereq COAP_CLIENT 'command -v coap-client-notls' \
 	'coap-client-notls: Debian libcoap3-bin'

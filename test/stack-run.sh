@@ -61,20 +61,7 @@ stack_buses() {
 	while read -r node adapter; do
 		k=$((k + 1))
 		mkdir -p "$node/run/dbus" &&
-		cat >"$TMP/bus$k.conf" <<-EOF &&
-		<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
-		 "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-		<busconfig>
-		  <type>system</type>
-		  <listen>$(bus_of "$node")</listen>
-		  <auth>EXTERNAL</auth>
-		  <policy context="default">
-		    <allow send_destination="*" eavesdrop="true"/>
-		    <allow eavesdrop="true"/>
-		    <allow own="*"/>
-		  </policy>
-		</busconfig>
-		EOF
+		system_bus_conf "$(bus_of "$node")" >"$TMP/bus$k.conf" &&
 		start_bg bus$k dbus-daemon --config-file="$TMP/bus$k.conf" --nofork --nopidfile &&
 		wait_until "test -S \"$node/run/dbus/system_bus_socket\"" &&
 		DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$node") \
