@@ -38,6 +38,18 @@
 #define MAX_ROUTES 48
 #define MAX_UPLOADS 64          /* ceiling of --max-uploads */
 #define MAX_DEFERRED 256        /* requests waiting for a later answer */
+/* Answers libcoap sends block-wise stay with it, whole, until their last
+ * block has gone and 8 s more (the client may ask again), or 93 s for a
+ * client that stopped asking (coap_block.c, 4.3.5); it walks all of a
+ * session's on every turn.  Unbounded, 16 clients reading a 66 KB list
+ * made ae 133 MB in 5 s, and answers to POST /auth that take two blocks
+ * cost 40% of its CPU after 4,700/s.  Past either bound an answer that
+ * may take blocks is 5.03 (Max-Age 2).  A body that leaves HELD_ROOM
+ * bytes of the session's largest message for the header, token, options
+ * and libcoap's reserve (an Echo option) always fits one datagram. */
+#define MAX_HELD 1024
+#define MAX_HELD_BYTES (16u << 20)
+#define HELD_ROOM 128
 
 struct route {
   struct nano_server *srv;
@@ -54,6 +66,8 @@ struct route {
 struct defer {
   void *arg;
   coap_async_t *async;
+  coap_mid_t mid;             /* req_hold: the request's, for the ACK */
+  int on_ack;                 /* req_hold of a confirmable request */
   struct defer *next;
 };
 
@@ -88,8 +102,11 @@ struct nano_server {
   struct loop_timer *upload_timer;
   struct observer *observers; /* lim.max_observers slots */
   struct loop_timer *refresh_timer;
-  uint64_t refused_body, refused_uploads, refused_observers;
-  struct bound_log log_body, log_uploads, log_dropped, log_observers, log_deferred;
+  uint64_t refused_body, refused_uploads, refused_observers, refused_held;
+  struct bound_log log_body, log_uploads, log_dropped, log_observers, log_deferred,
+    log_held;
+  int held;                   /* block-wise answers libcoap holds ... */
+  size_t held_bytes;          /* ... and their bodies' bytes */
   const struct keyring *keys; /* DTLS with these keys; NULL: plain CoAP */
   coap_bin_const_t psk_reply; /* what psk_for() answers libcoap */
   const struct access_rule *access;
@@ -143,10 +160,27 @@ static void count_reply(struct nano_req *r, int code)
     r->srv->by_class[code / 100]++;
 }
 
+/* A body handed to libcoap's block-wise machinery, counted against the
+ * server's bounds until libcoap lets go of it. */
+struct held {
+  struct nano_server *srv;
+  size_t len;
+  uint8_t data[];
+};
+
+int server_can_hold(const struct nano_server *s, size_t len)
+{
+  return s->held < MAX_HELD && s->held_bytes + len <= MAX_HELD_BYTES;
+}
+
 static void free_large(coap_session_t *session, void *app_ptr)
 {
+  struct held *h = app_ptr;
+
   (void)session;
-  free(app_ptr);
+  h->srv->held--;
+  h->srv->held_bytes -= h->len;
+  free(h);
 }
 
 void req_reply(struct nano_req *r, int code, uint16_t format, const void *data,
@@ -170,19 +204,38 @@ void req_reply(struct nano_req *r, int code, uint16_t format, const void *data,
     coap_add_data(r->response, len, data);
     return;
   }
-  void *copy = malloc(len);
-  if (!copy) {
+  struct nano_server *srv = r->srv;
+  if (len + HELD_ROOM > coap_session_max_pdu_size(r->session) &&
+      !server_can_hold(srv, len)) {
+    srv->refused_held++;
+    log_bound(&srv->log_held, "path=%s answer of %zu bytes refused: %d block-wise "
+              "answers (%zu KB) wait for their clients", r->path, len, srv->held,
+              srv->held_bytes / 1024);
+    r->srv->by_class[2]--;
+    r->code = 0;
+    req_set_max_age(r, 2);
+    req_reply_error(r, 503, "busy: %d answers wait for their clients to fetch them, "
+                    "try again later", srv->held);
+    return;
+  }
+  struct held *h = malloc(sizeof *h + len);
+  if (!h) {
     coap_pdu_set_code(r->response, COAP_RESPONSE_CODE(500));
     return;
   }
-  memcpy(copy, data, len);
-  /* Block2 when the body does not fit one datagram.  copy belongs to
+  h->srv = srv;
+  h->len = len;
+  memcpy(h->data, data, len);
+  srv->held++;
+  srv->held_bytes += len;
+  /* Block2 when the body does not fit one datagram.  h belongs to
    * libcoap from here on, also when the call fails: it has released it
    * through free_large already (and set the answer's code, 4.00 for a
-   * block past the end), so freeing it here would free it twice. */
+   * block past the end), so freeing it here would free it twice.  An
+   * answer that fits one datagram is released before the call returns. */
   if (!coap_add_data_large_response(r->resource, r->session, r->request,
                                     r->response, r->query, format, -1, 0, len,
-                                    copy, free_large, copy)) {
+                                    h->data, free_large, h)) {
     int got = coap_pdu_get_code(r->response);
     r->srv->by_class[2]--;
     r->code = 0;
@@ -621,7 +674,7 @@ static void refresh_timer_fn(void *arg)
 
 /* ---- deferred answers ------------------------------------------------ */
 
-int req_defer(struct nano_req *r, uint64_t ms, void *arg)
+static int defer(struct nano_req *r, uint64_t ms, void *arg, int on_ack)
 {
   struct defer *d;
   coap_async_t *a;
@@ -659,11 +712,28 @@ int req_defer(struct nano_req *r, uint64_t ms, void *arg)
   }
   d->arg = arg;
   d->async = a;
+  if (on_ack && coap_pdu_get_type(r->request) == COAP_MESSAGE_CON) {
+    /* An empty NON is dropped by libcoap: no empty ACK goes out now, and
+     * the answer takes the request's message id, a piggybacked ACK. */
+    d->on_ack = 1;
+    d->mid = coap_pdu_get_mid(r->request);
+    coap_pdu_set_type(r->response, COAP_MESSAGE_NON);
+  }
   d->next = r->srv->defers;
   r->srv->defers = d;
   coap_async_set_app_data(a, d);
   r->deferring = 1;
   return 0;
+}
+
+int req_defer(struct nano_req *r, uint64_t ms, void *arg)
+{
+  return defer(r, ms, arg, 0);
+}
+
+int req_hold(struct nano_req *r, uint64_t ms, void *arg)
+{
+  return defer(r, ms, arg, 1);
 }
 
 int server_deferred(struct nano_server *s)
@@ -697,10 +767,12 @@ static void defer_unlink(struct nano_server *s, struct defer *d)
 }
 
 /* libcoap runs the handler again for a deferred request when its time
- * is up.  A client's retransmission that arrives just after that time,
- * before libcoap's own call, gets the answer instead; libcoap's call that
- * follows finds the app data gone and its empty answer is dropped (an
- * empty NON is never sent). */
+ * is up.  A client's retransmission that arrives before that time gets
+ * an empty ACK from libcoap (so a held request becomes a separate
+ * response then); one that arrives just after, before libcoap's own
+ * call, gets the answer instead, and libcoap's call that follows finds
+ * the app data gone and its empty answer is dropped (an empty NON is
+ * never sent). */
 static int defer_resume(struct nano_server *s, coap_session_t *session,
                         const coap_pdu_t *request, coap_pdu_t *response,
                         struct nano_req *req)
@@ -717,6 +789,13 @@ static int defer_resume(struct nano_server *s, coap_session_t *session,
   }
   coap_async_set_app_data(a, NULL);
   defer_unlink(s, d);
+  /* libcoap makes the answer to its copy of a confirmable request a
+   * separate CON (with the copy's new message id); held, nothing was
+   * sent for the request yet, so it is the request's ACK instead. */
+  if (d->on_ack && coap_pdu_get_type(response) == COAP_MESSAGE_CON) {
+    coap_pdu_set_type(response, COAP_MESSAGE_ACK);
+    coap_pdu_set_mid(response, d->mid);
+  }
   req->deferred = 1;
   req->defer_arg = d->arg;
   free(d);
@@ -1156,6 +1235,10 @@ static void get_stats(struct nano_req *r)
     cJSON_AddNumberToObject(o, "refused_body", (double)s->refused_body);
     cJSON_AddNumberToObject(o, "refused_uploads", (double)s->refused_uploads);
     cJSON_AddNumberToObject(o, "refused_observers", (double)s->refused_observers);
+    /* answers held for block-wise fetching, and those refused for it */
+    cJSON_AddNumberToObject(o, "held_answers", s->held);
+    cJSON_AddNumberToObject(o, "held_kb", (double)(s->held_bytes / 1024));
+    cJSON_AddNumberToObject(o, "refused_held", (double)s->refused_held);
     if (s->keys)
       cJSON_AddNumberToObject(o, "refused_access", (double)s->refused_access);
   }

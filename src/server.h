@@ -142,6 +142,19 @@ void req_reply_error(struct nano_req *r, int code, const char *fmt, ...)
  * async support), or -1 after 5.03 when 256 requests wait already.
  * Not for Observe registrations. */
 int req_defer(struct nano_req *r, uint64_t ms, void *arg);
+/* req_defer for an answer due within this turn of the loop (ae's group
+ * commit): nothing is sent now, and the answer goes out piggybacked on
+ * the ACK, two datagrams a request as for an answer made at once.  The
+ * second call must come well before the client's first retransmission
+ * (ACK_TIMEOUT, 2 s); a retransmission that comes first is answered, as
+ * with req_defer. */
+int req_hold(struct nano_req *r, uint64_t ms, void *arg);
+/* Would an answer of len bytes that takes more than one datagram be
+ * sent now?  libcoap holds such answers for their clients (8 s after the
+ * last block); past 1,024 of them or 16 MB, req_reply answers 5.03
+ * instead.  A handler whose work is not undone by that (ae's decisions)
+ * asks first. */
+int server_can_hold(const struct nano_server *s, size_t len);
 /* Requests deferred and not yet answered. */
 int server_deferred(struct nano_server *s);
 /* Run the second call of every deferred request now instead of at its

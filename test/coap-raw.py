@@ -18,6 +18,16 @@ r"""coap-raw.py - hand-made CoAP datagrams for the tests of bounds and crashes.
       prints each block's answer code, one a line, and stops at the first
       answer that is not 2.31 (or after K blocks, leaving it unfinished).
       --size1 sends Size1 = N on every block; --skip jumps over block K.
+  coap-raw.py HOST PORT burst PATH COUNT PAYLOAD
+      COUNT confirmable POSTs of PAYLOAD sent back to back, then their
+      answers gathered (3 s at most); prints "answers=N piggybacked=P
+      empty_acks=E separate=S block2=B codes=..." where piggybacked
+      counts ACKs with the request's message id and token and an answer.
+  coap-raw.py HOST PORT held PATH[?QUERY] COUNT
+      COUNT GETs, each with a Request-Tag of its own, each taking block 0
+      of its answer and never asking for the next (libcoap holds the rest
+      for the client); prints "ok=N busy=M other=K max_age=A", and stops
+      at the first ask not answered.
   coap-raw.py HOST PORT observe PATH COUNT [--hold SECS]
       COUNT Observe registrations, each from its own socket (source port);
       prints "ok=N refused=M other=K"; with --hold, keeps the sockets open
@@ -34,7 +44,7 @@ import time
 
 CON, NON, ACK, RST = 0, 1, 2, 3
 GET, POST = 1, 2
-OBSERVE, URI_PATH, CONTENT_FORMAT, MAX_AGE = 6, 11, 12, 14
+OBSERVE, URI_PATH, CONTENT_FORMAT, MAX_AGE, URI_QUERY = 6, 11, 12, 14, 15
 BLOCK2, BLOCK1, PROXY_URI, SIZE1, RTAG = 23, 27, 35, 60, 292
 
 
@@ -97,7 +107,9 @@ def decode(data):
 
 
 def path_opts(path):
-    return [(URI_PATH, p.encode()) for p in path.strip("/").split("/") if p]
+    path, _, query = path.partition("?")
+    return [(URI_PATH, p.encode()) for p in path.strip("/").split("/") if p] + \
+        [(URI_QUERY, q.encode()) for q in query.split("&") if q]
 
 
 def block_val(num, more, szx):
@@ -186,6 +198,57 @@ def main(argv):
                 if ans and MAX_AGE in ans[4]:
                     print("max_age=%d" % int.from_bytes(ans[4][MAX_AGE][0], "big"))
                 return 0
+    elif cmd == "burst":
+        path, count, payload = rest[0], int(rest[1]), rest[2].encode()
+        sent = {}
+        for _ in range(count):
+            p.mid = (p.mid + 1) & 0xFFFF
+            token = os.urandom(8)
+            sent[p.mid] = token
+            p.sock.sendto(encode(CON, POST, p.mid, token,
+                                 path_opts(path) + [(CONTENT_FORMAT, b"\x32")], payload), p.addr)
+        got = piggy = empty = separate = block2 = 0
+        codes = {}
+        p.sock.settimeout(0.2)
+        end = time.time() + 3
+        while time.time() < end and piggy + separate < count:
+            try:
+                data, _ = p.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            mtype, code, mid, token, opts, _ = decode(data)
+            got += 1
+            if code == "0.00":
+                empty += 1
+                continue
+            codes[code] = codes.get(code, 0) + 1
+            block2 += BLOCK2 in opts
+            if mtype == ACK and sent.get(mid) == token:
+                piggy += 1
+            else:
+                separate += 1
+                if mtype == CON:
+                    p.sock.sendto(encode(ACK, 0, mid, b"", []), p.addr)
+        print("answers=%d piggybacked=%d empty_acks=%d separate=%d block2=%d codes=%s" %
+              (got, piggy, empty, separate, block2,
+               ",".join("%s:%d" % kv for kv in sorted(codes.items()))))
+    elif cmd == "held":
+        path, count = rest[0], int(rest[1])
+        ok = busy = other = 0
+        max_age = -1
+        for i in range(count):
+            ans = p.ask(GET, path_opts(path) + [(RTAG, struct.pack("!I", i))])
+            if ans and ans[1] == "2.05":
+                ok += 1
+            elif ans and ans[1] == "5.03":
+                busy += 1
+                if MAX_AGE in ans[4]:
+                    max_age = int.from_bytes(ans[4][MAX_AGE][0], "big")
+            else:
+                other += 1
+                if not ans:
+                    break           # the role is gone: no 2-hour wait
+        print("ok=%d busy=%d other=%d max_age=%d" % (ok, busy, other, max_age))
     elif cmd == "observe":
         path, count = rest[0], int(rest[1])
         hold = float(rest[3]) if len(rest) > 3 and rest[2] == "--hold" else 0
