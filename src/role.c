@@ -30,6 +30,7 @@ const struct opt role_common_opts[] = {
   { "max-observers", OPT_STR, "64", "Observe registrations of the role, 5.03 past it" },
   { "max-observers-resource", OPT_STR, "32", "Observe registrations of one resource" },
   { "observe-refresh", OPT_STR, "60s", "every observer is notified (confirmable) this often, so the gone are dropped" },
+  { "max-held", OPT_STR, "4096", "answers held for block-wise fetching (and 16 MB of them), 5.03 past it" },
   { 0 }
 };
 #define ROLE_COMMON_COUNT (sizeof role_common_opts / sizeof *role_common_opts - 1)
@@ -122,12 +123,13 @@ static int limit_opt(struct opt *opts, const char *name, long long min, long lon
 static int limits_from_opts(struct opt *opts, struct server_limits *l)
 {
   long long body = 0, uploads = l->max_uploads, obs = l->max_observers,
-            obs_res = l->max_observers_resource, timeout, refresh;
+            obs_res = l->max_observers_resource, held = l->max_held, timeout, refresh;
 
   if (limit_opt(opts, "max-body", 16, 64LL * 1024 * 1024, &body) < 0 ||
       limit_opt(opts, "max-uploads", 0, 64, &uploads) < 0 ||
       limit_opt(opts, "max-observers", 0, 100000, &obs) < 0 ||
       limit_opt(opts, "max-observers-resource", 0, 100000, &obs_res) < 0 ||
+      limit_opt(opts, "max-held", 0, 100000, &held) < 0 ||
       opt_duration(opts, "upload-timeout", &timeout) < 0 ||
       opt_duration(opts, "observe-refresh", &refresh) < 0)
     return -1;
@@ -139,6 +141,7 @@ static int limits_from_opts(struct opt *opts, struct server_limits *l)
   l->max_uploads = (int)uploads;
   l->max_observers = (int)obs;
   l->max_observers_resource = (int)obs_res;
+  l->max_held = (int)held;
   l->upload_timeout_ms = (uint64_t)timeout;
   l->observe_refresh_ms = (uint64_t)refresh;
   return 0;

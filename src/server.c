@@ -43,11 +43,13 @@
  * client that stopped asking (coap_block.c, 4.3.5); it walks all of a
  * session's on every turn.  Unbounded, 16 clients reading a 66 KB list
  * made ae 133 MB in 5 s, and answers to POST /auth that take two blocks
- * cost 40% of its CPU after 4,700/s.  Past either bound an answer that
- * may take blocks is 5.03 (Max-Age 2).  A body that leaves HELD_ROOM
- * bytes of the session's largest message for the header, token, options
- * and libcoap's reserve (an Echo option) always fits one datagram. */
-#define MAX_HELD 1024
+ * cost 40% of its CPU after 4,700/s.  Past --max-held of them (4,096:
+ * 512 a second held 8 s each; the 10,000-participant flow of
+ * bench/b40-flow.sh needs about 1,600 of ae's meetings for the displays)
+ * or MAX_HELD_BYTES, an answer that may take blocks is 5.03 (Max-Age
+ * 2).  A body that leaves HELD_ROOM bytes of the session's largest
+ * message for the header, token, options and libcoap's reserve (an Echo
+ * option) always fits one datagram. */
 #define MAX_HELD_BYTES (16u << 20)
 #define HELD_ROOM 128
 
@@ -170,7 +172,7 @@ struct held {
 
 int server_can_hold(const struct nano_server *s, size_t len)
 {
-  return s->held < MAX_HELD && s->held_bytes + len <= MAX_HELD_BYTES;
+  return s->held < s->lim.max_held && s->held_bytes + len <= MAX_HELD_BYTES;
 }
 
 static void free_large(coap_session_t *session, void *app_ptr)

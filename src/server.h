@@ -66,8 +66,10 @@ struct server_limits {
   int max_observers_resource; /* ... and of one resource */
   uint64_t observe_refresh_ms;/* confirmable re-notification of every
                                  observer, so dead ones are found */
+  int max_held;               /* answers libcoap holds for block-wise
+                                 fetching (and 16 MB of them) */
 };
-#define SERVER_LIMITS_DEFAULT { 0, 4, 10000, 64, 32, 60000 }
+#define SERVER_LIMITS_DEFAULT { 0, 4, 10000, 64, 32, 60000, 4096 }
 
 /* Listen on spec ("HOST:PORT[,HOST:PORT...]", NULL for the default
  * [::]:5683, which is dual-stack, or 0.0.0.0:5683 without IPv6).  NULL
@@ -151,7 +153,7 @@ int req_defer(struct nano_req *r, uint64_t ms, void *arg);
 int req_hold(struct nano_req *r, uint64_t ms, void *arg);
 /* Would an answer of len bytes that takes more than one datagram be
  * sent now?  libcoap holds such answers for their clients (8 s after the
- * last block); past 1,024 of them or 16 MB, req_reply answers 5.03
+ * last block); past --max-held of them or 16 MB, req_reply answers 5.03
  * instead.  A handler whose work is not undone by that (ae's decisions)
  * asks first. */
 int server_can_hold(const struct nano_server *s, size_t len);
