@@ -51,6 +51,9 @@
  * message for the header, token, options and libcoap's reserve (an Echo
  * option) always fits one datagram. */
 #define MAX_HELD_BYTES (16u << 20)
+/* One peer's session may hold a quarter of either bound, so that one
+ * client asking in a loop does not turn every other one away. */
+#define HELD_SHARE 4
 #define HELD_ROOM 128
 
 struct route {
@@ -162,27 +165,70 @@ static void count_reply(struct nano_req *r, int code)
     r->srv->by_class[code / 100]++;
 }
 
+/* What one peer's session holds.  The record lives while it holds any:
+ * libcoap releases a session's answers after its DEL event. */
+struct session_held {
+  int n;
+  size_t bytes;
+};
+
 /* A body handed to libcoap's block-wise machinery, counted against the
- * server's bounds until libcoap lets go of it. */
+ * server's bounds, and its session's share, until libcoap lets go of it. */
 struct held {
   struct nano_server *srv;
+  struct session_held *sh;    /* NULL: fits one datagram, let go at once */
   size_t len;
   uint8_t data[];
 };
 
-int server_can_hold(const struct nano_server *s, size_t len)
+static int may_take_blocks(const coap_session_t *session, size_t len)
 {
-  return s->held < s->lim.max_held && s->held_bytes + len <= MAX_HELD_BYTES;
+  return len + HELD_ROOM > coap_session_max_pdu_size(session);
+}
+
+int req_can_hold(const struct nano_req *r, size_t len)
+{
+  const struct nano_server *s = r->srv;
+  const struct session_held *sh = coap_session_get_app_data(r->session);
+  int share = s->lim.max_held / HELD_SHARE;
+
+  if (s->held >= s->lim.max_held || s->held_bytes + len > MAX_HELD_BYTES)
+    return 0;
+  return !sh || (sh->n < (share > 0 ? share : 1) &&
+                 sh->bytes + len <= MAX_HELD_BYTES / HELD_SHARE);
 }
 
 static void free_large(coap_session_t *session, void *app_ptr)
 {
   struct held *h = app_ptr;
 
-  (void)session;
   h->srv->held--;
   h->srv->held_bytes -= h->len;
+  if (h->sh) {
+    h->sh->n--;
+    h->sh->bytes -= h->len;
+    if (!h->sh->n) {
+      coap_session_set_app_data(session, NULL);
+      free(h->sh);
+    }
+  }
   free(h);
+}
+
+/* Count h against its session's share; -1 when out of memory. */
+static int hold_in_session(coap_session_t *session, struct held *h)
+{
+  struct session_held *sh = coap_session_get_app_data(session);
+
+  if (!sh) {
+    if (!(sh = calloc(1, sizeof *sh)))
+      return -1;
+    coap_session_set_app_data(session, sh);
+  }
+  sh->n++;
+  sh->bytes += h->len;
+  h->sh = sh;
+  return 0;
 }
 
 void req_reply(struct nano_req *r, int code, uint16_t format, const void *data,
@@ -207,12 +253,12 @@ void req_reply(struct nano_req *r, int code, uint16_t format, const void *data,
     return;
   }
   struct nano_server *srv = r->srv;
-  if (len + HELD_ROOM > coap_session_max_pdu_size(r->session) &&
-      !server_can_hold(srv, len)) {
+  int blocks = may_take_blocks(r->session, len);
+  if (blocks && !req_can_hold(r, len)) {
     srv->refused_held++;
     log_bound(&srv->log_held, "path=%s answer of %zu bytes refused: %d block-wise "
-              "answers (%zu KB) wait for their clients", r->path, len, srv->held,
-              srv->held_bytes / 1024);
+              "answers (%zu KB) wait for their clients, a quarter of the bound "
+              "at most for one", r->path, len, srv->held, srv->held_bytes / 1024);
     r->srv->by_class[2]--;
     r->code = 0;
     req_set_max_age(r, 2);
@@ -221,12 +267,18 @@ void req_reply(struct nano_req *r, int code, uint16_t format, const void *data,
     return;
   }
   struct held *h = malloc(sizeof *h + len);
-  if (!h) {
-    coap_pdu_set_code(r->response, COAP_RESPONSE_CODE(500));
+  if (h) {
+    h->srv = srv;
+    h->sh = NULL;
+    h->len = len;
+  }
+  if (!h || (blocks && hold_in_session(r->session, h) < 0)) {
+    free(h);
+    r->srv->by_class[2]--;
+    r->code = 0;
+    req_reply_error(r, 500, "out of memory");
     return;
   }
-  h->srv = srv;
-  h->len = len;
   memcpy(h->data, data, len);
   srv->held++;
   srv->held_bytes += len;

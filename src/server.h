@@ -151,12 +151,12 @@ int req_defer(struct nano_req *r, uint64_t ms, void *arg);
  * (ACK_TIMEOUT, 2 s); a retransmission that comes first is answered, as
  * with req_defer. */
 int req_hold(struct nano_req *r, uint64_t ms, void *arg);
-/* Would an answer of len bytes that takes more than one datagram be
- * sent now?  libcoap holds such answers for their clients (8 s after the
- * last block); past --max-held of them or 16 MB, req_reply answers 5.03
- * instead.  A handler whose work is not undone by that (ae's decisions)
- * asks first. */
-int server_can_hold(const struct nano_server *s, size_t len);
+/* Would an answer of len bytes to r that takes more than one datagram
+ * be sent now?  libcoap holds such answers for their clients (8 s after
+ * the last block); past --max-held of them or 16 MB, or a quarter of
+ * either for r's peer (its session), req_reply answers 5.03 instead.  A
+ * handler whose work is not undone by that (ae's decisions) asks first. */
+int req_can_hold(const struct nano_req *r, size_t len);
 /* Requests deferred and not yet answered. */
 int server_deferred(struct nano_server *s);
 /* Run the second call of every deferred request now instead of at its

@@ -1109,7 +1109,7 @@ static void post_auth(struct nano_req *r)
   }
   /* An answer over one datagram would be refused once made (server.h):
    * refuse before deciding, so that no decision is logged unanswered. */
-  if (n > 1 && !server_can_hold(ae->srv, (size_t)n * AUTH_ANSWER_MAX)) {
+  if (n > 1 && !req_can_hold(r, (size_t)n * AUTH_ANSWER_MAX)) {
     req_set_max_age(r, 2);
     req_reply_error(r, 503, "busy: too many answers wait for their clients to fetch "
                     "them, try again later or with one address");
