@@ -231,42 +231,26 @@ static int hold_in_session(coap_session_t *session, struct held *h)
   return 0;
 }
 
-void req_reply(struct nano_req *r, int code, uint16_t format, const void *data,
-               size_t len)
+/* A 2.xx body, through libcoap's large-response path (Block2 when it
+ * does not fit one datagram) and within the bounds on held answers. */
+static void reply_body(struct nano_req *r, int code, uint16_t format, const void *data,
+                       size_t len)
 {
-  if (r->code) {
-    log_warn("path=%s second reply %d ignored", r->path, code);
-    return;
-  }
-  count_reply(r, code);
-  coap_pdu_set_code(r->response, COAP_RESPONSE_CODE(code));
-  if (!len)
-    return;
-  if (code / 100 != 2) {
-    /* Error bodies are short and go in one datagram; libcoap's
-     * large-response path would also make an error answer to an
-     * Observe request a registration. */
-    uint8_t buf[4];
-    coap_add_option(r->response, COAP_OPTION_CONTENT_FORMAT,
-                    coap_encode_var_safe(buf, sizeof buf, format), buf);
-    coap_add_data(r->response, len, data);
-    return;
-  }
   struct nano_server *srv = r->srv;
   int blocks = may_take_blocks(r->session, len);
+  struct held *h;
+
   if (blocks && !req_can_hold(r, len)) {
     srv->refused_held++;
     log_bound(&srv->log_held, "path=%s answer of %zu bytes refused: %d block-wise "
               "answers (%zu KB) wait for their clients, a quarter of the bound "
               "at most for one", r->path, len, srv->held, srv->held_bytes / 1024);
-    r->srv->by_class[2]--;
-    r->code = 0;
     req_set_max_age(r, 2);
     req_reply_error(r, 503, "busy: %d answers wait for their clients to fetch them, "
                     "try again later", srv->held);
     return;
   }
-  struct held *h = malloc(sizeof *h + len);
+  h = malloc(sizeof *h + len);
   if (h) {
     h->srv = srv;
     h->sh = NULL;
@@ -274,29 +258,53 @@ void req_reply(struct nano_req *r, int code, uint16_t format, const void *data,
   }
   if (!h || (blocks && hold_in_session(r->session, h) < 0)) {
     free(h);
-    r->srv->by_class[2]--;
-    r->code = 0;
     req_reply_error(r, 500, "out of memory");
     return;
   }
+  count_reply(r, code);
+  coap_pdu_set_code(r->response, COAP_RESPONSE_CODE(code));
   memcpy(h->data, data, len);
   srv->held++;
   srv->held_bytes += len;
-  /* Block2 when the body does not fit one datagram.  h belongs to
-   * libcoap from here on, also when the call fails: it has released it
-   * through free_large already (and set the answer's code, 4.00 for a
-   * block past the end), so freeing it here would free it twice.  An
-   * answer that fits one datagram is released before the call returns. */
+  /* h belongs to libcoap from here on, also when the call fails: it has
+   * released it through free_large already (and set the answer's code,
+   * 4.00 for a block past the end), so freeing it here would free it
+   * twice.  An answer that fits one datagram is released before the
+   * call returns. */
   if (!coap_add_data_large_response(r->resource, r->session, r->request,
                                     r->response, r->query, format, -1, 0, len,
                                     h->data, free_large, h)) {
     int got = coap_pdu_get_code(r->response);
-    r->srv->by_class[2]--;
+    srv->by_class[2]--;
     r->code = 0;
     count_reply(r, got ? (got >> 5) * 100 + (got & 0x1f) : 500);
     if (!got)
       coap_pdu_set_code(r->response, COAP_RESPONSE_CODE(500));
   }
+}
+
+void req_reply(struct nano_req *r, int code, uint16_t format, const void *data,
+               size_t len)
+{
+  if (r->code) {
+    log_warn("path=%s second reply %d ignored", r->path, code);
+    return;
+  }
+  if (len && code / 100 == 2) {
+    reply_body(r, code, format, data, len);
+    return;
+  }
+  count_reply(r, code);
+  coap_pdu_set_code(r->response, COAP_RESPONSE_CODE(code));
+  if (!len)
+    return;
+  /* Error bodies are short and go in one datagram; libcoap's
+   * large-response path would also make an error answer to an Observe
+   * request a registration. */
+  uint8_t buf[4];
+  coap_add_option(r->response, COAP_OPTION_CONTENT_FORMAT,
+                  coap_encode_var_safe(buf, sizeof buf, format), buf);
+  coap_add_data(r->response, len, data);
 }
 
 void req_set_max_age(struct nano_req *r, unsigned secs)

@@ -313,6 +313,12 @@ skip_unless_docker_image() {
 	skip_all_unless DOCKER,STATIC
 }
 
+# stat_of URI KEY: the number KEY holds in GET URI/stats (empty when
+# it holds none).
+stat_of() {
+	nano coap get "$1/stats" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
+}
+
 # rss_max KB: KB for the static build run natively.  make check's
 # sanitizer build (not static) carries ASan's shadow memory and
 # quarantine, and a Pi build run by qemu-user (QEMU_CPU set) counts the

@@ -8,11 +8,6 @@
 
 RAW="python3 $TEST_DIR/coap-raw.py"
 
-# stat_of URI KEY: a number from GET URI/stats
-stat_of() {
-	nano coap get "$1/stats" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
-}
-
 test_expect_success 'setup: ae (2 uploads at once, 1 s to finish) and mcs (4 KiB bodies)' '
 	seed_paper &&
 	start_ae --max-uploads 2 --upload-timeout 1s &&

@@ -10,10 +10,6 @@ RAW="python3 $TEST_DIR/coap-raw.py"
 PD=coap://$NET.4
 UG=coap://$NET.3
 
-stat_of() {
-	nano coap get "$1/stats" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
-}
-
 test_expect_success 'setup: pd (4 on /presence), ug (3 in all), refresh every second' '
 	start_bg pd "$NANO" pd --listen $NET.4:5683 --sensor sim --location entrance \
 		--mcs coap://$NET.99 --max-observers-resource 4 --observe-refresh 1s &&

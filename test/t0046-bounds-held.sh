@@ -17,11 +17,6 @@ AE=coap://$NET.1
 test_lazy_prereq PYTHON3 'command -v python3' 'python3'
 skip_all_unless PYTHON3
 
-# stat_of KEY: a number from ae's /stats
-stat_of() {
-	nano coap get "$AE/stats" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"
-}
-
 at() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
 
 # 1,000 participants (AA:BB:CC:DD:XX:XX); p0100 to p0107 are invited to a
@@ -68,7 +63,7 @@ test_expect_success 'an answer to /auth over one datagram is held for its client
 	test "$(grep -o "\"participant\"" answer | wc -l)" = 8 &&
 	size=$(wc -c <answer) && echo "# $size bytes" &&
 	test "$size" -gt 1100 &&
-	test "$(stat_of held_answers)" -ge 1
+	test "$(stat_of $AE held_answers)" -ge 1
 '
 
 
@@ -83,18 +78,18 @@ held_ok() {
 test_expect_success 'one client asking for answers of two blocks holds a quarter: 16 of 64' '
 	nano coap get "$AE/events?since=0&limit=9" >events &&
 	test "$(wc -c <events)" -gt 1100 && test "$(wc -c <events)" -lt 2048 &&
-	before=$(stat_of held_answers) &&
+	before=$(stat_of $AE held_answers) &&
 	held_ok 100 "events?since=0&limit=9" &&
 	test "$(cat ok)" = 16 &&
 	grep " busy=84 .* max_age=2$" out &&
-	test "$(stat_of held_answers)" = $((before + 16))
+	test "$(stat_of $AE held_answers)" = $((before + 16))
 '
 
 test_expect_success 'other clients still get theirs, up to --max-held 64 in all' '
 	for c in 1 2 3 4; do
 		held_ok 20 "events?since=0&limit=9" && test "$(cat ok)" -le 16 || return 1
 	done &&
-	test "$(stat_of held_answers)" = 64
+	test "$(stat_of $AE held_answers)" = 64
 '
 
 test_expect_success 'then /auth of several addresses is 5.03 before deciding; of one, decided' '
@@ -118,7 +113,7 @@ test_expect_success 'ae again (--max-held 4096, the default), nothing held' '
 	stop_bg ae && test "$ae_status" = 0 &&
 	mv ae.log ae-1.log &&
 	start_ae &&
-	test "$(stat_of held_answers)" = 0
+	test "$(stat_of $AE held_answers)" = 0
 '
 
 test_expect_success '1,200 asks for a 66 KB list never fetched: 4 MB for one client' '
@@ -126,7 +121,7 @@ test_expect_success '1,200 asks for a 66 KB list never fetched: 4 MB for one cli
 	ok=$(cat ok) &&
 	test "$ok" -ge 60 && test "$ok" -le 63 &&
 	grep " busy=$((1200 - ok)) .* max_age=2$" out &&
-	test "$(stat_of refused_held)" = $((1200 - ok))
+	test "$(stat_of $AE refused_held)" = $((1200 - ok))
 '
 
 test_expect_success 'and 16 MB for all: five more clients, about 250 lists held' '
@@ -136,14 +131,14 @@ test_expect_success 'and 16 MB for all: five more clients, about 250 lists held'
 	done &&
 	echo "# $total lists held" &&
 	test "$total" -gt 240 && test "$total" -le 254 &&
-	test "$(stat_of held_kb)" -le 16384 &&
-	held=$(stat_of held_answers) && test "$held" -ge "$total" && test "$held" -le $((total + 1))
+	test "$(stat_of $AE held_kb)" -le 16384 &&
+	held=$(stat_of $AE held_answers) && test "$held" -ge "$total" && test "$held" -le $((total + 1))
 '
 
 # Not under make check: ASan keeps freed memory in quarantine (256 MB),
 # and every refused answer was made, then freed.
 test_expect_success STATIC 'and ae stays small' '
-	rss=$(stat_of rss_kb) && echo "# rss $rss KB" &&
+	rss=$(stat_of $AE rss_kb) && echo "# rss $rss KB" &&
 	test "$rss" -lt "$(rss_max 32768)"
 '
 

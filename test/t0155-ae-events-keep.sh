@@ -22,7 +22,6 @@ if file -L "$NANO" | grep -q "statically linked"; then RSS_MAX_KB=$(rss_max 1638
 
 count() { sqlite3 ae.db "SELECT count(*) FROM events"; }
 ids() { sqlite3 ae.db "SELECT group_concat(id, ' ') FROM (SELECT id FROM events ORDER BY id)"; }
-stat_of() { nano coap get $AE/stats | grep -o "\"$1\":[0-9]*" | cut -d: -f2; }
 kb() { if test -f "$1"; then echo $(( $(wc -c <"$1") / 1024 )); else echo 0; fi; }
 # addrs K N: N unknown addresses, distinct for writer K
 addrs() {
@@ -75,25 +74,25 @@ done
 EOF
 
 test_expect_success "a flood of $FLOOD events (40 unknown addresses a request) keeps $KEEP rows" '
-	rss0=$(stat_of rss_kb) && say "rss before the flood: $rss0 kB" &&
-	first0=$(stat_of last_event) &&
+	rss0=$(stat_of $AE rss_kb) && say "rss before the flood: $rss0 kB" &&
+	first0=$(stat_of $AE last_event) &&
 	for k in 1 2 3; do
 		start_bg w$k env AE=$AE sh writer.sh "{\"ble\":[$(addrs $k 40)],\"location\":\"entrance\"}"
 	done &&
 	start_bg sampler sh sampler.sh &&
-	wait_until "test \$(stat_of last_event) -ge $((first0 + FLOOD))" 4800 &&
+	wait_until "test \$(stat_of $AE last_event) -ge $((first0 + FLOOD))" 4800 &&
 	touch stop &&
 	for k in 1 2 3; do stop_bg w$k; done &&
 	stop_bg sampler &&
-	say "events written: $(( $(stat_of last_event) - first0 )), samples: $(wc -l <counts)" &&
+	say "events written: $(( $(stat_of $AE last_event) - first0 )), samples: $(wc -l <counts)" &&
 	say "largest count seen: $(sort -n counts | tail -1), db and wal kB: $(sort -n sizes | tail -1)" &&
 	test "$(sort -n counts | tail -1)" -le $KEEP &&
 	test "$(count)" = $KEEP &&
-	last=$(stat_of last_event) &&
-	test "$(stat_of first_event)" = $((last - KEEP + 1)) &&
+	last=$(stat_of $AE last_event) &&
+	test "$(stat_of $AE first_event)" = $((last - KEEP + 1)) &&
 	test "$(ids | cut -d" " -f1)" = $((last - KEEP + 1)) &&
 	test "$(ids | tr " " "\n" | tail -1)" = $last &&
-	test "$(stat_of events_pruned)" -ge $((FLOOD + 64 - KEEP))
+	test "$(stat_of $AE events_pruned)" -ge $((FLOOD + 64 - KEEP))
 '
 
 test_expect_success "the database stays under $DB_MAX_KB kB and its -wal under $WAL_MAX_KB kB" '
@@ -108,13 +107,13 @@ test_expect_success "the database stays under $DB_MAX_KB kB and its -wal under $
 
 test_expect_success "ae still answers, its RSS under $RSS_MAX_KB kB" '
 	nano coap get $AE/health | grep "\"db\":\"ok\"" &&
-	rss=$(stat_of rss_kb) && say "rss after the flood: $rss kB" &&
+	rss=$(stat_of $AE rss_kb) && say "rss after the flood: $rss kB" &&
 	test "$rss" -lt $RSS_MAX_KB &&
 	nano coap post $AE/auth "{\"ble\":[\"02:00:00:00:00:01\"],\"location\":\"entrance\"}" | grep "\"denied\":\[\"02:00:00:00:00:01\"\]"
 '
 
 test_expect_success 'GET /events starts at the oldest kept row and pages on' '
-	first=$(stat_of first_event) &&
+	first=$(stat_of $AE first_event) &&
 	nano coap get "$AE/events?limit=2" >out &&
 	grep "^{\"events\":\[{\"id\":$first," out &&
 	grep "\"next\":$((first + 1)),\"more\":true" out &&
@@ -122,7 +121,7 @@ test_expect_success 'GET /events starts at the oldest kept row and pages on' '
 '
 
 test_expect_success 'a restart with a lower bound trims the backlog before serving' '
-	last=$(stat_of last_event) &&
+	last=$(stat_of $AE last_event) &&
 	stop_bg ae &&
 	test "$ae_status" = 0 &&
 	start_ae --events-keep 100 &&
@@ -138,7 +137,7 @@ test_expect_success 'an age: rows older than --events-keep 2s go with the next w
 	grep "events_keep=2s " ae.log &&
 	nano coap post $AE/auth "{\"ble\":[$(addrs 9 10)],\"location\":\"entrance\"}" >/dev/null &&
 	test "$(count)" -ge 10 &&
-	top=$(stat_of last_event) &&
+	top=$(stat_of $AE last_event) &&
 	sleep 2.5 &&
 	nano coap post $AE/auth "{\"ble\":[$(addrs 8 3)],\"location\":\"entrance\"}" >/dev/null &&
 	test "$(ids)" = "$((top + 1)) $((top + 2)) $((top + 3))"

@@ -69,11 +69,11 @@ test_lazy_prereq PYTHON3 'command -v python3' 'python3'
 # burst_grouped: 32 requests sent at once until some were grouped (the
 # loop may wake between two of them); their answers as coap-raw.py says
 burst_grouped() {
-	before=$(nano coap get $AE/stats | sed -n "s/.*\"grouped_requests\":\([0-9]*\).*/\1/p")
+	before=$(stat_of $AE grouped_requests)
 	for try in 1 2 3 4 5 6 7 8 9 10; do
 		python3 "$TEST_DIR/coap-raw.py" $NET.1 5683 burst auth 32 \
 			"{\"ble\":[\"04:00:00:00:00:$(printf %02X $try)\"],\"location\":\"entrance\"}" >burst.out || return 1
-		now=$(nano coap get $AE/stats | sed -n "s/.*\"grouped_requests\":\([0-9]*\).*/\1/p")
+		now=$(stat_of $AE grouped_requests)
 		[ "$now" -gt "$before" ] && return 0
 		before=$now
 	done

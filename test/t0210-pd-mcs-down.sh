@@ -11,7 +11,6 @@
 PD=coap://$NET.1
 MCS=$NET.2
 
-stat_of() { nano coap get "$1/stats" | sed "s/.*\"$2\":\([0-9]*\).*/\1/"; }
 motion() { nano coap post "$1/sim/motion" "{\"motion\":$2}"; }
 
 test_expect_success 'pd starts while nothing listens at MCS' '
